@@ -1,0 +1,162 @@
+# Redlight — build, run, test, benchmark.
+#
+#   make run    install what is missing, build, start the private PostgreSQL
+#               cluster under var/, migrate, seed demo data, serve on :4000
+#   make test   the same set-up on a throw-away cluster, then every test
+#               (C unit tests and black-box HTTP tests, under ASan + UBSan)
+#
+# Objects go to build/<variant>/ with -MMD -MP; binaries go to bin/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+# Debian 12 packages, by purpose.  `make deps` installs the missing ones.
+DEPS_BUILD := gcc make pkg-config git libmicrohttpd-dev libpq-dev \
+	libjansson-dev libsodium-dev libcurl4-openssl-dev
+DEPS_RUN   := postgresql postgresql-contrib curl ca-certificates procps
+DEPS_TEST  := libcmocka-dev python3 python3-pytest python3-requests \
+	python3-aiosmtpd
+DEPS_BENCH := wrk nginx-light
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 1.0.0-nogit)
+PKGS    := libmicrohttpd libpq jansson libsodium libcurl
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla -Wundef -fno-common
+BASE_CFLAGS = -std=c17 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -MMD -MP \
+	-DRL_VERSION='"$(VERSION)"'
+REL_CFLAGS  := -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+REL_LDFLAGS := -pie -Wl,-z,relro,-z,now
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+SAN_CFLAGS  := -O1 -g $(SAN_FLAGS)
+LDLIBS = $(PKG_LIBS) -lpthread -lm
+
+INTERNAL_SRC := $(sort $(wildcard internal/*/*.c))
+API_SRC      := $(sort $(wildcard cmd/api/*.c))
+UNIT_SRC     := $(sort $(wildcard tests/unit/test_*.c))
+
+REL_INTERNAL_OBJ := $(INTERNAL_SRC:%.c=build/rel/%.o)
+REL_API_OBJ      := $(API_SRC:%.c=build/rel/%.o)
+SAN_INTERNAL_OBJ := $(INTERNAL_SRC:%.c=build/san/%.o)
+SAN_API_OBJ      := $(API_SRC:%.c=build/san/%.o)
+UNIT_BIN         := $(UNIT_SRC:tests/unit/%.c=bin/tests/%)
+
+# The version string is baked into the objects that print it; rebuild them
+# whenever `git describe` changes.
+build/version.stamp: FORCE
+	@mkdir -p build
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+
+build/rel/%.o: %.c build/version.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(REL_CFLAGS) -c $< -o $@
+
+build/san/%.o: %.c build/version.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
+
+## build: compile the release binary bin/api
+.PHONY: build
+build: bin/api
+
+bin/api: $(REL_API_OBJ) $(REL_INTERNAL_OBJ)
+	@mkdir -p bin
+	$(CC) $(REL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+## build/sanitize: the ASan + UBSan binary used by the tests
+.PHONY: build/sanitize
+build/sanitize: bin/api-sanitize
+
+bin/api-sanitize: $(SAN_API_OBJ) $(SAN_INTERNAL_OBJ)
+	@mkdir -p bin
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+bin/tests/%: build/san/tests/unit/%.o $(SAN_INTERNAL_OBJ)
+	@mkdir -p bin/tests
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+## unit: build and run the C unit tests (sanitized)
+.PHONY: unit
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+## bench-bin: the bare libmicrohttpd ceiling program used by make bench
+bin/bench-bare: tests/bench/bare_mhd.c
+	@mkdir -p bin
+	$(CC) -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror $(PKG_CFLAGS) -o $@ $< $(LDLIBS)
+
+## deps: install the missing Debian packages needed to build, run and test
+.PHONY: deps deps/bench
+deps:
+	@tests/tools/deps.sh $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
+deps/bench:
+	@tests/tools/deps.sh $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_BENCH)
+deps/run:
+	@tests/tools/deps.sh $(DEPS_BUILD) $(DEPS_RUN)
+
+# The private development cluster: var/pgdata, port 54320, role/db redlight.
+DEV_PGPORT ?= 54320
+export REDLIGHT_DB_DSN ?= postgres://redlight:redlight@127.0.0.1:$(DEV_PGPORT)/redlight?sslmode=disable
+
+## db/start: create (once) and start the private PostgreSQL cluster in var/
+.PHONY: db/start db/stop db/psql db/setup
+db/start:
+	@tests/tools/pgcluster.sh start var/pgdata $(DEV_PGPORT)
+## db/stop: stop the private cluster
+db/stop:
+	@tests/tools/pgcluster.sh stop var/pgdata $(DEV_PGPORT)
+## db/psql: open psql on the private cluster
+db/psql:
+	psql '$(REDLIGHT_DB_DSN)'
+## db/setup: migrate up and load the demo movies (idempotent)
+db/setup: bin/api
+	bin/api migrate up
+	psql -q -v ON_ERROR_STOP=1 '$(REDLIGHT_DB_DSN)' -f tests/fixtures/demo_movies.sql
+
+## db/migrations/new name=NAME: create the next numbered migration pair
+.PHONY: db/migrations/new db/migrations/up
+db/migrations/new:
+	@test -n "$(name)" || { echo 'usage: make db/migrations/new name=NAME'; exit 2; }
+	@n=$$(ls migrations | sed -n 's/^\([0-9]\{6\}\)_.*/\1/p' | sort -n | tail -1); \
+	n=$$(printf '%06d' $$((10#$${n:-0} + 1))); \
+	touch migrations/$${n}_$(name).up.sql migrations/$${n}_$(name).down.sql; \
+	echo "created migrations/$${n}_$(name).up.sql and .down.sql"
+db/migrations/up: bin/api
+	bin/api migrate up
+
+## run: install, build, start the private cluster, migrate, seed, serve :4000
+.PHONY: run
+run: deps/run
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory db/start db/setup
+	exec bin/api -db-dsn '$(REDLIGHT_DB_DSN)'
+
+## test: everything, on a throw-away cluster, sanitized
+.PHONY: test
+test: deps
+	@$(MAKE) --no-print-directory build bin/api-sanitize $(UNIT_BIN)
+	tests/tools/run-tests.sh
+
+## bench: release build against nginx and a bare libmicrohttpd program
+.PHONY: bench
+bench: deps/bench
+	@$(MAKE) --no-print-directory build bin/bench-bare
+	tests/bench/run.sh
+
+.PHONY: clean
+clean:
+	rm -rf build bin/api bin/api-sanitize bin/tests bin/bench-bare
+
+.PHONY: help
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+.PHONY: FORCE
+FORCE:
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,242 @@
+/*
+ * config.c — the flag table and its parser (glibc getopt_long_only, so
+ * -name value, -name=value, --name value and --name=value all work).
+ */
+#include "cmd/api/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal/base/duration.h"
+
+enum kind { K_INT, K_STRING, K_BOOL, K_DURATION, K_HELP, K_VERSION };
+
+struct flag {
+    const char *name;
+    enum kind kind;
+    size_t off; /* offset in struct api_config */
+    const char *usage;
+};
+
+#define OFF(field) offsetof(struct api_config, field)
+
+static const struct flag flags[] = {
+    {"port", K_INT, OFF(port), "API server port"},
+    {"env", K_STRING, OFF(env), "Environment (development|staging|production)"},
+    {"db-dsn", K_STRING, OFF(db.dsn),
+     "PostgreSQL DSN (default $REDLIGHT_DB_DSN)"},
+    {"db-max-open-conns", K_INT, OFF(db.max_open),
+     "PostgreSQL max open connections"},
+    {"db-max-idle-conns", K_INT, OFF(db.max_idle),
+     "PostgreSQL max idle connections"},
+    {"db-max-idle-time", K_DURATION, OFF(db.max_idle_time_ms),
+     "PostgreSQL max connection idle time"},
+    {"db-prepared", K_BOOL, OFF(db.prepared),
+     "Use server-side prepared statements (false for PgBouncer in "
+     "transaction mode)"},
+    {"http-threads", K_INT, OFF(http_threads),
+     "HTTP worker threads (default number of CPUs x 4)"},
+    {"shutdown-timeout", K_DURATION, OFF(shutdown_timeout_ms),
+     "How long in-flight requests may take after SIGINT/SIGTERM"},
+    {"help", K_HELP, 0, "Print the flags and exit"},
+    {"version", K_VERSION, 0, "Print the version and exit"},
+};
+#define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+static void
+set_defaults(struct api_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->port = 4000;
+    cfg->env = "development";
+    const char *dsn = getenv("REDLIGHT_DB_DSN");
+    cfg->db.dsn = dsn ? dsn : "";
+    cfg->db.max_open = 25;
+    cfg->db.max_idle = 25;
+    cfg->db.max_idle_time_ms = 15 * 60 * 1000;
+    cfg->db.prepared = true;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->http_threads = (int)(n > 0 ? n : 1) * 4;
+    cfg->shutdown_timeout_ms = 30 * 1000;
+}
+
+static void
+format_value(const struct api_config *cfg, const struct flag *f, char *buf,
+             size_t cap)
+{
+    const char *base = (const char *)cfg;
+    switch (f->kind) {
+    case K_INT:
+        snprintf(buf, cap, "%d", *(const int *)(base + f->off));
+        break;
+    case K_STRING:
+        snprintf(buf, cap, "\"%s\"", *(const char *const *)(base + f->off));
+        break;
+    case K_BOOL:
+        snprintf(buf, cap, "%s",
+                 *(const bool *)(base + f->off) ? "true" : "false");
+        break;
+    case K_DURATION:
+        rl_duration_format(*(const int64_t *)(base + f->off), buf,
+                           (unsigned)cap);
+        break;
+    case K_HELP:
+    case K_VERSION:
+        buf[0] = '\0';
+        break;
+    }
+}
+
+static void
+print_help(const char *prog)
+{
+    struct api_config d;
+    set_defaults(&d);
+    printf("Usage: %s [flags] [migrate ARGS]\n\n", prog);
+    printf("Subcommands:\n"
+           "  migrate up [N] | down [N] | goto V | version | force V\n\n"
+           "Flags (-name value, -name=value, --name value; booleans "
+           "-name or -name=false):\n");
+    for (size_t i = 0; i < NFLAGS; i++) {
+        char val[160];
+        format_value(&d, &flags[i], val, sizeof(val));
+        const char *type = flags[i].kind == K_INT        ? " int"
+                           : flags[i].kind == K_STRING   ? " string"
+                           : flags[i].kind == K_DURATION ? " duration"
+                                                         : "";
+        printf("  -%s%s\n    \t%s", flags[i].name, type, flags[i].usage);
+        if (flags[i].kind != K_HELP && flags[i].kind != K_VERSION &&
+            flags[i].off != OFF(db.dsn)) {
+            printf(" (default %s)", val);
+        }
+        printf("\n");
+    }
+}
+
+static bool
+parse_value(struct api_config *cfg, const struct flag *f, const char *v)
+{
+    char *base = (char *)cfg;
+    switch (f->kind) {
+    case K_INT: {
+        if (v == NULL || *v == '\0') {
+            return false;
+        }
+        errno = 0;
+        char *end;
+        long long n = strtoll(v, &end, 10);
+        if (errno != 0 || *end != '\0' || n < INT_MIN || n > INT_MAX) {
+            return false;
+        }
+        *(int *)(base + f->off) = (int)n;
+        return true;
+    }
+    case K_STRING:
+        *(const char **)(base + f->off) = v ? v : "";
+        return v != NULL;
+    case K_BOOL:
+        if (v == NULL || strcmp(v, "true") == 0 || strcmp(v, "1") == 0 ||
+            strcmp(v, "t") == 0 || strcmp(v, "TRUE") == 0 ||
+            strcmp(v, "True") == 0 || strcmp(v, "T") == 0) {
+            *(bool *)(base + f->off) = true;
+            return true;
+        }
+        if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 ||
+            strcmp(v, "f") == 0 || strcmp(v, "FALSE") == 0 ||
+            strcmp(v, "False") == 0 || strcmp(v, "F") == 0) {
+            *(bool *)(base + f->off) = false;
+            return true;
+        }
+        return false;
+    case K_DURATION:
+        return rl_duration_parse(v, (int64_t *)(base + f->off)) == RL_OK;
+    case K_HELP:
+    case K_VERSION:
+        return true;
+    }
+    return false;
+}
+
+/* Range checks that make a value meaningless rather than unparsable. */
+static const char *
+check(const struct api_config *cfg)
+{
+    if (cfg->port < 0 || cfg->port > 65535) {
+        return "-port must be between 0 and 65535";
+    }
+    if (cfg->db.max_open < 1) {
+        return "-db-max-open-conns must be at least 1";
+    }
+    if (cfg->db.max_idle < 0) {
+        return "-db-max-idle-conns must not be negative";
+    }
+    if (cfg->http_threads < 1 || cfg->http_threads > 1024) {
+        return "-http-threads must be between 1 and 1024";
+    }
+    return NULL;
+}
+
+enum api_config_result
+api_config_parse(struct api_config *cfg, int argc, char **argv, int *next)
+{
+    set_defaults(cfg);
+    struct option opts[NFLAGS + 1];
+    for (size_t i = 0; i < NFLAGS; i++) {
+        opts[i].name = flags[i].name;
+        opts[i].has_arg = flags[i].kind == K_BOOL ? optional_argument
+                          : (flags[i].kind == K_HELP ||
+                             flags[i].kind == K_VERSION)
+                              ? no_argument
+                              : required_argument;
+        opts[i].flag = NULL;
+        opts[i].val = 1000 + (int)i;
+    }
+    memset(&opts[NFLAGS], 0, sizeof(opts[NFLAGS]));
+    opterr = 0;
+    optind = 1;
+    const char *prog = argc > 0 ? argv[0] : "api";
+    for (;;) {
+        int idx = -1;
+        int c = getopt_long_only(argc, argv, "+", opts, &idx);
+        if (c == -1) {
+            break;
+        }
+        if (c == '?' || c == ':' || c < 1000) {
+            const char *bad = argv[optind - 1];
+            if (optopt >= 1000 && (size_t)(optopt - 1000) < NFLAGS) {
+                fprintf(stderr, "flag needs an argument: -%s\n",
+                        flags[optopt - 1000].name);
+            } else {
+                fprintf(stderr, "flag provided but not defined: %s\n", bad);
+            }
+            return API_CONFIG_EXIT_2;
+        }
+        const struct flag *f = &flags[c - 1000];
+        if (f->kind == K_HELP) {
+            print_help(prog);
+            return API_CONFIG_EXIT_0;
+        }
+        if (f->kind == K_VERSION) {
+            printf("Version:\t%s\n", RL_VERSION);
+            return API_CONFIG_EXIT_0;
+        }
+        if (!parse_value(cfg, f, optarg)) {
+            fprintf(stderr, "invalid value \"%s\" for flag -%s: parse error\n",
+                    optarg ? optarg : "", f->name);
+            return API_CONFIG_EXIT_2;
+        }
+    }
+    const char *why = check(cfg);
+    if (why != NULL) {
+        fprintf(stderr, "%s\n", why);
+        return API_CONFIG_EXIT_2;
+    }
+    *next = optind;
+    return API_CONFIG_OK;
+}

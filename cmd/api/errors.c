@@ -1,0 +1,100 @@
+/*
+ * errors.c — the contract's error responses, in one place, so every message
+ * string exists exactly once.
+ */
+#include "cmd/api/errors.h"
+
+#include <stdio.h>
+
+#include "cmd/api/helpers.h"
+#include "internal/jsonlog/jsonlog.h"
+
+int
+api_reply_error(struct api_req *req, int status, const char *msg)
+{
+    json_t *v = json_string(msg);
+    if (v == NULL) {
+        /* Invalid UTF-8 would be a bug in the caller; never echo it. */
+        return api_reply_server_error(req, "error message is not UTF-8");
+    }
+    return api_reply_envelope(req, status, "error", v);
+}
+
+int
+api_reply_server_error(struct api_req *req, const char *why)
+{
+    rl_log(RL_LOG_ERROR, why, "request_method", req->method, "request_url",
+           req->path, NULL);
+    req->close_conn = req->close_conn || req->resp_body == NULL;
+    json_t *env = json_pack("{s:s}", "error",
+                            "the server encountered a problem and could "
+                            "not process your request");
+    /* api_reply_json calls back here only when env is NULL; break the
+     * loop by answering with an empty body, which server.c replaces with
+     * its static 500. */
+    if (env == NULL) {
+        req->status = 500;
+        req->resp_body = NULL;
+        req->resp_len = 0;
+        req->close_conn = true;
+        return 500;
+    }
+    return api_reply_json(req, 500, env);
+}
+
+int
+api_reply_rl_err(struct api_req *req, enum rl_err err)
+{
+    return api_reply_server_error(req, rl_err_str(err));
+}
+
+int
+api_reply_not_found(struct api_req *req)
+{
+    return api_reply_error(req, 404,
+                           "the requested resource could not be found");
+}
+
+int
+api_reply_method_not_allowed(struct api_req *req, const char *allow)
+{
+    char *msg = rl_arena_printf(
+        req->arena, "the %s method is not supported for this resource",
+        req->method);
+    if (msg == NULL) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    api_add_header(req, "Allow", allow);
+    return api_reply_error(req, 405, msg);
+}
+
+int
+api_reply_bad_request(struct api_req *req, const char *msg)
+{
+    char *copy = rl_arena_strdup(req->arena, msg);
+    if (copy == NULL) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    return api_reply_error(req, 400, copy);
+}
+
+int
+api_reply_failed_validation(struct api_req *req, json_t *errors)
+{
+    return api_reply_envelope(req, 422, "error", errors);
+}
+
+int
+api_reply_edit_conflict(struct api_req *req)
+{
+    return api_reply_error(req, 409,
+                           "unable to update the record due to an edit "
+                           "conflict, please try again");
+}
+
+int
+api_reply_precondition_failed(struct api_req *req)
+{
+    return api_reply_error(
+        req, 412, "the resource has been modified since you last fetched it");
+}

@@ -1,0 +1,32 @@
+/*
+ * errors.h — one function per error response of the contract (§1.1).
+ * Each sets req's response and returns the status, so a handler can
+ * `return api_reply_not_found(req);`.
+ */
+#ifndef REDLIGHT_CMD_API_ERRORS_H
+#define REDLIGHT_CMD_API_ERRORS_H
+
+#include <jansson.h>
+
+#include "cmd/api/app.h"
+
+/* {"error": msg} with `status`. msg must live as long as the request. */
+int api_reply_error(struct api_req *req, int status, const char *msg);
+
+/* Logs `why` with the method and URL at ERROR level and answers the generic
+ * 500 message. If even that cannot be built, server.c sends a static 500. */
+int api_reply_server_error(struct api_req *req, const char *why);
+
+/* api_reply_server_error for an rl_err from an internal package. */
+int api_reply_rl_err(struct api_req *req, enum rl_err err);
+
+int api_reply_not_found(struct api_req *req);
+int api_reply_method_not_allowed(struct api_req *req, const char *allow);
+int api_reply_bad_request(struct api_req *req, const char *msg);
+/* 422 with {"error": errors}; errors (an object field → message) is
+ * stolen. */
+int api_reply_failed_validation(struct api_req *req, json_t *errors);
+int api_reply_edit_conflict(struct api_req *req);
+int api_reply_precondition_failed(struct api_req *req);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * handlers.h — every route handler. Each takes the app and the request,
+ * sets the response and returns its status (see app.h).
+ */
+#ifndef REDLIGHT_CMD_API_HANDLERS_H
+#define REDLIGHT_CMD_API_HANDLERS_H
+
+#include "cmd/api/app.h"
+
+/* healthcheck.c */
+int api_healthcheck(struct api_app *app, struct api_req *req);
+
+/* movies.c */
+int api_movie_create(struct api_app *app, struct api_req *req);
+int api_movie_show(struct api_app *app, struct api_req *req);
+int api_movie_update(struct api_app *app, struct api_req *req);
+int api_movie_delete(struct api_app *app, struct api_req *req);
+int api_movie_list(struct api_app *app, struct api_req *req);
+
+/* middleware.c: the chain every request goes through before the router. */
+int api_handle(struct api_app *app, struct api_req *req);
+
+#endif

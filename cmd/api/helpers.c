@@ -1,0 +1,168 @@
+/*
+ * helpers.c — response writing and request reading shared by all handlers.
+ *
+ * Response bodies are encoded straight into the request's arena, so nothing
+ * here is freed by hand: jansson values are released by arena cleanups.
+ */
+#include "cmd/api/helpers.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/api/errors.h"
+
+static void
+decref_cb(void *p)
+{
+    json_decref(p);
+}
+
+json_t *
+api_keep(struct api_req *req, json_t *v)
+{
+    if (v != NULL && rl_arena_defer(req->arena, decref_cb, v) != 0) {
+        return NULL; /* already released by rl_arena_defer */
+    }
+    return v;
+}
+
+bool
+api_add_header(struct api_req *req, const char *name, const char *value)
+{
+    if (req->nresp_headers >= API_MAX_RESP_HEADERS) {
+        return false;
+    }
+    req->resp_headers[req->nresp_headers].name = name;
+    req->resp_headers[req->nresp_headers].value = value;
+    req->nresp_headers++;
+    return true;
+}
+
+struct dumpbuf {
+    struct rl_arena *arena;
+    char *data;
+    size_t len;
+    size_t cap;
+    bool failed;
+};
+
+static int
+dump_cb(const char *buf, size_t size, void *data)
+{
+    struct dumpbuf *d = data;
+    if (d->len + size + 2 > d->cap) {
+        size_t cap = d->cap ? d->cap : 512;
+        while (d->len + size + 2 > cap) {
+            cap *= 2;
+        }
+        char *nd = rl_arena_alloc(d->arena, cap);
+        if (nd == NULL) {
+            d->failed = true;
+            return -1;
+        }
+        if (d->len) {
+            memcpy(nd, d->data, d->len);
+        }
+        d->data = nd;
+        d->cap = cap;
+    }
+    memcpy(d->data + d->len, buf, size);
+    d->len += size;
+    return 0;
+}
+
+int
+api_reply_json(struct api_req *req, int status, json_t *body)
+{
+    if (body == NULL) {
+        return api_reply_server_error(req, "building response: out of memory");
+    }
+    if (api_keep(req, body) == NULL) {
+        return api_reply_server_error(req, "building response: out of memory");
+    }
+    struct dumpbuf d = {.arena = req->arena};
+    if (json_dump_callback(body, dump_cb, &d,
+                           JSON_INDENT(4) | JSON_PRESERVE_ORDER) != 0 ||
+        d.failed) {
+        return api_reply_server_error(req, "encoding response failed");
+    }
+    d.data[d.len++] = '\n';
+    d.data[d.len] = '\0';
+    req->status = status;
+    req->resp_body = d.data;
+    req->resp_len = d.len;
+    return status;
+}
+
+int
+api_reply_envelope(struct api_req *req, int status, const char *key,
+                   json_t *value)
+{
+    json_t *env = json_object();
+    if (env == NULL || value == NULL ||
+        json_object_set_new_nocheck(env, key, value) != 0) {
+        json_decref(env);
+        if (env == NULL) {
+            json_decref(value);
+        }
+        return api_reply_server_error(req, "building response: out of memory");
+    }
+    return api_reply_json(req, status, env);
+}
+
+int
+api_reply_empty(struct api_req *req, int status)
+{
+    req->status = status;
+    req->resp_body = NULL;
+    req->resp_len = 0;
+    return status;
+}
+
+json_t *
+api_read_json(struct api_req *req, const struct rl_jin_field *fields,
+              size_t nfields)
+{
+    struct rl_jin_result r;
+    enum rl_jin_status st = rl_jin_read(req->body ? req->body : "",
+                                        req->body_len, req->body_truncated,
+                                        fields, nfields, &r);
+    switch (st) {
+    case RL_JIN_OK:
+        if (api_keep(req, r.object) == NULL) {
+            api_reply_server_error(req, "reading body: out of memory");
+            return NULL;
+        }
+        return r.object;
+    case RL_JIN_BAD:
+        api_reply_bad_request(req, r.message);
+        return NULL;
+    case RL_JIN_NOMEM:
+        break;
+    }
+    api_reply_server_error(req, "reading body: out of memory");
+    return NULL;
+}
+
+bool
+api_read_id(struct api_req *req, const char *name, int64_t *id)
+{
+    const char *v = NULL;
+    for (int i = 0; i < req->nparams; i++) {
+        if (strcmp(req->param_names[i], name) == 0) {
+            v = req->param_values[i];
+        }
+    }
+    if (v == NULL || *v < '0' || *v > '9') {
+        return false;
+    }
+    errno = 0;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 1) {
+        return false;
+    }
+    *id = n;
+    return true;
+}

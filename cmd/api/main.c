@@ -1,0 +1,154 @@
+/*
+ * main.c — flags → config, app wiring, signals and the shutdown order:
+ *   stop accepting → let requests in flight finish (up to -shutdown-timeout)
+ *   → stop the HTTP server → close the pool → "stopped server", exit 0.
+ * A second SIGINT/SIGTERM during the wait forces exit (status 1).
+ */
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd/api/app.h"
+#include "cmd/api/cli_migrate.h"
+#include "cmd/api/config.h"
+#include "cmd/api/server.h"
+#include "internal/data/movies.h"
+#include "internal/data/pool.h"
+#include "internal/jsonlog/jsonlog.h"
+
+static const char *
+migrations_dir(void)
+{
+    const char *d = getenv("REDLIGHT_MIGRATIONS_DIR");
+    return d != NULL && *d != '\0' ? d : "migrations";
+}
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for in-flight requests to finish or the deadline to pass. Returns
+ * false when a second signal asked for an immediate exit. */
+static bool
+drain(struct api_app *app, const sigset_t *sigs)
+{
+    int64_t deadline = mono_ms() + app->cfg.shutdown_timeout_ms;
+    while (atomic_load(&app->in_flight) > 0) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0) {
+            char n[32];
+            snprintf(n, sizeof(n), "%ld", atomic_load(&app->in_flight));
+            rl_log(RL_LOG_ERROR, "shutdown timeout: abandoning requests",
+                   "in_flight", n, NULL);
+            return true;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        if (sigtimedwait(sigs, NULL, &ts) > 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int
+serve(struct api_app *app)
+{
+    if (app->cfg.db.dsn == NULL || app->cfg.db.dsn[0] == '\0') {
+        rl_log(RL_LOG_FATAL,
+               "no database DSN: set -db-dsn or REDLIGHT_DB_DSN", NULL);
+        return 1;
+    }
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    /* Block before any thread starts, so only sigwait sees them. */
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (rl_movie_statements_init() != RL_OK) {
+        rl_log(RL_LOG_FATAL, "cannot build statements", NULL);
+        return 1;
+    }
+    struct rl_db_config dbc = {
+        .dsn = app->cfg.db.dsn,
+        .max_open = app->cfg.db.max_open,
+        .max_idle = app->cfg.db.max_idle,
+        .max_idle_time_ms = app->cfg.db.max_idle_time_ms,
+        .prepared = app->cfg.db.prepared,
+        .query_timeout_ms = 3000,
+        .acquire_timeout_ms = 3000,
+    };
+    const char *why = NULL;
+    enum rl_err e = rl_db_open(&dbc, &app->db, &why);
+    if (e != RL_OK) {
+        rl_log(RL_LOG_FATAL, "cannot open database connection pool", "error",
+               why ? why : rl_err_str(e), NULL);
+        return 1;
+    }
+    rl_log(RL_LOG_INFO, "database connection pool established", NULL);
+
+    struct api_server *srv;
+    e = api_server_start(app, &srv);
+    if (e != RL_OK) {
+        char port[16];
+        snprintf(port, sizeof(port), "%d", app->cfg.port);
+        rl_log(RL_LOG_FATAL, "cannot start server", "port", port, NULL);
+        rl_db_close(app->db);
+        return 1;
+    }
+    char addr[16];
+    snprintf(addr, sizeof(addr), ":%d", app->cfg.port);
+    rl_log(RL_LOG_INFO, "starting server", "addr", addr, "env", app->cfg.env,
+           "version", RL_VERSION, NULL);
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig) != 0) {
+    }
+    rl_log(RL_LOG_INFO, "shutting down server", "signal", strsignal(sig),
+           NULL);
+    api_server_quiesce(srv);
+    if (!drain(app, &sigs)) {
+        rl_log(RL_LOG_ERROR, "second signal: forcing exit", NULL);
+        fflush(stdout);
+        _exit(1);
+    }
+    api_server_stop(srv);
+    rl_db_close(app->db);
+    rl_log(RL_LOG_INFO, "stopped server", "addr", addr, NULL);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct api_app app;
+    memset(&app, 0, sizeof(app));
+    atomic_init(&app.in_flight, 0);
+    int next = 0;
+    switch (api_config_parse(&app.cfg, argc, argv, &next)) {
+    case API_CONFIG_OK:
+        break;
+    case API_CONFIG_EXIT_0:
+        return 0;
+    case API_CONFIG_EXIT_2:
+        return 2;
+    }
+    rl_log_init(1, RL_LOG_INFO);
+    if (next < argc) {
+        if (strcmp(argv[next], "migrate") == 0) {
+            return api_cli_migrate(argc - next, argv + next, app.cfg.db.dsn,
+                                   migrations_dir());
+        }
+        fprintf(stderr, "unknown command \"%s\" (try -help)\n", argv[next]);
+        return 2;
+    }
+    return serve(&app);
+}

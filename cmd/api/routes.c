@@ -1,0 +1,181 @@
+/*
+ * routes.c — a visible table {method, pattern, handler, permission} and a
+ * small segment matcher. No state besides the immutable table.
+ */
+#include "cmd/api/routes.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "cmd/api/errors.h"
+#include "cmd/api/handlers.h"
+#include "cmd/api/helpers.h"
+
+const struct api_route api_routes[] = {
+    {"GET", "/v1/healthcheck", api_healthcheck, NULL},
+    {"GET", "/v1/movies", api_movie_list, "movies:read"},
+    {"POST", "/v1/movies", api_movie_create, "movies:write"},
+    {"GET", "/v1/movies/:id", api_movie_show, "movies:read"},
+    {"PATCH", "/v1/movies/:id", api_movie_update, "movies:write"},
+    {"DELETE", "/v1/movies/:id", api_movie_delete, "movies:write"},
+    {NULL, NULL, NULL, NULL},
+};
+
+/* Matches path against pattern; on success records captures in req when
+ * req is not NULL. */
+static bool
+match(const char *pattern, const char *path, struct api_req *req)
+{
+    const char *p = pattern;
+    const char *s = path;
+    int n = 0;
+    while (*p != '\0' && *s != '\0') {
+        if (*p == ':') {
+            const char *name = p + 1;
+            const char *pend = strchr(p, '/');
+            size_t nlen = pend ? (size_t)(pend - name) : strlen(name);
+            const char *send = strchr(s, '/');
+            size_t vlen = send ? (size_t)(send - s) : strlen(s);
+            if (vlen == 0) {
+                return false;
+            }
+            if (req != NULL && n < API_MAX_PARAMS) {
+                req->param_names[n] = rl_arena_strndup(req->arena, name, nlen);
+                req->param_values[n] = rl_arena_strndup(req->arena, s, vlen);
+                if (req->param_names[n] == NULL ||
+                    req->param_values[n] == NULL) {
+                    return false;
+                }
+                n++;
+            }
+            p = name + nlen;
+            s += vlen;
+            continue;
+        }
+        if (*p != *s) {
+            return false;
+        }
+        p++;
+        s++;
+    }
+    if (*p != '\0' || *s != '\0') {
+        return false;
+    }
+    if (req != NULL) {
+        req->nparams = n;
+    }
+    return true;
+}
+
+static const char *const method_order[] = {"DELETE", "GET",   "HEAD", "OPTIONS",
+                                           "PATCH",  "POST", "PUT"};
+#define NMETHODS (sizeof(method_order) / sizeof(method_order[0]))
+
+const char *
+api_route_allow(struct api_req *req, const char *path)
+{
+    bool has[NMETHODS] = {false};
+    bool any = false;
+    for (const struct api_route *r = api_routes; r->method != NULL; r++) {
+        if (!match(r->pattern, path, NULL)) {
+            continue;
+        }
+        any = true;
+        for (size_t i = 0; i < NMETHODS; i++) {
+            if (strcmp(method_order[i], r->method) == 0) {
+                has[i] = true;
+            }
+        }
+        if (strcmp(r->method, "GET") == 0) {
+            has[2] = true; /* HEAD */
+        }
+    }
+    if (!any) {
+        return NULL;
+    }
+    has[3] = true; /* OPTIONS */
+    char buf[96];
+    size_t len = 0;
+    for (size_t i = 0; i < NMETHODS; i++) {
+        if (has[i]) {
+            size_t m = strlen(method_order[i]);
+            if (len) {
+                memcpy(buf + len, ", ", 2);
+                len += 2;
+            }
+            memcpy(buf + len, method_order[i], m);
+            len += m;
+        }
+    }
+    return rl_arena_strndup(req->arena, buf, len);
+}
+
+static int
+redirect(struct api_req *req, const char *target)
+{
+    bool safe = strcmp(req->method, "GET") == 0 ||
+                strcmp(req->method, "HEAD") == 0;
+    const char *query = api_req_query_string(req);
+    const char *loc = query != NULL && *query != '\0'
+                          ? rl_arena_printf(req->arena, "%s?%s", target, query)
+                          : target;
+    if (loc == NULL) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    api_add_header(req, "Location", loc);
+    json_t *body = json_pack("{s:s}", "message",
+                             "the resource has moved permanently");
+    return api_reply_json(req, safe ? 301 : 308, body);
+}
+
+int
+api_route(struct api_app *app, struct api_req *req)
+{
+    const char *m = req->method;
+    bool head = strcmp(m, "HEAD") == 0;
+    bool path_known = false;
+    for (const struct api_route *r = api_routes; r->method != NULL; r++) {
+        if (!match(r->pattern, req->path, NULL)) {
+            continue;
+        }
+        path_known = true;
+        if (strcmp(r->method, m) == 0 ||
+            (head && strcmp(r->method, "GET") == 0)) {
+            if (!match(r->pattern, req->path, req)) {
+                return api_reply_server_error(req, "out of memory");
+            }
+            req->route = r->pattern;
+            return r->handler(app, req);
+        }
+    }
+    if (path_known) {
+        const char *allow = api_route_allow(req, req->path);
+        if (allow == NULL) {
+            return api_reply_server_error(req, "out of memory");
+        }
+        for (const struct api_route *r = api_routes; r->method != NULL; r++) {
+            if (match(r->pattern, req->path, NULL)) {
+                req->route = r->pattern;
+                break;
+            }
+        }
+        if (strcmp(m, "OPTIONS") == 0) {
+            api_add_header(req, "Allow", allow);
+            return api_reply_empty(req, 200);
+        }
+        return api_reply_method_not_allowed(req, allow);
+    }
+    size_t len = strlen(req->path);
+    if (len > 1 && req->path[len - 1] == '/') {
+        char *trimmed = rl_arena_strndup(req->arena, req->path, len - 1);
+        if (trimmed == NULL) {
+            return api_reply_server_error(req, "out of memory");
+        }
+        for (const struct api_route *r = api_routes; r->method != NULL; r++) {
+            if (match(r->pattern, trimmed, NULL)) {
+                return redirect(req, trimmed);
+            }
+        }
+    }
+    return api_reply_not_found(req);
+}

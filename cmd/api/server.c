@@ -1,0 +1,393 @@
+/*
+ * server.c — the only file that talks to libmicrohttpd.
+ *
+ * One daemon with an internal thread pool (epoll). A request's life:
+ *   uri_log callback   create struct api_req and its arena (becomes con_cls)
+ *   1st access call    nothing else (answering here would make MHD 0.9.75
+ *                      close the connection after the response)
+ *   upload calls       append to the body, capped at API_MAX_BODY; beyond
+ *                      DISCARD_MAX bytes, answer at once (and MHD closes)
+ *   last call          middleware → router → handler; queue the response
+ *   completed callback request log line, arena destroyed
+ * Everything a request allocates dies with its arena.
+ */
+#include "cmd/api/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <time.h>
+
+#include "cmd/api/errors.h"
+#include "cmd/api/handlers.h"
+#include "cmd/api/helpers.h"
+#include "internal/jsonlog/jsonlog.h"
+
+/* Bytes of an oversized body read and dropped before answering early. Go
+ * reads to the end too; answering mid-upload resets clients that are still
+ * sending, so only truly huge uploads are cut short. */
+#define DISCARD_MAX ((size_t)16 * 1024 * 1024)
+
+struct api_server {
+    struct MHD_Daemon *daemon;
+    struct api_app *app;
+};
+
+/* Per-request server state, kept in front of struct api_req. */
+struct conn_state {
+    struct api_req req;
+    struct MHD_Connection *mhd;
+    size_t body_cap;
+    size_t received;
+    bool answered;
+    bool first_call_done;
+    char peer[INET6_ADDRSTRLEN];
+};
+
+static const char static_500[] =
+    "{\n    \"error\": \"the server encountered a problem and could not "
+    "process your request\"\n}\n";
+
+static int64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+const char *
+api_req_header(struct api_req *req, const char *name)
+{
+    struct conn_state *cs = (struct conn_state *)req;
+    return MHD_lookup_connection_value(cs->mhd, MHD_HEADER_KIND, name);
+}
+
+const char *
+api_req_query(struct api_req *req, const char *name, size_t *len)
+{
+    struct conn_state *cs = (struct conn_state *)req;
+    const char *v = NULL;
+    size_t vlen = 0;
+    if (MHD_lookup_connection_value_n(cs->mhd, MHD_GET_ARGUMENT_KIND, name,
+                                      strlen(name), &v, &vlen) != MHD_YES) {
+        return NULL;
+    }
+    if (v == NULL) {
+        v = ""; /* "?title" without '=' */
+        vlen = 0;
+    }
+    if (len != NULL) {
+        *len = vlen;
+    }
+    return v;
+}
+
+const char *
+api_req_query_string(struct api_req *req)
+{
+    const char *q = req->raw_uri ? strchr(req->raw_uri, '?') : NULL;
+    return q ? q + 1 : NULL;
+}
+
+const char *
+api_req_peer(struct api_req *req)
+{
+    struct conn_state *cs = (struct conn_state *)req;
+    if (cs->peer[0] != '\0') {
+        return cs->peer;
+    }
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        cs->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL) {
+        snprintf(cs->peer, sizeof(cs->peer), "unknown");
+        return cs->peer;
+    }
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, cs->peer, sizeof(cs->peer));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const void *)sa;
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+            inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], cs->peer,
+                      sizeof(cs->peer));
+        } else {
+            inet_ntop(AF_INET6, &in6->sin6_addr, cs->peer, sizeof(cs->peer));
+        }
+    } else {
+        snprintf(cs->peer, sizeof(cs->peer), "unknown");
+    }
+    return cs->peer;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: runs once per request, before the access
+ * handler; its return value becomes *con_cls. */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *con)
+{
+    struct api_app *app = cls;
+    struct rl_arena *arena = rl_arena_create(8192);
+    if (arena == NULL) {
+        return NULL;
+    }
+    struct conn_state *cs = rl_arena_calloc(arena, 1, sizeof(*cs));
+    if (cs == NULL) {
+        rl_arena_destroy(arena);
+        return NULL;
+    }
+    cs->req.app = app;
+    cs->req.arena = arena;
+    cs->req.start_ns = mono_ns();
+    cs->req.raw_uri = rl_arena_strdup(arena, uri ? uri : "");
+    cs->mhd = con;
+    atomic_fetch_add(&app->in_flight, 1);
+    return cs;
+}
+
+static bool
+body_append(struct conn_state *cs, const char *data, size_t n)
+{
+    struct api_req *req = &cs->req;
+    cs->received += n;
+    if (req->body_truncated) {
+        return true;
+    }
+    size_t room = API_MAX_BODY - req->body_len;
+    if (n > room) {
+        req->body_truncated = true;
+        n = room;
+    }
+    if (req->body_len + n + 1 > cs->body_cap) {
+        size_t cap = cs->body_cap ? cs->body_cap : 1024;
+        while (cap < req->body_len + n + 1) {
+            cap *= 2;
+        }
+        if (cap > API_MAX_BODY + 1) {
+            cap = API_MAX_BODY + 1;
+        }
+        char *nb = rl_arena_alloc(req->arena, cap);
+        if (nb == NULL) {
+            return false;
+        }
+        if (req->body_len) {
+            memcpy(nb, req->body, req->body_len);
+        }
+        req->body = nb;
+        cs->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, n);
+    req->body_len += n;
+    req->body[req->body_len] = '\0';
+    return true;
+}
+
+static enum MHD_Result
+queue(struct conn_state *cs)
+{
+    struct api_req *req = &cs->req;
+    struct MHD_Response *resp;
+    bool fallback = req->status == 0 ||
+                    (req->resp_body == NULL && req->status == 500);
+    if (fallback) {
+        req->status = 500;
+        req->close_conn = true;
+        resp = MHD_create_response_from_buffer(
+            sizeof(static_500) - 1, (void *)static_500, MHD_RESPMEM_PERSISTENT);
+    } else {
+        /* The body lives in the arena until the completion callback, which
+         * MHD runs after the response is sent. */
+        resp = MHD_create_response_from_buffer(
+            req->resp_len, req->resp_body ? req->resp_body : (void *)"",
+            MHD_RESPMEM_PERSISTENT);
+    }
+    if (resp == NULL) {
+        return MHD_NO;
+    }
+    if (req->resp_body != NULL || fallback) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "application/json");
+    }
+    for (int i = 0; !fallback && i < req->nresp_headers; i++) {
+        MHD_add_response_header(resp, req->resp_headers[i].name,
+                                req->resp_headers[i].value);
+    }
+    if (req->close_conn) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
+    enum MHD_Result r = MHD_queue_response(cs->mhd, (unsigned)req->status,
+                                           resp);
+    MHD_destroy_response(resp);
+    cs->answered = true;
+    return r;
+}
+
+static enum MHD_Result
+on_access(void *cls, struct MHD_Connection *con, const char *url,
+          const char *method, const char *version, const char *upload_data,
+          size_t *upload_size, void **con_cls)
+{
+    (void)cls;
+    (void)con;
+    (void)version;
+    struct conn_state *cs = *con_cls;
+    if (cs == NULL) {
+        return MHD_NO; /* on_uri ran out of memory: drop the connection */
+    }
+    struct api_req *req = &cs->req;
+    if (!cs->first_call_done) {
+        cs->first_call_done = true;
+        req->method = method;
+        req->path = url;
+        return MHD_YES;
+    }
+    if (*upload_size != 0) {
+        if (!cs->answered) {
+            if (!body_append(cs, upload_data, *upload_size)) {
+                api_reply_server_error(req, "reading body: out of memory");
+                *upload_size = 0;
+                return queue(cs);
+            }
+            if (cs->received > DISCARD_MAX) {
+                *upload_size = 0;
+                req->close_conn = true;
+                api_handle(req->app, req);
+                return queue(cs);
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (cs->answered) {
+        return MHD_YES;
+    }
+    api_handle(req->app, req);
+    return queue(cs);
+}
+
+static void
+log_request(struct conn_state *cs, enum MHD_RequestTerminationCode toe)
+{
+    struct api_req *req = &cs->req;
+    char line[1024];
+    const size_t cap = sizeof(line) - 200;
+    size_t pos = 0;
+    char ts[32];
+    rl_log_time(ts, sizeof(ts));
+    pos += (size_t)snprintf(line, cap,
+                            "{\"level\":\"INFO\",\"time\":\"%s\","
+                            "\"message\":\"request\",\"properties\":"
+                            "{\"method\":\"",
+                            ts);
+    const char *m = req->method ? req->method : "";
+    (void)rl_json_escape(line, 64 + pos, &pos, m, strlen(m));
+    memcpy(line + pos, "\",\"path\":\"", 10);
+    pos += 10;
+    const char *p = req->path ? req->path : "";
+    if (rl_json_escape(line, cap, &pos, p, strlen(p)) != 0) {
+        memcpy(line + pos, "...", 3);
+        pos += 3;
+    }
+    int64_t us = (mono_ns() - req->start_ns) / 1000;
+    pos += (size_t)snprintf(
+        line + pos, sizeof(line) - pos,
+        "\",\"status\":%d,\"bytes\":%zu,\"duration_us\":%lld,"
+        "\"remote_addr\":\"%s\"%s}}\n",
+        cs->answered ? req->status : 0, cs->answered ? req->resp_len : 0,
+        (long long)us, api_req_peer(req),
+        toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
+            ? ""
+            : ",\"aborted\":true");
+    if (pos >= sizeof(line)) {
+        pos = sizeof(line) - 1;
+        line[pos - 1] = '\n';
+    }
+    rl_log_write_line(line, pos);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    (void)con;
+    struct api_app *app = cls;
+    struct conn_state *cs = *con_cls;
+    if (cs == NULL) {
+        return;
+    }
+    *con_cls = NULL;
+    if (cs->first_call_done) {
+        log_request(cs, toe);
+    }
+    rl_arena_destroy(cs->req.arena);
+    atomic_fetch_sub(&app->in_flight, 1);
+}
+
+static void
+on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    rl_log(RL_LOG_ERROR, "http server", "error", msg, NULL);
+}
+
+enum rl_err
+api_server_start(struct api_app *app, struct api_server **out)
+{
+    struct api_server *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return RL_ERR_NOMEM;
+    }
+    s->app = app;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned threads = app->cfg.http_threads > 0
+                           ? (unsigned)app->cfg.http_threads
+                           : 1;
+    for (int attempt = 0; attempt < 2 && s->daemon == NULL; attempt++) {
+        unsigned f = flags | (attempt == 0 ? MHD_USE_DUAL_STACK : 0);
+        s->daemon = MHD_start_daemon(
+            f, (uint16_t)app->cfg.port, NULL, NULL, on_access, app,
+            MHD_OPTION_THREAD_POOL_SIZE, threads,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+            MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
+            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+            MHD_OPTION_END);
+    }
+    if (s->daemon == NULL) {
+        free(s);
+        return RL_ERR_IO;
+    }
+    *out = s;
+    return RL_OK;
+}
+
+void
+api_server_quiesce(struct api_server *s)
+{
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET) {
+        close(fd);
+    }
+}
+
+void
+api_server_stop(struct api_server *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

@@ -1,0 +1,624 @@
+/*
+ * pool.c — the libpq connection pool.
+ *
+ * Owns: every PGconn of the process (except the migrator's and the mail
+ * worker's own), the idle list (LIFO, so hot connections stay hot) and the
+ * statistics. db->mu guards everything in struct rl_db; a struct rl_conn is
+ * touched only by the thread holding it. Connections are opened and closed
+ * outside the lock. A janitor thread closes connections idle longer than
+ * max_idle_time_ms.
+ *
+ * Health: an idle connection whose socket is readable has been told
+ * something by the server (usually that it is shutting down); it is checked
+ * with PQconsumeInput and replaced if dead — no round trip on the hot path.
+ */
+#include "internal/data/pool.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal/jsonlog/jsonlog.h"
+
+struct rl_conn {
+    PGconn *pg;
+    struct rl_conn *next; /* idle list */
+    int64_t idle_since_ms;
+    bool broken;
+    bool prepared_on; /* copy of db->cfg.prepared */
+    char sqlstate[6];
+    char constraint[64];
+    unsigned char prepared[RL_STMT_SLOTS];
+    struct rl_db *db;
+};
+
+struct rl_db {
+    struct rl_db_config cfg;
+    char *dsn;
+    pthread_mutex_t mu;
+    pthread_cond_t freed;  /* a connection was released or a slot freed */
+    pthread_cond_t wake;   /* janitor: close/stop */
+    pthread_t janitor;
+    bool janitor_started;
+    bool closing;
+    struct rl_conn *idle; /* newest first */
+    int open;
+    int in_use;
+    int idle_count;
+    int64_t wait_count;
+    int64_t wait_ns;
+    int64_t max_idle_closed;
+    int64_t max_idle_time_closed;
+};
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Server NOTICEs (e.g. "text-search query doesn't contain lexemes") are
+ * expected and harmless: keep them off stderr. */
+static void
+ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static void
+conn_free(struct rl_conn *c)
+{
+    if (c != NULL) {
+        PQfinish(c->pg);
+        free(c);
+    }
+}
+
+/* Opens and configures a connection. Called without db->mu. */
+static enum rl_err
+conn_open(struct rl_db *db, struct rl_conn **out, const char **errmsg)
+{
+    static __thread char msg[256];
+    /* Defaults first: a DSN that sets the same keywords wins. */
+    const char *keys[] = {"application_name", "connect_timeout",
+                          "tcp_user_timeout", "keepalives_idle",
+                          "dbname", NULL};
+    const char *vals[] = {"redlight", "5", "10000", "30", db->dsn, NULL};
+    struct rl_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return RL_ERR_NOMEM;
+    }
+    c->db = db;
+    c->prepared_on = db->cfg.prepared;
+    c->pg = PQconnectdbParams(keys, vals, 1);
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+        const char *e = c->pg ? PQerrorMessage(c->pg) : "out of memory";
+        snprintf(msg, sizeof(msg), "%s", e);
+        msg[strcspn(msg, "\n")] = '\0';
+        if (errmsg != NULL) {
+            *errmsg = msg;
+        }
+        rl_log(RL_LOG_ERROR, "database connection failed", "error", msg,
+               NULL);
+        conn_free(c);
+        return RL_ERR_CONN;
+    }
+    PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
+    char set[160];
+    snprintf(set, sizeof(set),
+             "SET statement_timeout = %d; SET TimeZone = 'UTC'; "
+             "SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'",
+             db->cfg.query_timeout_ms);
+    PGresult *r = PQexec(c->pg, set);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) {
+        snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+        msg[strcspn(msg, "\n")] = '\0';
+        if (errmsg != NULL) {
+            *errmsg = msg;
+        }
+    }
+    PQclear(r);
+    if (!ok) {
+        conn_free(c);
+        return RL_ERR_CONN;
+    }
+    *out = c;
+    return RL_OK;
+}
+
+/* Reopens c in place after its server went away. */
+static enum rl_err
+conn_reopen(struct rl_conn *c)
+{
+    struct rl_conn *fresh;
+    enum rl_err e = conn_open(c->db, &fresh, NULL);
+    if (e != RL_OK) {
+        c->broken = true;
+        return e;
+    }
+    PQfinish(c->pg);
+    c->pg = fresh->pg;
+    fresh->pg = NULL;
+    free(fresh);
+    memset(c->prepared, 0, sizeof(c->prepared));
+    c->broken = false;
+    return RL_OK;
+}
+
+/* True when an idle connection is still usable: nothing arrived on its
+ * socket, or what arrived left it CONNECTION_OK. */
+static bool
+conn_alive(struct rl_conn *c)
+{
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        return false;
+    }
+    struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
+    if (p.fd < 0) {
+        return false;
+    }
+    int n = poll(&p, 1, 0);
+    if (n == 0) {
+        return true;
+    }
+    if (n < 0) {
+        return errno == EINTR;
+    }
+    if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK) {
+        return false;
+    }
+    PGnotify *note;
+    while ((note = PQnotifies(c->pg)) != NULL) {
+        PQfreemem(note);
+    }
+    /* Readable and still OK: a notice or notification. A closed socket
+     * makes PQconsumeInput fail, handled above. */
+    return true;
+}
+
+static void *
+janitor_main(void *arg)
+{
+    struct rl_db *db = arg;
+    pthread_mutex_lock(&db->mu);
+    while (!db->closing) {
+        int64_t period = db->cfg.max_idle_time_ms / 2;
+        if (period < 100) {
+            period = 100;
+        }
+        if (period > 1000) {
+            period = 1000;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += period / 1000;
+        ts.tv_nsec += (period % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&db->wake, &db->mu, &ts);
+        if (db->closing) {
+            break;
+        }
+        /* Idle list is newest first: cut the tail of expired ones. */
+        int64_t limit = now_ms() - db->cfg.max_idle_time_ms;
+        struct rl_conn **pp = &db->idle;
+        while (*pp != NULL && (*pp)->idle_since_ms > limit) {
+            pp = &(*pp)->next;
+        }
+        struct rl_conn *expired = *pp;
+        *pp = NULL;
+        int n = 0;
+        for (struct rl_conn *c = expired; c != NULL; c = c->next) {
+            n++;
+        }
+        db->idle_count -= n;
+        db->open -= n;
+        db->max_idle_time_closed += n;
+        if (n > 0) {
+            pthread_cond_broadcast(&db->freed);
+        }
+        pthread_mutex_unlock(&db->mu);
+        while (expired != NULL) {
+            struct rl_conn *next = expired->next;
+            conn_free(expired);
+            expired = next;
+        }
+        pthread_mutex_lock(&db->mu);
+    }
+    pthread_mutex_unlock(&db->mu);
+    return NULL;
+}
+
+enum rl_err
+rl_db_open(const struct rl_db_config *cfg, struct rl_db **out,
+           const char **errmsg)
+{
+    if (cfg->dsn == NULL || cfg->max_open <= 0) {
+        if (errmsg != NULL) {
+            *errmsg = "invalid pool configuration";
+        }
+        return RL_ERR_INVALID;
+    }
+    struct rl_db *db = calloc(1, sizeof(*db));
+    if (db == NULL) {
+        return RL_ERR_NOMEM;
+    }
+    db->cfg = *cfg;
+    if (db->cfg.max_idle > db->cfg.max_open) {
+        db->cfg.max_idle = db->cfg.max_open;
+    }
+    if (db->cfg.max_idle < 0) {
+        db->cfg.max_idle = 0;
+    }
+    db->dsn = strdup(cfg->dsn);
+    db->cfg.dsn = db->dsn;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&db->mu, NULL);
+    pthread_cond_init(&db->freed, &ca);
+    pthread_cond_init(&db->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (db->dsn == NULL) {
+        rl_db_close(db);
+        return RL_ERR_NOMEM;
+    }
+    struct rl_conn *c;
+    enum rl_err e = conn_open(db, &c, errmsg);
+    if (e != RL_OK) {
+        rl_db_close(db);
+        return e;
+    }
+    db->open = 1;
+    db->in_use = 1;
+    rl_db_release(db, c);
+    if (db->cfg.max_idle_time_ms > 0) {
+        if (pthread_create(&db->janitor, NULL, janitor_main, db) != 0) {
+            rl_db_close(db);
+            return RL_ERR_NOMEM;
+        }
+        db->janitor_started = true;
+    }
+    *out = db;
+    return RL_OK;
+}
+
+void
+rl_db_close(struct rl_db *db)
+{
+    if (db == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&db->mu);
+    db->closing = true;
+    pthread_cond_broadcast(&db->wake);
+    pthread_cond_broadcast(&db->freed);
+    struct rl_conn *idle = db->idle;
+    db->idle = NULL;
+    pthread_mutex_unlock(&db->mu);
+    if (db->janitor_started) {
+        pthread_join(db->janitor, NULL);
+    }
+    while (idle != NULL) {
+        struct rl_conn *next = idle->next;
+        conn_free(idle);
+        idle = next;
+    }
+    pthread_mutex_destroy(&db->mu);
+    pthread_cond_destroy(&db->freed);
+    pthread_cond_destroy(&db->wake);
+    free(db->dsn);
+    free(db);
+}
+
+enum rl_err
+rl_db_acquire(struct rl_db *db, struct rl_conn **out)
+{
+    int64_t deadline = now_ms() + db->cfg.acquire_timeout_ms;
+    bool waited = false;
+    int64_t wait_start = 0;
+    pthread_mutex_lock(&db->mu);
+    for (;;) {
+        if (db->closing) {
+            pthread_mutex_unlock(&db->mu);
+            return RL_ERR_CONN;
+        }
+        if (db->idle != NULL) {
+            struct rl_conn *c = db->idle;
+            db->idle = c->next;
+            db->idle_count--;
+            db->in_use++;
+            if (waited) {
+                db->wait_count++;
+                db->wait_ns += now_ns() - wait_start;
+            }
+            pthread_mutex_unlock(&db->mu);
+            c->next = NULL;
+            if (!conn_alive(c)) {
+                rl_log(RL_LOG_INFO, "replacing dead database connection",
+                       NULL);
+                if (conn_reopen(c) != RL_OK) {
+                    c->broken = true;
+                    rl_db_release(db, c);
+                    return RL_ERR_CONN;
+                }
+            }
+            *out = c;
+            return RL_OK;
+        }
+        if (db->open < db->cfg.max_open) {
+            db->open++;
+            db->in_use++;
+            if (waited) {
+                db->wait_count++;
+                db->wait_ns += now_ns() - wait_start;
+            }
+            pthread_mutex_unlock(&db->mu);
+            struct rl_conn *c;
+            enum rl_err e = conn_open(db, &c, NULL);
+            if (e != RL_OK) {
+                pthread_mutex_lock(&db->mu);
+                db->open--;
+                db->in_use--;
+                pthread_cond_signal(&db->freed);
+                pthread_mutex_unlock(&db->mu);
+                return e;
+            }
+            *out = c;
+            return RL_OK;
+        }
+        if (!waited) {
+            waited = true;
+            wait_start = now_ns();
+        }
+        int64_t left = deadline - now_ms();
+        if (left <= 0) {
+            db->wait_count++;
+            db->wait_ns += now_ns() - wait_start;
+            pthread_mutex_unlock(&db->mu);
+            return RL_ERR_POOL_TIMEOUT;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&db->freed, &db->mu, &ts);
+    }
+}
+
+void
+rl_db_release(struct rl_db *db, struct rl_conn *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (!c->broken) {
+        PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+        if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+            PGresult *r = PQexec(c->pg, "ROLLBACK");
+            if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                c->broken = true;
+            }
+            PQclear(r);
+        } else if (ts != PQTRANS_IDLE) {
+            c->broken = true; /* busy or unknown: cannot be reused safely */
+        }
+    }
+    c->sqlstate[0] = '\0';
+    c->constraint[0] = '\0';
+    pthread_mutex_lock(&db->mu);
+    db->in_use--;
+    bool drop = c->broken || db->closing ||
+                db->idle_count >= db->cfg.max_idle;
+    if (drop) {
+        db->open--;
+        if (!c->broken && !db->closing) {
+            db->max_idle_closed++;
+        }
+    } else {
+        c->idle_since_ms = now_ms();
+        c->next = db->idle;
+        db->idle = c;
+        db->idle_count++;
+    }
+    pthread_cond_signal(&db->freed);
+    pthread_mutex_unlock(&db->mu);
+    if (drop) {
+        conn_free(c);
+    }
+}
+
+void
+rl_db_stats(struct rl_db *db, struct rl_db_stats *out)
+{
+    pthread_mutex_lock(&db->mu);
+    out->max_open = db->cfg.max_open;
+    out->open = db->open;
+    out->in_use = db->in_use;
+    out->idle = db->idle_count;
+    out->wait_count = db->wait_count;
+    out->wait_duration_ns = db->wait_ns;
+    out->max_idle_closed = db->max_idle_closed;
+    out->max_idle_time_closed = db->max_idle_time_closed;
+    out->max_lifetime_closed = 0;
+    pthread_mutex_unlock(&db->mu);
+}
+
+static void
+copy_field(char *dst, size_t cap, const PGresult *r, int field)
+{
+    const char *v = PQresultErrorField(r, field);
+    snprintf(dst, cap, "%s", v != NULL ? v : "");
+}
+
+/* One attempt. Sets *conn_lost when the failure was the connection's. */
+static enum rl_err
+exec_once(struct rl_conn *c, const struct rl_stmt_def *def,
+          const char *const *values, const int *lengths, PGresult **res,
+          bool *conn_lost)
+{
+    PGresult *r;
+    *conn_lost = false;
+    if (c->prepared_on) {
+        if (!c->prepared[def->slot]) {
+            r = PQprepare(c->pg, def->name, def->sql, def->nparams, NULL);
+            ExecStatusType st = PQresultStatus(r);
+            if (st != PGRES_COMMAND_OK) {
+                copy_field(c->sqlstate, sizeof(c->sqlstate), r,
+                           PG_DIAG_SQLSTATE);
+                rl_log(RL_LOG_ERROR, "prepare failed", "statement",
+                       def->name, "error", PQresultErrorMessage(r), NULL);
+                PQclear(r);
+                *conn_lost = PQstatus(c->pg) != CONNECTION_OK;
+                return *conn_lost ? RL_ERR_CONN : RL_ERR_DB;
+            }
+            PQclear(r);
+            c->prepared[def->slot] = 1;
+        }
+        r = PQexecPrepared(c->pg, def->name, def->nparams, values, lengths,
+                           NULL, 0);
+    } else {
+        r = PQexecParams(c->pg, def->sql, def->nparams, NULL, values, lengths,
+                         NULL, 0);
+    }
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        *res = r;
+        return RL_OK;
+    }
+    copy_field(c->sqlstate, sizeof(c->sqlstate), r, PG_DIAG_SQLSTATE);
+    copy_field(c->constraint, sizeof(c->constraint), r,
+               PG_DIAG_CONSTRAINT_NAME);
+    enum rl_err e;
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        *conn_lost = true;
+        e = RL_ERR_CONN;
+    } else if (strcmp(c->sqlstate, "57014") == 0) {
+        e = RL_ERR_TIMEOUT;
+    } else if (strcmp(c->sqlstate, "26000") == 0) {
+        /* Prepared statement gone (e.g. DISCARD ALL by a proxy). */
+        c->prepared[def->slot] = 0;
+        e = RL_ERR_DB;
+    } else {
+        e = RL_ERR_DB;
+    }
+    if (e != RL_ERR_TIMEOUT && strcmp(c->sqlstate, "23505") != 0 &&
+        strcmp(c->sqlstate, "23514") != 0) {
+        rl_log(RL_LOG_ERROR, "query failed", "statement", def->name,
+               "sqlstate", c->sqlstate, "error", PQresultErrorMessage(r),
+               NULL);
+    }
+    PQclear(r);
+    return e;
+}
+
+enum rl_err
+rl_db_exec_def(struct rl_conn *c, const struct rl_stmt_def *def,
+               const char *const *values, const int *lengths, PGresult **res)
+{
+    bool lost;
+    c->sqlstate[0] = '\0';
+    c->constraint[0] = '\0';
+    if (c->broken && conn_reopen(c) != RL_OK) {
+        return RL_ERR_CONN;
+    }
+    bool in_tx = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+    enum rl_err e = exec_once(c, def, values, lengths, res, &lost);
+    if (e == RL_ERR_DB && strcmp(c->sqlstate, "26000") == 0 && !in_tx) {
+        e = exec_once(c, def, values, lengths, res, &lost);
+    }
+    if (lost) {
+        c->broken = true;
+        /* A read outside a transaction can safely run again; a write may
+         * or may not have committed, so the caller must see the error. */
+        if (def->read_only && !in_tx && conn_reopen(c) == RL_OK) {
+            e = exec_once(c, def, values, lengths, res, &lost);
+            if (lost) {
+                c->broken = true;
+            }
+        }
+    }
+    return e;
+}
+
+enum rl_err
+rl_db_exec(struct rl_conn *c, enum rl_stmt id, const char *const *values,
+           const int *lengths, PGresult **res)
+{
+    return rl_db_exec_def(c, &rl_stmts[id], values, lengths, res);
+}
+
+const char *
+rl_db_last_sqlstate(const struct rl_conn *c)
+{
+    return c->sqlstate;
+}
+
+const char *
+rl_db_last_constraint(const struct rl_conn *c)
+{
+    return c->constraint;
+}
+
+static enum rl_err
+simple(struct rl_conn *c, const char *sql)
+{
+    PGresult *r = PQexec(c->pg, sql);
+    enum rl_err e = PQresultStatus(r) == PGRES_COMMAND_OK ? RL_OK : RL_ERR_DB;
+    if (e != RL_OK) {
+        copy_field(c->sqlstate, sizeof(c->sqlstate), r, PG_DIAG_SQLSTATE);
+        if (PQstatus(c->pg) != CONNECTION_OK) {
+            c->broken = true;
+            e = RL_ERR_CONN;
+        } else if (strcmp(c->sqlstate, "57014") == 0) {
+            e = RL_ERR_TIMEOUT;
+        }
+    }
+    PQclear(r);
+    return e;
+}
+
+enum rl_err
+rl_db_begin(struct rl_conn *c)
+{
+    if (c->broken && conn_reopen(c) != RL_OK) {
+        return RL_ERR_CONN;
+    }
+    return simple(c, "BEGIN");
+}
+
+enum rl_err
+rl_db_commit(struct rl_conn *c)
+{
+    return simple(c, "COMMIT");
+}
+
+void
+rl_db_rollback(struct rl_conn *c)
+{
+    if (!c->broken) {
+        (void)simple(c, "ROLLBACK");
+    }
+}

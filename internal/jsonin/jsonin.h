@@ -1,0 +1,92 @@
+/*
+ * jsonin.h — the one request-body JSON reader (CONTRACT §1.2, §12 #9–#11).
+ *
+ * rl_jin_read reproduces, message for message and offset for offset, what
+ * Go's encoding/json Decoder (DisallowUnknownFields, behind
+ * http.MaxBytesReader(1048576)) plus Greenlight's readJSON triage answer, with
+ * Redlight's departures: case-sensitive keys, duplicate keys rejected, invalid
+ * UTF-8 and \u0000 rejected, nesting capped at RL_JIN_MAX_DEPTH.
+ *
+ * It knows nothing of HTTP: the caller buffers the body (at most
+ * RL_JIN_MAX_BODY bytes, remembering whether more was sent) and turns
+ * RL_JIN_BAD into a 400 {"error": message}.
+ */
+#ifndef REDLIGHT_INTERNAL_JSONIN_JSONIN_H
+#define REDLIGHT_INTERNAL_JSONIN_JSONIN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "internal/base/err.h"
+
+/* The body limit; also the number in "body must not be larger than ...". */
+#define RL_JIN_MAX_BODY 1048576
+
+/* Deepest nesting of arrays/objects accepted (the top level counts as 1). */
+#define RL_JIN_MAX_DEPTH 1000
+
+/* Longest key, in bytes, quoted whole in an error message; longer keys are
+ * cut at a UTF-8 boundary and end in "..." inside the quotes. */
+#define RL_JIN_KEY_QUOTE_MAX 200
+
+enum rl_jin_kind {
+    RL_JIN_STRING,       /* a JSON string */
+    RL_JIN_INT32,        /* an integer literal (no fraction, no exponent)
+                            within INT32_MIN..INT32_MAX */
+    RL_JIN_STRING_ARRAY, /* an array whose elements are all strings */
+    RL_JIN_CUSTOM,       /* any value that check() accepts */
+};
+
+/* One key of an endpoint's input schema. A table of these is plain data,
+ * usually a static const array next to the handler. */
+struct rl_jin_field {
+    const char *name; /* exact, case-sensitive key */
+    enum rl_jin_kind kind;
+    /* RL_JIN_CUSTOM only: returns true when a non-null value is acceptable.
+     * Called with a borrowed reference; must not keep it. */
+    bool (*check)(const json_t *value);
+    const char *custom_message; /* RL_JIN_CUSTOM: message when check fails */
+};
+
+enum rl_jin_status {
+    RL_JIN_OK = 0,
+    RL_JIN_BAD,   /* message set, answer 400 */
+    RL_JIN_NOMEM, /* out of memory: answer 500 */
+};
+
+struct rl_jin_result {
+    enum rl_jin_status status;
+    /* RL_JIN_OK: the top-level object; the caller json_decref()s it. Only
+     * keys named in fields[] appear. Keys whose value was JSON null are
+     * removed (null == absent). Top-level `null` gives an empty object.
+     * NULL unless status is RL_JIN_OK. */
+    json_t *object;
+    /* RL_JIN_BAD: the exact error string for {"error": message}. Empty
+     * otherwise. Always NUL-terminated. */
+    char message[320];
+};
+
+/*
+ * Reads the request body as one JSON object and checks it against fields[].
+ *
+ * body:      the first min(len, RL_JIN_MAX_BODY) bytes received (need not be
+ *            NUL-terminated; may be NULL when len is 0). Never read past len.
+ * truncated: true when the client sent more than RL_JIN_MAX_BODY bytes and
+ *            the rest was discarded. A len above RL_JIN_MAX_BODY is treated
+ *            as its first RL_JIN_MAX_BODY bytes with truncated = true.
+ * fields:    the schema (nfields entries, names unique).
+ *
+ * Returns out->status and fills *out (see struct rl_jin_result). Errors, in
+ * the order Go finds them: syntax / size / UTF-8 / NUL / depth errors in the
+ * first value; then the first-in-document-order duplicate, unknown-key or
+ * wrong-type error, unless a RL_JIN_CUSTOM check fails anywhere (that wins);
+ * then anything after the first value. Memory use is bounded by a small
+ * multiple of len. Thread-safe (no shared state); re-entrant.
+ */
+enum rl_jin_status rl_jin_read(const char *body, size_t len, bool truncated,
+                               const struct rl_jin_field *fields,
+                               size_t nfields, struct rl_jin_result *out)
+    RL_MUST_CHECK;
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * jsonlog.c — JSON lines on a file descriptor.
+ *
+ * State: the descriptor and the minimum level, set once by rl_log_init before
+ * threads start, read-only afterwards. Lines are assembled on the stack (up
+ * to LINE_MAX_BYTES; longer property values are cut with "...") and written
+ * with one write(2), which keeps lines whole without a lock.
+ */
+#include "internal/jsonlog/jsonlog.h"
+
+#include "internal/base/utf8.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES 8192
+
+static int log_fd = 1;
+static enum rl_log_level log_min = RL_LOG_INFO;
+
+static const char *const level_names[] = {
+    [RL_LOG_DEBUG] = "DEBUG",
+    [RL_LOG_INFO] = "INFO",
+    [RL_LOG_ERROR] = "ERROR",
+    [RL_LOG_FATAL] = "FATAL",
+};
+
+void
+rl_log_init(int fd, enum rl_log_level min_level)
+{
+    log_fd = fd;
+    log_min = min_level;
+}
+
+int
+rl_json_escape(char *buf, size_t cap, size_t *pos, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = *pos;
+    for (size_t i = 0; i < len;) {
+        char esc[8];
+        size_t elen = 0;
+        size_t adv = 1;
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            elen = 2;
+        } else if (c == '\n') {
+            memcpy(esc, "\\n", 2);
+            elen = 2;
+        } else if (c == '\r') {
+            memcpy(esc, "\\r", 2);
+            elen = 2;
+        } else if (c == '\t') {
+            memcpy(esc, "\\t", 2);
+            elen = 2;
+        } else if (c < 0x20 || c == 0x7F) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xF];
+            elen = 6;
+        } else if (c < 0x80) {
+            esc[0] = (char)c;
+            elen = 1;
+        } else {
+            size_t sl = rl_utf8_seq_len(p + i, len - i);
+            if (sl == 0) {
+                memcpy(esc, "\xEF\xBF\xBD", 3);
+                elen = 3;
+            } else {
+                memcpy(esc, p + i, sl);
+                elen = sl;
+                adv = sl;
+            }
+        }
+        if (o + elen + 1 > cap) {
+            buf[o] = '\0';
+            *pos = o;
+            return -1;
+        }
+        memcpy(buf + o, esc, elen);
+        o += elen;
+        i += adv;
+    }
+    if (o < cap) {
+        buf[o] = '\0';
+    }
+    *pos = o;
+    return 0;
+}
+
+void
+rl_log_time(char *buf, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    if (strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 && cap > 0) {
+        buf[0] = '\0';
+    }
+}
+
+void
+rl_log_write_line(const char *line, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(log_fd, line, len);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return; /* nowhere left to report a logging failure */
+        }
+        line += n;
+        len -= (size_t)n;
+    }
+}
+
+static void
+append(char *buf, size_t cap, size_t *pos, const char *s)
+{
+    size_t n = strlen(s);
+    if (*pos + n + 1 <= cap) {
+        memcpy(buf + *pos, s, n);
+        *pos += n;
+        buf[*pos] = '\0';
+    }
+}
+
+void
+rl_log(enum rl_log_level level, const char *message, ...)
+{
+    if (level < log_min) {
+        return;
+    }
+    char line[LINE_MAX_BYTES];
+    /* Leave room to close the object even when a value had to be cut. */
+    const size_t cap = sizeof(line) - 8;
+    size_t pos = 0;
+    char ts[32];
+    rl_log_time(ts, sizeof(ts));
+    append(line, cap, &pos, "{\"level\":\"");
+    append(line, cap, &pos, level_names[level]);
+    append(line, cap, &pos, "\",\"time\":\"");
+    append(line, cap, &pos, ts);
+    append(line, cap, &pos, "\",\"message\":\"");
+    (void)rl_json_escape(line, cap, &pos, message, strlen(message));
+    append(line, cap, &pos, "\"");
+
+    va_list ap;
+    va_start(ap, message);
+    int first = 1;
+    for (;;) {
+        const char *key = va_arg(ap, const char *);
+        if (key == NULL) {
+            break;
+        }
+        const char *val = va_arg(ap, const char *);
+        if (val == NULL) {
+            continue;
+        }
+        /* Keys are short identifiers; a value that does not fit is cut and
+         * ends the properties, so the line always stays valid JSON. */
+        if (pos + strlen(key) + 32 > cap) {
+            break;
+        }
+        append(line, cap, &pos, first ? ",\"properties\":{\"" : ",\"");
+        first = 0;
+        (void)rl_json_escape(line, cap, &pos, key, strlen(key));
+        append(line, cap, &pos, "\":\"");
+        int cut = rl_json_escape(line, cap - 8, &pos, val, strlen(val));
+        if (cut != 0) {
+            append(line, cap, &pos, "...\"");
+            break;
+        }
+        append(line, cap, &pos, "\"");
+    }
+    va_end(ap);
+    if (!first) {
+        memcpy(line + pos, "}", 1);
+        pos += 1;
+    }
+    memcpy(line + pos, "}\n", 2);
+    pos += 2;
+    rl_log_write_line(line, pos);
+}

@@ -1,0 +1,511 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh — `make bench`: how fast is bin/api next to its ceilings?
+#
+# Needs the release bin/api and bin/bench-bare (make build bin/bench-bare),
+# wrk, nginx (Debian nginx-light), curl, psql and PostgreSQL (make deps/bench).
+#
+# Everything runs on 127.0.0.1 inside a throw-away directory:
+#   1. a private PostgreSQL cluster (tests/tools/pgcluster.sh), migrated with
+#      `bin/api migrate up` and loaded with tests/fixtures/demo_movies.sql;
+#   2. bin/api -env development;
+#   3. bin/bench-bare, answering every request with the body that bin/api sent
+#      for GET /v1/healthcheck (the libmicrohttpd ceiling);
+#   4. nginx answering GET /v1/healthcheck with that same body (the ceiling
+#      of a mature C server on this machine).
+# Every scenario is measured BENCH_ROUNDS times with
+#   wrk -t2 -c32 -dBENCH_SECONDS --latency
+# round-robin (round 1: nginx, bare, api; round 2: ...), so that noise on the
+# machine hits all of them alike; the table shows the medians over the rounds,
+# bin/api's peak RSS and the ratios.  The results also go to
+# var/bench/healthcheck-<UTC timestamp>.json.
+#
+# Environment: BENCH_SECONDS (default 10), BENCH_ROUNDS (default 3),
+# BENCH_WARMUP seconds of unrecorded load per scenario first (default 1, 0 for
+# none).  Run time is bounded: about
+#   30 s set-up + scenarios x (BENCH_WARMUP + BENCH_ROUNDS x BENCH_SECONDS),
+# and each wrk run is killed if it overruns by 30 s.
+#
+# Adding a scenario: start what it needs in start_services, then register it
+# in main with `scenario NAME URL [extra wrk arguments...]` (e.g. `-s file.lua`
+# or `-H 'Header: value'`).  Anything that is not measured by wrk (such as a
+# pgbench run of the same SQL, as the database's ceiling) stores its numbers
+# per round with `record NAME ROUND REQ_PER_S P99_MS ERRORS` and then shows up
+# in the table and in the JSON like any wrk scenario.
+set -euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+cd -- "$ROOT"
+
+BENCH_SECONDS=${BENCH_SECONDS:-10}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
+BENCH_WARMUP=${BENCH_WARMUP:-1}
+WRK_THREADS=2
+WRK_CONNECTIONS=32
+SUITE=healthcheck
+
+API_BIN=$ROOT/bin/api
+BARE_BIN=$ROOT/bin/bench-bare
+PGCLUSTER=$ROOT/tests/tools/pgcluster.sh
+FIXTURE=$ROOT/tests/fixtures/demo_movies.sql
+OUT_DIR=$ROOT/var/bench
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+    printf 'bench: error: %s\n' "$*" >&2
+    exit 1
+}
+
+# ---------------------------------------------------------------- checks ---
+
+check_uint() { # NAME VALUE MIN MAX
+    if ! [[ "$2" =~ ^[0-9]+$ ]] || ((10#$2 < $3 || 10#$2 > $4)); then
+        die "$1 must be an integer in $3..$4, not '$2'"
+    fi
+}
+check_uint BENCH_SECONDS "$BENCH_SECONDS" 1 600
+check_uint BENCH_ROUNDS "$BENCH_ROUNDS" 1 50
+check_uint BENCH_WARMUP "$BENCH_WARMUP" 0 60
+BENCH_SECONDS=$((10#$BENCH_SECONDS))
+BENCH_ROUNDS=$((10#$BENCH_ROUNDS))
+BENCH_WARMUP=$((10#$BENCH_WARMUP))
+
+NGINX=$(command -v nginx || true)
+if [[ -z "$NGINX" && -x /usr/sbin/nginx ]]; then
+    NGINX=/usr/sbin/nginx
+fi
+[[ -n "$NGINX" ]] || die "nginx not found: run make deps/bench"
+for prog in wrk curl psql timeout; do
+    command -v "$prog" >/dev/null 2>&1 || die "$prog not found: run make deps/bench"
+done
+[[ -x "$API_BIN" ]] || die "$API_BIN missing: run make build"
+[[ -x "$BARE_BIN" ]] || die "$BARE_BIN missing: run make bin/bench-bare"
+[[ -x "$PGCLUSTER" ]] || die "$PGCLUSTER missing or not executable"
+
+# ------------------------------------------------------- processes, teardown ---
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/redlight-bench.XXXXXX")
+# As root, PostgreSQL runs as `postgres` and must reach its data directory.
+chmod 711 "$WORK"
+
+PIDS=()     # what we started, stopped in reverse order
+PG_DATA=""  # set once the cluster has been asked to start
+PG_PORT=""
+
+alive() { # PID: running and not a zombie
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ "$state" != Z ]]
+}
+
+stop_pid() { # PID: TERM, up to 10 s, then KILL
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 100; i++)); do
+        alive "$pid" || break
+        sleep 0.1
+    done
+    if alive "$pid"; then
+        say "pid $pid ignored SIGTERM for 10 s: SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$? i f
+    trap - EXIT INT TERM
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        stop_pid "${PIDS[i]}"
+    done
+    if [[ -n "$PG_DATA" ]]; then
+        "$PGCLUSTER" stop "$PG_DATA" "$PG_PORT" >/dev/null 2>&1 || {
+            # pgcluster.sh failed: stop the postmaster by its own PID.
+            if [[ -r "$PG_DATA/postmaster.pid" ]]; then
+                stop_pid "$(head -n 1 "$PG_DATA/postmaster.pid")"
+            fi
+        }
+    fi
+    if ((rc != 0)); then
+        for f in "$WORK"/*.log "$WORK"/nginx/error.log "$WORK"/pg/pg.log; do
+            [[ -s "$f" ]] || continue
+            printf '\n==> %s (last 20 lines) <==\n' "${f#"$WORK"/}" >&2
+            tail -n 20 -- "$f" >&2
+        done
+    fi
+    rm -rf -- "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A port that nothing on 127.0.0.1 answers on, and not handed out before.
+USED_PORTS=" "
+free_port() {
+    local p i
+    for ((i = 0; i < 200; i++)); do
+        p=$((20000 + RANDOM % 30000))
+        [[ "$USED_PORTS" != *" $p "* ]] || continue
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            USED_PORTS+="$p "
+            printf '%s\n' "$p"
+            return 0
+        fi
+    done
+    die "no free TCP port found on 127.0.0.1"
+}
+
+wait_http() { # NAME PID URL: until URL answers 2xx, at most 30 s
+    local name=$1 pid=$2 url=$3 i
+    for ((i = 0; i < 300; i++)); do
+        alive "$pid" || die "$name exited during start-up"
+        if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "$name did not answer $url within 30 s"
+}
+
+# ------------------------------------------------------------------ nginx ---
+
+# $1 as an nginx single-quoted string body.  nginx would expand "$name" in a
+# `return` text and has no escape for '$', so such a body is refused.
+nginx_quote() {
+    local s=$1
+    [[ "$s" != *'$'* ]] || die "the healthcheck body contains '\$'; nginx cannot return it verbatim"
+    s=${s//\\/\\\\}
+    s=${s//\'/\\\'}
+    s=${s//$'\n'/\\n}
+    s=${s//$'\r'/\\r}
+    s=${s//$'\t'/\\t}
+    printf '%s' "$s"
+}
+
+write_nginx_conf() { # PORT BODY_FILE
+    local port=$1 body quoted dir=$WORK/nginx
+    mkdir -p "$dir"
+    body=$(
+        cat -- "$2"
+        printf x
+    ) # keep trailing newlines
+    body=${body%x}
+    quoted=$(nginx_quote "$body")
+    {
+        echo "# generated by tests/bench/run.sh"
+        # Workers as root: the bench must not depend on `nobody` existing; as
+        # any other user the `user` directive is ignored, so leave it out.
+        if ((EUID == 0)); then
+            echo "user root;"
+        fi
+        cat <<EOF
+worker_processes auto;
+daemon off;
+master_process on;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+
+events {
+    worker_connections 4096;
+}
+
+http {
+    access_log off;
+    # libmicrohttpd never closes a keep-alive connection after N requests;
+    # nginx's default of 1000 would make wrk reconnect for nginx alone.
+    keepalive_requests 1000000;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+
+    server {
+        listen 127.0.0.1:$port;
+
+        location = /v1/healthcheck {
+            default_type application/json;
+            return 200 '$quoted';
+        }
+        location / {
+            return 404;
+        }
+    }
+}
+EOF
+    } >"$dir/nginx.conf"
+}
+
+# --------------------------------------------------------------- services ---
+
+API_PID=""
+BARE_PID=""
+DSN=""
+API_URL=""
+BARE_URL=""
+NGINX_URL=""
+
+start_services() {
+    local api_port bare_port nginx_port nginx_pid pg_port body=$WORK/healthcheck.json
+
+    pg_port=$(free_port)
+    api_port=$(free_port)
+    bare_port=$(free_port)
+    nginx_port=$(free_port)
+
+    say "PostgreSQL on 127.0.0.1:$pg_port (in $WORK/pg)"
+    PG_DATA=$WORK/pg/data
+    PG_PORT=$pg_port
+    PGCLUSTER_THROWAWAY=1 "$PGCLUSTER" start "$PG_DATA" "$PG_PORT" \
+        >"$WORK/pgcluster.log" 2>&1 ||
+        die "pgcluster.sh start failed: $(tail -n 5 "$WORK/pgcluster.log")"
+    DSN="postgres://redlight:redlight@127.0.0.1:$pg_port/redlight?sslmode=disable"
+    # make exports the development cluster's DSN: never let it leak in here.
+    export REDLIGHT_DB_DSN=$DSN
+
+    "$API_BIN" -db-dsn "$DSN" migrate up >"$WORK/migrate.log" 2>&1 ||
+        die "bin/api migrate up failed: $(tail -n 5 "$WORK/migrate.log")"
+    psql -X -q -v ON_ERROR_STOP=1 "$DSN" -f "$FIXTURE" >"$WORK/fixture.log" 2>&1 ||
+        die "loading $FIXTURE failed: $(tail -n 5 "$WORK/fixture.log")"
+
+    say "bin/api on 127.0.0.1:$api_port"
+    "$API_BIN" -port "$api_port" -db-dsn "$DSN" -env development \
+        >"$WORK/api.log" 2>&1 &
+    API_PID=$!
+    PIDS+=("$API_PID")
+    API_URL="http://127.0.0.1:$api_port/v1/healthcheck"
+    wait_http bin/api "$API_PID" "$API_URL"
+
+    # The body bin/api sends, byte for byte; the ceilings send the same.
+    curl -fsS --max-time 5 -o "$body" "$API_URL" ||
+        die "GET $API_URL failed"
+    [[ -s "$body" ]] || die "GET $API_URL returned an empty body"
+
+    say "bin/bench-bare on 127.0.0.1:$bare_port"
+    "$BARE_BIN" "$bare_port" "$body" >"$WORK/bare.log" 2>&1 &
+    BARE_PID=$!
+    PIDS+=("$BARE_PID")
+    BARE_URL="http://127.0.0.1:$bare_port/v1/healthcheck"
+    wait_http bin/bench-bare "$BARE_PID" "$BARE_URL"
+
+    say "nginx on 127.0.0.1:$nginx_port"
+    write_nginx_conf "$nginx_port" "$body"
+    "$NGINX" -t -q -p "$WORK/nginx/" -e "$WORK/nginx/error.log" \
+        -c "$WORK/nginx/nginx.conf" >"$WORK/nginx-t.log" 2>&1 ||
+        die "nginx refused its config: $(cat "$WORK/nginx-t.log")"
+    "$NGINX" -p "$WORK/nginx/" -e "$WORK/nginx/error.log" \
+        -c "$WORK/nginx/nginx.conf" >"$WORK/nginx.log" 2>&1 &
+    nginx_pid=$!
+    PIDS+=("$nginx_pid")
+    NGINX_URL="http://127.0.0.1:$nginx_port/v1/healthcheck"
+    wait_http nginx "$nginx_pid" "$NGINX_URL"
+
+    same_response "$API_URL" "$BARE_URL" "$NGINX_URL"
+}
+
+# The same status, Content-Type and body bytes from every URL.
+same_response() {
+    local url i=0 ct first_ct=""
+    for url in "$@"; do
+        i=$((i + 1))
+        ct=$(curl -sS --max-time 5 -o "$WORK/check.$i" -w '%{http_code} %{content_type}' "$url") ||
+            die "GET $url failed"
+        [[ "$ct" == "200 application/json"* ]] ||
+            die "GET $url answered '$ct', not 200 application/json"
+        if ((i == 1)); then
+            first_ct=$ct
+        elif ! cmp -s "$WORK/check.1" "$WORK/check.$i"; then
+            die "GET $url: the body differs from $1's"
+        elif [[ "$ct" != "$first_ct" ]]; then
+            say "note: $url sends Content-Type '${ct#* }', $1 sends '${first_ct#* }'"
+        fi
+    done
+}
+
+# -------------------------------------------------- scenarios and results ---
+
+SCENARIOS=()           # names, in the order they run in each round
+declare -A SC_URL=()   # name -> URL
+declare -A SC_ARGS=()  # name -> extra wrk arguments, joined by \x1f
+declare -A RES_RPS=()  # name -> req/s of each round, space-separated
+declare -A RES_P99=()  # name -> p99 latency in ms of each round
+declare -A RES_ERR=()  # name -> socket errors + non-2xx/3xx, all rounds
+
+scenario() { # NAME URL [extra wrk arguments...]
+    local name=$1 url=$2
+    shift 2
+    [[ -z "${SC_URL[$name]+x}" ]] || die "scenario $name registered twice"
+    SCENARIOS+=("$name")
+    SC_URL[$name]=$url
+    SC_ARGS[$name]=$(
+        IFS=$'\x1f'
+        printf '%s' "$*"
+    )
+}
+
+record() { # NAME ROUND REQ_PER_S P99_MS ERRORS
+    RES_RPS[$1]+="$3 "
+    RES_P99[$1]+="$4 "
+    RES_ERR[$1]=$((${RES_ERR[$1]:-0} + $5))
+}
+
+# wrk prints latencies as 512.00us, 1.25ms, 1.02s, 2.00m.
+to_ms() {
+    awk -v t="$1" 'BEGIN {
+        if (match(t, /^[0-9.]+/) == 0) exit 1
+        v = substr(t, 1, RLENGTH); u = substr(t, RLENGTH + 1)
+        if (u == "us") v /= 1000; else if (u == "ms") v += 0
+        else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
+        else if (u == "h") v *= 3600000; else exit 1
+        printf "%.3f\n", v
+    }'
+}
+
+run_wrk() { # NAME SECONDS OUTFILE
+    local name=$1 secs=$2 out=$3 args=()
+    if [[ -n "${SC_ARGS[$name]}" ]]; then
+        IFS=$'\x1f' read -r -a args <<<"${SC_ARGS[$name]}"
+    fi
+    timeout --kill-after=5 $((secs + 30)) \
+        wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${secs}s" --latency \
+        "${args[@]}" "${SC_URL[$name]}" >"$out" 2>&1 ||
+        die "wrk failed on $name: $(tail -n 5 "$out")"
+}
+
+measure() { # NAME ROUND
+    local name=$1 round=$2 out rps p99 errs
+    out=$WORK/wrk.$name.$round.txt
+    run_wrk "$name" "$BENCH_SECONDS" "$out"
+    rps=$(awk '$1 == "Requests/sec:" {print $2}' "$out")
+    p99=$(awk '$1 == "99%" {print $2}' "$out")
+    [[ -n "$rps" && -n "$p99" ]] || die "cannot read wrk's output for $name: $(cat "$out")"
+    p99=$(to_ms "$p99") || die "cannot read wrk's p99 for $name"
+    errs=$(awk '
+        /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
+        /Non-2xx or 3xx responses:/ { n += $NF }
+        END { print n + 0 }' "$out")
+    record "$name" "$round" "$rps" "$p99" "$errs"
+    say "round $round  $(printf '%-8s %12.0f req/s  p99 %9.3f ms' "$name" "$rps" "$p99")$( ((errs == 0)) || printf '  %d errors' "$errs")"
+}
+
+run_rounds() {
+    local name round
+    if ((BENCH_WARMUP > 0)); then
+        for name in "${SCENARIOS[@]}"; do
+            say "warm-up $name (${BENCH_WARMUP}s)"
+            run_wrk "$name" "$BENCH_WARMUP" "$WORK/wrk.$name.warmup.txt"
+        done
+    fi
+    for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+        for name in "${SCENARIOS[@]}"; do
+            measure "$name" "$round"
+        done
+    done
+}
+
+median() { # VALUES...
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+        END {
+            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf "%.3f\n", m
+        }'
+}
+
+med_rps() {
+    # shellcheck disable=SC2086 # the list is space-separated numbers
+    median ${RES_RPS[$1]}
+}
+med_p99() {
+    # shellcheck disable=SC2086
+    median ${RES_P99[$1]}
+}
+
+ratio() { # A B: median req/s of A over B's
+    awk -v a="$(med_rps "$1")" -v b="$(med_rps "$2")" \
+        'BEGIN { if (b > 0) printf "%.3f\n", a / b; else print "null" }'
+}
+
+vm_hwm_kb() { # PID: peak resident set size in kB
+    awk '$1 == "VmHWM:" {print $2}' "/proc/$1/status" 2>/dev/null || true
+}
+
+json_str() {
+    local s=$1
+    s=${s//\\/\\\\}
+    s=${s//\"/\\\"}
+    printf '"%s"' "$s"
+}
+
+json_list() { # space-separated numbers -> [a, b, c]
+    local out="" v
+    for v in $1; do out+="${out:+, }$v"; done
+    printf '[%s]' "$out"
+}
+
+# ----------------------------------------------------------------- main ---
+
+start_services
+
+scenario nginx "$NGINX_URL"
+scenario bare "$BARE_URL"
+scenario api "$API_URL"
+# GET /v1/movies/:id scenarios (and the pgbench ceiling of the same SELECT,
+# stored with `record`) go here, after the healthcheck ones, with their own
+# ratios in report below.
+
+say "$SUITE: ${#SCENARIOS[@]} scenarios x $BENCH_ROUNDS rounds x ${BENCH_SECONDS}s" \
+    "(wrk -t$WRK_THREADS -c$WRK_CONNECTIONS), $(nproc) CPUs"
+run_rounds
+
+api_rss=$(vm_hwm_kb "$API_PID")
+bare_rss=$(vm_hwm_kb "$BARE_PID")
+alive "$API_PID" || die "bin/api died during the benchmark"
+
+report() {
+    local name
+    printf '\n%s — wrk -t%d -c%d -d%ds --latency, median of %d rounds, %d CPUs\n\n' \
+        "$SUITE" "$WRK_THREADS" "$WRK_CONNECTIONS" "$BENCH_SECONDS" "$BENCH_ROUNDS" "$(nproc)"
+    printf '%-10s %12s %12s %8s   %s\n' target 'req/s' 'p99 (ms)' errors 'req/s of each round'
+    for name in "${SCENARIOS[@]}"; do
+        printf '%-10s %12.0f %12.3f %8d   %s\n' "$name" "$(med_rps "$name")" \
+            "$(med_p99 "$name")" "${RES_ERR[$name]}" "${RES_RPS[$name]% }"
+    done
+    printf '\napi peak RSS (VmHWM): %s kB   (bench-bare: %s kB)\n' \
+        "${api_rss:-?}" "${bare_rss:-?}"
+    printf 'api/bare: %s   api/nginx: %s\n' "$(ratio api bare)" "$(ratio api nginx)"
+}
+report
+
+write_json() {
+    local name first=1 version
+    version=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+    printf '{\n'
+    printf '  "suite": %s,\n' "$(json_str "$SUITE")"
+    printf '  "timestamp": %s,\n' "$(json_str "$STAMP_ISO")"
+    printf '  "git": %s,\n' "$(json_str "$version")"
+    printf '  "cpus": %d,\n' "$(nproc)"
+    printf '  "kernel": %s,\n' "$(json_str "$(uname -r)")"
+    printf '  "wrk": {"threads": %d, "connections": %d, "seconds": %d, "rounds": %d, "warmup_seconds": %d},\n' \
+        "$WRK_THREADS" "$WRK_CONNECTIONS" "$BENCH_SECONDS" "$BENCH_ROUNDS" "$BENCH_WARMUP"
+    printf '  "scenarios": {\n'
+    for name in "${SCENARIOS[@]}"; do
+        ((first)) || printf ',\n'
+        first=0
+        printf '    %s: {"url": %s, "req_per_s_median": %s, "p99_ms_median": %s, "errors": %d, "req_per_s": %s, "p99_ms": %s}' \
+            "$(json_str "$name")" "$(json_str "${SC_URL[$name]}")" \
+            "$(med_rps "$name")" "$(med_p99 "$name")" "${RES_ERR[$name]}" \
+            "$(json_list "${RES_RPS[$name]}")" "$(json_list "${RES_P99[$name]}")"
+    done
+    printf '\n  },\n'
+    printf '  "api_peak_rss_kb": %s,\n' "${api_rss:-null}"
+    printf '  "bare_peak_rss_kb": %s,\n' "${bare_rss:-null}"
+    printf '  "ratios": {"api/bare": %s, "api/nginx": %s}\n' "$(ratio api bare)" "$(ratio api nginx)"
+    printf '}\n'
+}
+
+STAMP_ISO=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+mkdir -p "$OUT_DIR"
+json_file=$OUT_DIR/$SUITE-$(date -u -d "$STAMP_ISO" +%Y%m%dT%H%M%SZ).json
+write_json >"$json_file"
+printf '\nresults: %s\n' "${json_file#"$ROOT"/}"

@@ -1,0 +1,244 @@
+"""The one shared helper of Redlight's black-box HTTP tests.
+
+tests/tools/run-tests.sh starts the server under test and exports where it is
+(REDLIGHT_API_URL, REDLIGHT_DB_DSN, ... — see that script).  Without
+REDLIGHT_API_URL every test that uses `api` is skipped.
+
+Fixtures:
+  api          Api client: api.get/post/patch/put/delete/head/options(path, ...)
+               and api.request(method, path, json=None, data=None,
+               headers=None) -> requests.Response; no redirects followed,
+               10 s timeout, a fresh connection per call.
+  raw_http     raw_http(method, path, body_bytes, headers) -> (status,
+               headers, body) with the body sent byte for byte.
+  db           db(sql) -> psql's output (unaligned, tuples only) as the app
+               role; admin_db(sql) the same as the superuser.
+  unique       unique(prefix) -> a string no other test uses.
+  spawn_server spawn_server(*flags) -> Api of another server instance with
+               extra flags; stopped with SIGTERM (must exit 0) after the test.
+
+Every test makes its own data with unique(); tests must not depend on order.
+"""
+
+import http.client
+import os
+import shlex
+import socket
+import subprocess
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from requests.structures import CaseInsensitiveDict
+
+TIMEOUT = 10
+
+
+def unique(prefix="x"):
+    """A string that no other call returns: `prefix-<12 hex digits>`."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+class Api:
+    """Client for one server instance at base_url (http://127.0.0.1:PORT)."""
+
+    def __init__(self, base_url):
+        self.base_url = base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        self.host = parts.hostname
+        self.port = parts.port or 80
+
+    def url(self, path):
+        return self.base_url + path
+
+    def request(self, method, path, json=None, data=None, headers=None,
+                **kwargs):
+        """Send one request on a new connection; returns requests.Response.
+
+        json= sends a JSON body, data= sends bytes/str as they are; extra
+        keyword arguments (params=...) go to requests.
+        """
+        return requests.request(
+            method, self.url(path), json=json, data=data, headers=headers,
+            timeout=TIMEOUT, allow_redirects=False, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json=None, **kwargs):
+        return self.request("POST", path, json=json, **kwargs)
+
+    def patch(self, path, json=None, **kwargs):
+        return self.request("PATCH", path, json=json, **kwargs)
+
+    def put(self, path, json=None, **kwargs):
+        return self.request("PUT", path, json=json, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+    def head(self, path, **kwargs):
+        return self.request("HEAD", path, **kwargs)
+
+    def options(self, path, **kwargs):
+        return self.request("OPTIONS", path, **kwargs)
+
+    def raw_http(self, method, path, body_bytes=None, headers=None):
+        """Send exactly body_bytes (no re-encoding) with http.client.
+
+        Content-Length is added when a body is given and headers lack it;
+        nothing else is added but Host.  Returns (status, headers, body bytes);
+        headers is case-insensitive, repeated headers joined with ", ".
+        """
+        headers = dict(headers or {})
+        if body_bytes is not None and not any(
+                k.lower() in ("content-length", "transfer-encoding")
+                for k in headers):
+            headers["Content-Length"] = str(len(body_bytes))
+        conn = http.client.HTTPConnection(self.host, self.port,
+                                          timeout=TIMEOUT)
+        try:
+            conn.putrequest(method, path, skip_accept_encoding=True)
+            for name, value in headers.items():
+                conn.putheader(name, value)
+            conn.endheaders(body_bytes)
+            resp = conn.getresponse()
+            body = resp.read()
+            out = CaseInsensitiveDict()
+            for name, value in resp.getheaders():
+                out[name] = f"{out[name]}, {value}" if name in out else value
+            return resp.status, out, body
+        finally:
+            conn.close()
+
+    def raw_bytes(self, request_bytes):
+        """Write request_bytes as they are to a new connection and return
+        everything the server sends until it closes (or 10 s pass)."""
+        with socket.create_connection((self.host, self.port),
+                                      timeout=TIMEOUT) as sock:
+            sock.sendall(request_bytes)
+            sock.shutdown(socket.SHUT_WR)
+            chunks = []
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+
+
+class Psql:
+    """Runs SQL with psql on one DSN; calling it returns psql's stdout."""
+
+    def __init__(self, dsn):
+        self.dsn = dsn
+
+    def __call__(self, sql):
+        """Returns the output (-A -t: unaligned, no headers) without its final
+        newline; raises AssertionError with psql's stderr on any error."""
+        proc = subprocess.run(
+            ["psql", self.dsn, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+             "-c", sql],
+            capture_output=True, text=True, timeout=60,
+            stdin=subprocess.DEVNULL, check=False)
+        if proc.returncode != 0:
+            raise AssertionError(
+                f"psql failed ({proc.returncode}): {proc.stderr.strip()}\n"
+                f"SQL: {sql}")
+        return proc.stdout.rstrip("\n")
+
+
+def _env(name):
+    value = os.environ.get(name)
+    if not value:
+        pytest.skip(f"{name} is not set (run the tests with make test)")
+    return value
+
+
+@pytest.fixture(scope="session")
+def api():
+    return Api(_env("REDLIGHT_API_URL"))
+
+
+@pytest.fixture(scope="session")
+def raw_http(api):
+    return api.raw_http
+
+
+@pytest.fixture(scope="session")
+def db():
+    return Psql(_env("REDLIGHT_DB_DSN"))
+
+
+@pytest.fixture(scope="session")
+def admin_db():
+    return Psql(_env("REDLIGHT_TEST_ADMIN_DSN"))
+
+
+@pytest.fixture(name="unique")
+def unique_fixture():
+    return unique
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def spawn_server():
+    """spawn_server(*flags) starts another sanitized server with
+    REDLIGHT_SERVER_CMD + -port <free port> + flags, waits for its healthcheck
+    and returns an Api for it (api.proc is the Popen, api.log its log path).
+    After the test it gets SIGTERM and must exit 0 within 30 s; a test that
+    stops or kills an instance on purpose sets api.check_exit = False."""
+    cmd = shlex.split(_env("REDLIGHT_SERVER_CMD"))
+    logdir = os.environ.get("REDLIGHT_TEST_TMP") or "/tmp"
+    started = []
+
+    def spawn(*flags):
+        port = free_port()
+        log_path = os.path.join(logdir, f"server-{port}.log")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                cmd + ["-port", str(port), *map(str, flags)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        inst = Api(f"http://127.0.0.1:{port}")
+        started.append(inst)
+        inst.proc, inst.log, inst.check_exit = proc, log_path, True
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            try:
+                if inst.get("/v1/healthcheck").status_code == 200:
+                    return inst
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            log_text = f.read()
+        raise AssertionError(
+            f"server with {flags} did not become healthy "
+            f"(exit {proc.poll()}):\n{log_text}")
+
+    yield spawn
+
+    problems = []
+    for inst in started:
+        proc = inst.proc
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                problems.append(f"PID {proc.pid} ignored SIGTERM for 30 s")
+                continue
+        if inst.check_exit and proc.returncode != 0:
+            problems.append(f"PID {proc.pid} exited {proc.returncode}")
+    assert not problems, "; ".join(problems)
