@@ -16,6 +16,8 @@ Fixtures:
   unique       unique(prefix) -> a string no other test uses.
   spawn_server spawn_server(*flags) -> Api of another server instance with
                extra flags; stopped with SIGTERM (must exit 0) after the test.
+  make_movie   make_movie(**fields) -> a movie created with POST /v1/movies
+               from movie_body(**fields) (a valid body, unique title).
 
 Every test makes its own data with unique(); tests must not depend on order.
 """
@@ -242,3 +244,23 @@ def spawn_server():
         if inst.check_exit and proc.returncode != 0:
             problems.append(f"PID {proc.pid} exited {proc.returncode}")
     assert not problems, "; ".join(problems)
+
+
+def movie_body(**fields):
+    """A valid POST /v1/movies body with a unique title; keyword arguments
+    replace keys (a value of ... drops the key)."""
+    body = {"title": unique("movie"), "year": 2016, "runtime": "107 mins",
+            "genres": ["drama"]}
+    body.update(fields)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+@pytest.fixture
+def make_movie(api):
+    """make_movie(**fields) -> the created movie object (POST /v1/movies must
+    answer 201); fields as for movie_body()."""
+    def make(**fields):
+        r = api.post("/v1/movies", json=movie_body(**fields))
+        assert r.status_code == 201, f"{r.status_code} {r.text}"
+        return r.json()["movie"]
+    return make

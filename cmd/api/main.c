@@ -95,12 +95,16 @@ serve(struct api_app *app)
     }
     rl_log(RL_LOG_INFO, "database connection pool established", NULL);
 
+    if (rl_log_flusher_start() != 0) {
+        rl_log(RL_LOG_ERROR, "request log buffering unavailable", NULL);
+    }
     struct api_server *srv;
     e = api_server_start(app, &srv);
     if (e != RL_OK) {
         char port[16];
         snprintf(port, sizeof(port), "%d", app->cfg.port);
         rl_log(RL_LOG_FATAL, "cannot start server", "port", port, NULL);
+        rl_log_flusher_stop();
         rl_db_close(app->db);
         return 1;
     }
@@ -116,11 +120,13 @@ serve(struct api_app *app)
            NULL);
     api_server_quiesce(srv);
     if (!drain(app, &sigs)) {
+        rl_log_flusher_stop();
         rl_log(RL_LOG_ERROR, "second signal: forcing exit", NULL);
         fflush(stdout);
         _exit(1);
     }
     api_server_stop(srv);
+    rl_log_flusher_stop();
     rl_db_close(app->db);
     rl_log(RL_LOG_INFO, "stopped server", "addr", addr, NULL);
     return 0;

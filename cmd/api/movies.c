@@ -481,6 +481,7 @@ api_movie_list(struct api_app *app, struct api_req *req)
     const char *sort = api_req_query(req, "sort", &slen);
     if (sort == NULL || slen == 0) {
         sort = "id";
+        slen = 2;
     }
     rl_check(&v, page > 0, "page", "must be greater than zero");
     rl_check(&v, page <= 10000000, "page", "must be a maximum of 10 million");

@@ -307,7 +307,7 @@ log_request(struct conn_state *cs, enum MHD_RequestTerminationCode toe)
         pos = sizeof(line) - 1;
         line[pos - 1] = '\n';
     }
-    rl_log_write_line(line, pos);
+    rl_log_buffered(line, pos);
 }
 
 static void
@@ -355,15 +355,14 @@ api_server_start(struct api_app *app, struct api_server **out)
         unsigned f = flags | (attempt == 0 ? MHD_USE_DUAL_STACK : 0);
         s->daemon = MHD_start_daemon(
             f, (uint16_t)app->cfg.port, NULL, NULL, on_access, app,
+            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
             MHD_OPTION_THREAD_POOL_SIZE, threads,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
             MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
-            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
-            MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_END);
     }
     if (s->daemon == NULL) {
         free(s);

@@ -5,12 +5,21 @@
  * threads start, read-only afterwards. Lines are assembled on the stack (up
  * to LINE_MAX_BYTES; longer property values are cut with "...") and written
  * with one write(2), which keeps lines whole without a lock.
+ *
+ * Buffered lines (the request log) go to a per-thread buffer, each with its
+ * own mutex (taken by its thread and, every FLUSH_MS, by the flusher), all
+ * linked on `buffers` under buffers_mu. Buffers live until
+ * rl_log_flusher_stop, so a thread that exits leaves nothing unwritten.
  */
 #include "internal/jsonlog/jsonlog.h"
 
 #include "internal/base/utf8.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +31,24 @@
 
 static int log_fd = 1;
 static enum rl_log_level log_min = RL_LOG_INFO;
+
+#define BUF_BYTES 16384
+#define FLUSH_MS 100
+
+struct logbuf {
+    pthread_mutex_t mu;
+    struct logbuf *next;
+    size_t len;
+    char data[BUF_BYTES];
+};
+
+static pthread_mutex_t buffers_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flusher_cv = PTHREAD_COND_INITIALIZER;
+static struct logbuf *buffers;
+static _Thread_local struct logbuf *my_buf;
+static atomic_bool flushing;
+static bool flusher_stop;
+static pthread_t flusher;
 
 static const char *const level_names[] = {
     [RL_LOG_DEBUG] = "DEBUG",
@@ -191,4 +218,116 @@ rl_log(enum rl_log_level level, const char *message, ...)
     memcpy(line + pos, "}\n", 2);
     pos += 2;
     rl_log_write_line(line, pos);
+}
+
+static struct logbuf *
+thread_buf(void)
+{
+    if (my_buf != NULL) {
+        return my_buf;
+    }
+    struct logbuf *b = malloc(sizeof(*b));
+    if (b == NULL) {
+        return NULL;
+    }
+    pthread_mutex_init(&b->mu, NULL);
+    b->len = 0;
+    pthread_mutex_lock(&buffers_mu);
+    b->next = buffers;
+    buffers = b;
+    pthread_mutex_unlock(&buffers_mu);
+    my_buf = b;
+    return b;
+}
+
+void
+rl_log_buffered(const char *line, size_t len)
+{
+    struct logbuf *b;
+    if (!atomic_load(&flushing) || len > BUF_BYTES ||
+        (b = thread_buf()) == NULL) {
+        rl_log_write_line(line, len);
+        return;
+    }
+    pthread_mutex_lock(&b->mu);
+    if (b->len + len > BUF_BYTES) {
+        rl_log_write_line(b->data, b->len);
+        b->len = 0;
+    }
+    memcpy(b->data + b->len, line, len);
+    b->len += len;
+    pthread_mutex_unlock(&b->mu);
+}
+
+static void
+flush_all(void)
+{
+    pthread_mutex_lock(&buffers_mu);
+    for (struct logbuf *b = buffers; b != NULL; b = b->next) {
+        pthread_mutex_lock(&b->mu);
+        if (b->len > 0) {
+            rl_log_write_line(b->data, b->len);
+            b->len = 0;
+        }
+        pthread_mutex_unlock(&b->mu);
+    }
+    pthread_mutex_unlock(&buffers_mu);
+}
+
+static void *
+flusher_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&buffers_mu);
+    while (!flusher_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += FLUSH_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&flusher_cv, &buffers_mu, &ts);
+        pthread_mutex_unlock(&buffers_mu);
+        flush_all();
+        pthread_mutex_lock(&buffers_mu);
+    }
+    pthread_mutex_unlock(&buffers_mu);
+    return NULL;
+}
+
+int
+rl_log_flusher_start(void)
+{
+    flusher_stop = false;
+    if (pthread_create(&flusher, NULL, flusher_main, NULL) != 0) {
+        return -1;
+    }
+    atomic_store(&flushing, true);
+    return 0;
+}
+
+void
+rl_log_flusher_stop(void)
+{
+    if (!atomic_load(&flushing)) {
+        return;
+    }
+    pthread_mutex_lock(&buffers_mu);
+    flusher_stop = true;
+    pthread_cond_signal(&flusher_cv);
+    pthread_mutex_unlock(&buffers_mu);
+    pthread_join(flusher, NULL);
+    atomic_store(&flushing, false);
+    flush_all();
+    pthread_mutex_lock(&buffers_mu);
+    struct logbuf *b = buffers;
+    buffers = NULL;
+    pthread_mutex_unlock(&buffers_mu);
+    while (b != NULL) {
+        struct logbuf *next = b->next;
+        pthread_mutex_destroy(&b->mu);
+        free(b);
+        b = next;
+    }
 }

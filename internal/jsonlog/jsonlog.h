@@ -37,4 +37,17 @@ void rl_log_time(char *buf, size_t cap);
  * For callers that format hot-path lines themselves (the request log). */
 void rl_log_write_line(const char *line, size_t len);
 
+/* Appends one already-built line (ending in '\n') to the calling thread's
+ * buffer; the buffer is written when full and by the flusher every 100 ms.
+ * For the request log, where a write(2) per line would cost more than the
+ * request. Without a running flusher it writes through. Thread-safe. */
+void rl_log_buffered(const char *line, size_t len);
+
+/* Starts the flusher thread. Returns 0, or -1 (then lines write through). */
+int rl_log_flusher_start(void);
+
+/* Stops the flusher, writes every buffered line and frees the buffers.
+ * Call once the threads that log buffered lines have stopped. */
+void rl_log_flusher_stop(void);
+
 #endif

@@ -10,13 +10,16 @@
  * a built-in healthcheck body.  It listens on 127.0.0.1:PORT only and runs
  * until SIGINT or SIGTERM, then stops the daemon and exits 0.
  *
- * The daemon is configured exactly as bin/api configures its own:
- * internal polling thread + epoll (poll where epoll is missing), error log,
- * a pool of THREADS threads (default: 4 per online CPU), a 60 s connection
- * timeout and at most 10000 connections.  The only difference is that the
- * response object is built once and shared by every request, which is the
- * least work libmicrohttpd allows: the gap between this program and bin/api
- * is the cost of everything the server does on top of the library.
+ * The daemon is configured as bin/api configures its own (cmd/api/server.c):
+ * internal polling thread + epoll (poll where epoll is missing), ITC, error
+ * log, a pool of THREADS threads (default: 4 per online CPU, as bin/api's
+ * -http-threads), a 60 s connection timeout, at most 10000 connections,
+ * 64 KiB of memory per connection and a listen backlog of 1024.  What it
+ * leaves out: bin/api's URI-log and request-completed callbacks, and a
+ * response built per request; here one response object is shared by every
+ * request, the least work libmicrohttpd allows.  The gap between this
+ * program and bin/api is the cost of everything the server does on top of
+ * the library.  Keep the two in step when server.c changes.
  *
  * The response is queued on the SECOND call of the access handler, after the
  * first has only set *con_cls.  Measured with libmicrohttpd 0.9.75: queueing
@@ -37,10 +40,11 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 
+/* What bin/api prints (JSON_INDENT(4), then a newline), version "bench". */
 #define DEFAULT_BODY                                                         \
-	"{\n\t\"status\": \"available\",\n\t\"system_info\": {\n"                \
-	"\t\t\"environment\": \"development\",\n\t\t\"version\": \"bench\"\n"   \
-	"\t}\n}\n"
+	"{\n    \"status\": \"available\",\n    \"system_info\": {\n"        \
+	"        \"environment\": \"development\",\n"                          \
+	"        \"version\": \"bench\"\n    }\n}\n"
 
 #define MAX_BODY (1024 * 1024)
 
@@ -171,7 +175,8 @@ int main(int argc, char **argv)
 	addr.sin_port = htons((uint16_t)port);
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned int flags =
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
 		flags |= MHD_USE_EPOLL;
 	else
@@ -183,6 +188,8 @@ int main(int argc, char **argv)
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)10000,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
 		MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "bench-bare: cannot start the daemon on "

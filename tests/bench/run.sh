@@ -90,6 +90,7 @@ chmod 711 "$WORK"
 PIDS=()     # what we started, stopped in reverse order
 PG_DATA=""  # set once the cluster has been asked to start
 PG_PORT=""
+WRK_PID=""  # the wrk (under timeout) now running, if any
 
 alive() { # PID: running and not a zombie
     local state
@@ -115,6 +116,9 @@ stop_pid() { # PID: TERM, up to 10 s, then KILL
 cleanup() {
     local rc=$? i f
     trap - EXIT INT TERM
+    if [[ -n "$WRK_PID" ]]; then
+        stop_pid "$WRK_PID"
+    fi
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
         stop_pid "${PIDS[i]}"
     done
@@ -126,7 +130,7 @@ cleanup() {
             fi
         }
     fi
-    if ((rc != 0)); then
+    if ((rc != 0 && rc != 130 && rc != 143)); then # not on ^C or SIGTERM
         for f in "$WORK"/*.log "$WORK"/nginx/error.log "$WORK"/pg/pg.log; do
             [[ -s "$f" ]] || continue
             printf '\n==> %s (last 20 lines) <==\n' "${f#"$WORK"/}" >&2
@@ -367,10 +371,13 @@ run_wrk() { # NAME SECONDS OUTFILE
     if [[ -n "${SC_ARGS[$name]}" ]]; then
         IFS=$'\x1f' read -r -a args <<<"${SC_ARGS[$name]}"
     fi
+    # In the background, so that a signal to this script is handled at once.
     timeout --kill-after=5 $((secs + 30)) \
         wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${secs}s" --latency \
-        "${args[@]}" "${SC_URL[$name]}" >"$out" 2>&1 ||
-        die "wrk failed on $name: $(tail -n 5 "$out")"
+        "${args[@]}" "${SC_URL[$name]}" >"$out" 2>&1 &
+    WRK_PID=$!
+    wait "$WRK_PID" || die "wrk failed on $name: $(tail -n 5 "$out")"
+    WRK_PID=""
 }
 
 measure() { # NAME ROUND
@@ -386,7 +393,10 @@ measure() { # NAME ROUND
         /Non-2xx or 3xx responses:/ { n += $NF }
         END { print n + 0 }' "$out")
     record "$name" "$round" "$rps" "$p99" "$errs"
-    say "round $round  $(printf '%-8s %12.0f req/s  p99 %9.3f ms' "$name" "$rps" "$p99")$( ((errs == 0)) || printf '  %d errors' "$errs")"
+    say "round $round  $(printf '%-8s %12.0f req/s  p99 %9.3f ms' "$name" "$rps" "$p99")"
+    if ((errs > 0)); then
+        say "round $round  $name: $(grep -E 'Socket errors|Non-2xx' "$out" | sed 's/^ *//' | paste -sd ';')"
+    fi
 }
 
 run_rounds() {

@@ -62,17 +62,16 @@ die() { # a set-up step failed: nothing after it can run
 # alive PID: the process exists and is not a zombie waiting to be reaped.
 alive() {
     local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
     stat=${stat##*) }
     [ "${stat%% *}" != Z ]
 }
 
 # stop_pid PID SECONDS: SIGTERM, then SIGKILL after SECONDS; reaps it.
 stop_pid() {
-    local pid=$1 i
+    local pid=$1 end=$((SECONDS + $2))
     kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < $2 * 10; i++)); do
-        alive "$pid" || break
+    while alive "$pid" && [ "$SECONDS" -lt "$end" ]; do
         sleep 0.1
     done
     alive "$pid" && kill -KILL "$pid" 2>/dev/null
@@ -229,8 +228,8 @@ run_unit_tests
 # --- 3. SMTP sink -----------------------------------------------------------------
 # wait_port PORT SECONDS [PID]: until 127.0.0.1:PORT accepts a connection.
 wait_port() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
+    local end=$((SECONDS + $2))
+    while [ "$SECONDS" -lt "$end" ]; do
         if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
             return 0
         fi
@@ -274,9 +273,14 @@ env "${SAN_ENV[@]}" "$SERVER_BIN" -port "$API_PORT" "${EXTRA_FLAGS[@]}" \
 server_pid=$!
 
 wait_healthy() {
-    local i code
-    for ((i = 0; i < 300; i++)); do
-        alive "$server_pid" || return 1
+    local code end=$((SECONDS + 30))
+    while [ "$SECONDS" -lt "$end" ]; do
+        if ! alive "$server_pid"; then
+            wait "$server_pid"
+            echo "the server exited with status $? before answering" >&2
+            server_pid=""
+            return 1
+        fi
         code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
             "$API_URL/v1/healthcheck")
         [ "$code" = 200 ] && return 0
@@ -329,7 +333,7 @@ fi
 # --- 6. clean shutdown, no sanitizer report ------------------------------------
 note "SIGTERM to the server (PID $server_pid)"
 check_shutdown() {
-    local i rc
+    local rc end=$((SECONDS + 30))
     if ! alive "$server_pid"; then
         wait "$server_pid"
         fail "the server died during the tests (exit $?)"
@@ -337,8 +341,7 @@ check_shutdown() {
         return
     fi
     kill -TERM "$server_pid"
-    for ((i = 0; i < 300; i++)); do
-        alive "$server_pid" || break
+    while alive "$server_pid" && [ "$SECONDS" -lt "$end" ]; do
         sleep 0.1
     done
     if alive "$server_pid"; then
