@@ -43,6 +43,7 @@ struct api_app {
     struct api_config cfg;
     struct rl_db *db;
     atomic_long in_flight; /* requests between first call and completion */
+    atomic_bool shutting_down; /* set by api_server_quiesce */
 };
 
 struct api_header {

@@ -77,7 +77,11 @@ run(struct rl_migrator *m, enum verb verb, uint64_t n, int64_t force_to)
         err = rl_migrate_up(m, (size_t)n, &applied);
         break;
     case VERB_DOWN:
-        if (n == 0) {
+        /* golang-migrate asks before undoing everything; we say it instead,
+         * unless there is nothing to undo or the database is dirty (then
+         * rl_migrate_down explains). */
+        if (n == 0 && rl_migrate_version(m, &version, &dirty) == RL_OK &&
+            !dirty && version != RL_MIGRATE_NIL_VERSION) {
             puts("applying all down migrations");
         }
         err = rl_migrate_down(m, (size_t)n, &applied);

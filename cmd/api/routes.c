@@ -12,13 +12,13 @@
 #include "cmd/api/helpers.h"
 
 const struct api_route api_routes[] = {
-    {"GET", "/v1/healthcheck", api_healthcheck, NULL},
-    {"GET", "/v1/movies", api_movie_list, "movies:read"},
-    {"POST", "/v1/movies", api_movie_create, "movies:write"},
-    {"GET", "/v1/movies/:id", api_movie_show, "movies:read"},
-    {"PATCH", "/v1/movies/:id", api_movie_update, "movies:write"},
-    {"DELETE", "/v1/movies/:id", api_movie_delete, "movies:write"},
-    {NULL, NULL, NULL, NULL},
+    {"GET", "/v1/healthcheck", api_healthcheck, NULL, false},
+    {"GET", "/v1/movies", api_movie_list, "movies:read", true},
+    {"POST", "/v1/movies", api_movie_create, "movies:write", true},
+    {"GET", "/v1/movies/:id", api_movie_show, "movies:read", true},
+    {"PATCH", "/v1/movies/:id", api_movie_update, "movies:write", true},
+    {"DELETE", "/v1/movies/:id", api_movie_delete, "movies:write", true},
+    {NULL, NULL, NULL, NULL, false},
 };
 
 /* Matches path against pattern; on success records captures in req when
@@ -126,6 +126,20 @@ redirect(struct api_req *req, const char *target)
     json_t *body = json_pack("{s:s}", "message",
                              "the resource has moved permanently");
     return api_reply_json(req, safe ? 301 : 308, body);
+}
+
+bool
+api_route_blocking(struct api_req *req)
+{
+    bool head = strcmp(req->method, "HEAD") == 0;
+    for (const struct api_route *r = api_routes; r->method != NULL; r++) {
+        if ((strcmp(r->method, req->method) == 0 ||
+             (head && strcmp(r->method, "GET") == 0)) &&
+            match(r->pattern, req->path, NULL)) {
+            return r->blocking;
+        }
+    }
+    return false;
 }
 
 int

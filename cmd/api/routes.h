@@ -4,6 +4,8 @@
 #ifndef REDLIGHT_CMD_API_ROUTES_H
 #define REDLIGHT_CMD_API_ROUTES_H
 
+#include <stdbool.h>
+
 #include "cmd/api/app.h"
 
 struct api_route {
@@ -11,6 +13,7 @@ struct api_route {
     const char *pattern; /* segments; ":name" captures one segment */
     api_handler handler;
     const char *permission; /* required permission code, or NULL */
+    bool blocking; /* waits on the database: run on a worker thread */
 };
 
 /* The table, terminated by an entry with a NULL method. Immutable. */
@@ -21,6 +24,10 @@ extern const struct api_route api_routes[];
  * a known path redirects; otherwise 404), runs it and returns the status.
  * Sets req->route to the matched pattern. */
 int api_route(struct api_app *app, struct api_req *req);
+
+/* True when the route that will answer req may block (database work), so
+ * the server runs it on a worker thread instead of an I/O thread. */
+bool api_route_blocking(struct api_req *req);
 
 /* The Allow header value for `path`, or NULL when no route has that path.
  * Allocated in req's arena. */

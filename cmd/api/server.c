@@ -10,10 +10,19 @@
  *   last call          middleware → router → handler; queue the response
  *   completed callback request log line, arena destroyed
  * Everything a request allocates dies with its arena.
+ *
+ * Routes that wait on the database do not run on the I/O threads: the
+ * connection is suspended and the request goes to a queue served by
+ * `workers` threads (as many as the pool has connections); the worker runs
+ * the chain and resumes the connection, and MHD's next access-handler call
+ * queues the response. So a slow query never stalls the other connections
+ * of an I/O thread, and database concurrency is not capped by the number of
+ * I/O threads. The queue is guarded by server.mu.
  */
 #include "cmd/api/server.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -26,6 +35,7 @@
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
+#include "cmd/api/routes.h"
 #include "internal/jsonlog/jsonlog.h"
 
 /* Bytes of an oversized body read and dropped before answering early. Go
@@ -33,20 +43,29 @@
  * sending, so only truly huge uploads are cut short. */
 #define DISCARD_MAX ((size_t)16 * 1024 * 1024)
 
-struct api_server {
-    struct MHD_Daemon *daemon;
-    struct api_app *app;
-};
-
 /* Per-request server state, kept in front of struct api_req. */
 struct conn_state {
     struct api_req req;
     struct MHD_Connection *mhd;
+    struct conn_state *qnext;
     size_t body_cap;
     size_t received;
     bool answered;
+    bool handled; /* a worker ran the chain; the response is ready */
     bool first_call_done;
     char peer[INET6_ADDRSTRLEN];
+};
+
+struct api_server {
+    struct MHD_Daemon *daemon;
+    struct api_app *app;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct conn_state *head; /* the work queue, FIFO */
+    struct conn_state *tail;
+    bool stopping;
+    int nworkers;
+    pthread_t *workers;
 };
 
 static const char static_500[] =
@@ -217,7 +236,9 @@ queue(struct conn_state *cs)
         MHD_add_response_header(resp, req->resp_headers[i].name,
                                 req->resp_headers[i].value);
     }
-    if (req->close_conn) {
+    /* While shutting down, every response ends its connection, so
+     * keep-alive clients cannot hold the server open. */
+    if (req->close_conn || atomic_load(&req->app->shutting_down)) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     }
     enum MHD_Result r = MHD_queue_response(cs->mhd, (unsigned)req->status,
@@ -227,12 +248,62 @@ queue(struct conn_state *cs)
     return r;
 }
 
+static void *
+worker_main(void *arg)
+{
+    struct api_server *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (s->head == NULL && !s->stopping) {
+            pthread_cond_wait(&s->cv, &s->mu);
+        }
+        if (s->head == NULL) {
+            break; /* stopping, and the queue is empty */
+        }
+        struct conn_state *cs = s->head;
+        s->head = cs->qnext;
+        if (s->head == NULL) {
+            s->tail = NULL;
+        }
+        pthread_mutex_unlock(&s->mu);
+        api_handle(cs->req.app, &cs->req);
+        cs->handled = true;
+        MHD_resume_connection(cs->mhd);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Suspends cs's connection and hands it to a worker. Returns false (and
+ * does nothing) once the workers are stopping: the caller runs it inline. */
+static bool
+offload(struct api_server *s, struct conn_state *cs)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        return false;
+    }
+    MHD_suspend_connection(cs->mhd);
+    cs->qnext = NULL;
+    if (s->tail != NULL) {
+        s->tail->qnext = cs;
+    } else {
+        s->head = cs;
+    }
+    s->tail = cs;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return true;
+}
+
 static enum MHD_Result
 on_access(void *cls, struct MHD_Connection *con, const char *url,
           const char *method, const char *version, const char *upload_data,
           size_t *upload_size, void **con_cls)
 {
-    (void)cls;
+    struct api_server *s = cls;
     (void)con;
     (void)version;
     struct conn_state *cs = *con_cls;
@@ -264,6 +335,12 @@ on_access(void *cls, struct MHD_Connection *con, const char *url,
         return MHD_YES;
     }
     if (cs->answered) {
+        return MHD_YES;
+    }
+    if (cs->handled) {
+        return queue(cs); /* resumed by a worker */
+    }
+    if (s->nworkers > 0 && api_route_blocking(req) && offload(s, cs)) {
         return MHD_YES;
     }
     api_handle(req->app, req);
@@ -338,6 +415,24 @@ on_mhd_error(void *cls, const char *fmt, va_list ap)
     rl_log(RL_LOG_ERROR, "http server", "error", msg, NULL);
 }
 
+/* Lets the workers finish every queued request, joins them, frees s's
+ * queue state and s itself. */
+static void
+stop_workers(struct api_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->nworkers; i++) {
+        pthread_join(s->workers[i], NULL);
+    }
+    free(s->workers);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
 enum rl_err
 api_server_start(struct api_app *app, struct api_server **out)
 {
@@ -346,15 +441,30 @@ api_server_start(struct api_app *app, struct api_server **out)
         return RL_ERR_NOMEM;
     }
     s->app = app;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    int nworkers = app->cfg.db.max_open;
+    s->workers = calloc((size_t)nworkers, sizeof(*s->workers));
+    if (s->workers == NULL) {
+        free(s);
+        return RL_ERR_NOMEM;
+    }
+    for (; s->nworkers < nworkers; s->nworkers++) {
+        if (pthread_create(&s->workers[s->nworkers], NULL, worker_main, s) !=
+            0) {
+            stop_workers(s);
+            return RL_ERR_NOMEM;
+        }
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     unsigned threads = app->cfg.http_threads > 0
                            ? (unsigned)app->cfg.http_threads
                            : 1;
     for (int attempt = 0; attempt < 2 && s->daemon == NULL; attempt++) {
         unsigned f = flags | (attempt == 0 ? MHD_USE_DUAL_STACK : 0);
         s->daemon = MHD_start_daemon(
-            f, (uint16_t)app->cfg.port, NULL, NULL, on_access, app,
+            f, (uint16_t)app->cfg.port, NULL, NULL, on_access, s,
             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
             MHD_OPTION_THREAD_POOL_SIZE, threads,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
@@ -365,7 +475,7 @@ api_server_start(struct api_app *app, struct api_server **out)
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_END);
     }
     if (s->daemon == NULL) {
-        free(s);
+        stop_workers(s);
         return RL_ERR_IO;
     }
     *out = s;
@@ -375,6 +485,7 @@ api_server_start(struct api_app *app, struct api_server **out)
 void
 api_server_quiesce(struct api_server *s)
 {
+    atomic_store(&s->app->shutting_down, true);
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET) {
         close(fd);
@@ -387,6 +498,9 @@ api_server_stop(struct api_server *s)
     if (s == NULL) {
         return;
     }
-    MHD_stop_daemon(s->daemon);
-    free(s);
+    /* Workers first: they resume their connections, which MHD requires
+     * before it stops. */
+    struct MHD_Daemon *d = s->daemon;
+    stop_workers(s);
+    MHD_stop_daemon(d);
 }
