@@ -33,7 +33,7 @@ def assert_json(r, status, body=None):
     return parsed
 
 
-# ---- healthcheck -------------------------------------------------------------
+# ---- healthcheck ------------------------------------------------------------
 
 def test_healthcheck_body(api):
     body = assert_json(api.get("/v1/healthcheck"), 200)
@@ -56,7 +56,7 @@ def test_healthcheck_ignores_query_string(api):
     assert_json(api.get("/v1/healthcheck?verbose=1&x=%FF"), 200)
 
 
-# ---- HEAD --------------------------------------------------------------------
+# ---- HEAD -------------------------------------------------------------------
 
 def headers_without_date(headers):
     return {k.lower(): v for k, v in headers.items() if k.lower() != "date"}
@@ -96,7 +96,7 @@ def test_head_with_raw_http_has_no_body(raw_http):
     assert content_type(headers) == "application/json"
 
 
-# ---- 404 -----------------------------------------------------------------------
+# ---- 404 --------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", [
     "/",
@@ -125,7 +125,7 @@ def test_options_on_unknown_path_is_404(api):
     assert_json(api.options("/V1/healthcheck"), 404, NOT_FOUND)
 
 
-# ---- 405 ------------------------------------------------------------------------
+# ---- 405 --------------------------------------------------------------------
 
 def not_allowed_cases():
     for path, allow in ALLOW.items():
@@ -161,7 +161,7 @@ def test_405_names_an_unusual_method(raw_http):
     assert headers["Allow"] == ALLOW["/v1/healthcheck"]
 
 
-# ---- OPTIONS --------------------------------------------------------------------
+# ---- OPTIONS ----------------------------------------------------------------
 
 @pytest.mark.parametrize("path,allow", list(ALLOW.items()))
 def test_options_lists_allowed_methods(api, path, allow):
@@ -180,7 +180,7 @@ def test_options_without_any_cors_headers(api):
     assert "Access-Control-Allow-Origin" not in r.headers
 
 
-# ---- trailing-slash redirects -----------------------------------------------------
+# ---- trailing-slash redirects -----------------------------------------------
 
 def redirect_cases():
     """Every method registered on each path: 301 for GET/HEAD, 308 else."""
@@ -221,7 +221,7 @@ def test_no_case_fixing_redirect(api):
         assert "Location" not in r.headers
 
 
-# ---- general response rules ---------------------------------------------------------
+# ---- general response rules -------------------------------------------------
 
 def response_cases():
     """(method, path, body) of requests that produce every kind of response."""

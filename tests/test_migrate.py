@@ -15,6 +15,7 @@ What "compatible with golang-migrate" means here, checked below:
 
 import os
 import pathlib
+import shlex
 import subprocess
 import time
 import urllib.parse
@@ -86,11 +87,30 @@ def lock_key_for(dbname, schema="public"):
     return golang_migrate_lock_id("/" + dbname, schema, "schema_migrations")
 
 
-def migrate(dsn, *args, mdir=None, timeout=60):
+def sanitizer_env():
+    """The harness's ASAN/UBSAN options for the server (it turns leak checks
+    off where LeakSanitizer cannot run), minus log_path so that reports
+    reach stderr, where assert_no_sanitizer_report looks."""
+    env = {}
+    for tok in shlex.split(os.environ.get("REDLIGHT_SERVER_CMD", "")):
+        name, _, value = tok.partition("=")
+        if name in ("ASAN_OPTIONS", "UBSAN_OPTIONS") and name not in os.environ:
+            opts = [o for o in value.split(":") if o and not o.startswith("log_path=")]
+            env[name] = ":".join(opts)
+    return env
+
+
+def migrate_env(mdir):
     env = dict(os.environ)
+    env.update(sanitizer_env())
     env.pop("REDLIGHT_DB_DSN", None)
     if mdir is not None:
         env["REDLIGHT_MIGRATIONS_DIR"] = str(mdir)
+    return env
+
+
+def migrate(dsn, *args, mdir=None, timeout=60):
+    env = migrate_env(mdir)
     res = subprocess.run(
         [BIN, "-db-dsn", dsn, "migrate", *args],
         env=env,
@@ -103,9 +123,7 @@ def migrate(dsn, *args, mdir=None, timeout=60):
 
 
 def migrate_bg(dsn, *args, mdir):
-    env = dict(os.environ)
-    env.pop("REDLIGHT_DB_DSN", None)
-    env["REDLIGHT_MIGRATIONS_DIR"] = str(mdir)
+    env = migrate_env(mdir)
     return subprocess.Popen(
         [BIN, "-db-dsn", dsn, "migrate", *args],
         env=env,

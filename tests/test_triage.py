@@ -285,7 +285,7 @@ def test_trailing_whitespace_past_the_limit(api, raw_http, target):
     unchanged()
 
 
-# ---- accepted by the decoder: null, {}, null fields --------------------------
+# ---- accepted by the decoder: null, {}, null fields -------------------------
 
 ALL_MISSING = {"title": "must be provided", "year": "must be provided",
                "runtime": "must be provided", "genres": "must be provided"}
@@ -312,7 +312,7 @@ def test_null_and_empty_object_reach_validation(api, raw_http, target, body):
                 "genres": ["drama", "comedy"]}
 
 
-# ---- valid bodies with unusual but legal JSON --------------------------------
+# ---- valid bodies with unusual but legal JSON -------------------------------
 
 def test_escapes_and_whitespace_are_decoded(api, raw_http, target):
     method, path, _ = target
@@ -361,5 +361,53 @@ def test_deep_nesting_is_rejected_without_crashing(api, raw_http, target):
     status, parsed = send(raw_http, method, path, body)
     assert status == 400
     assert isinstance(parsed.get("error"), str)
+    assert_healthy(api)
+    unchanged()
+
+
+# ---- chunked transfer encoding: the same rules ------------------------------
+
+def chunked(body, size=65536):
+    out = b""
+    for i in range(0, len(body), size):
+        part = body[i:i + size]
+        out += b"%x\r\n" % len(part) + part + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
+def send_chunked(raw_http, method, path, body):
+    status, headers, raw = raw_http(method, path, chunked(body),
+                                    {"Transfer-Encoding": "chunked"})
+    assert headers.get("Content-Type", "").split(";")[0] == "application/json"
+    return status, json.loads(raw)
+
+
+def test_chunked_valid_body(raw_http, target):
+    method, path, _ = target
+    body = json.dumps(movie_body(title="Chunked")).encode()
+    status, parsed = send_chunked(raw_http, method, path, body)
+    assert status == (201 if method == "POST" else 200)
+    assert parsed["movie"]["title"] == "Chunked"
+
+
+@pytest.mark.parametrize("body,message", [
+    (b"", EMPTY),
+    (b'{"title": "Moana", }', at(20)),
+    (b'{"rating": 5}', unknown('"rating"')),
+    (b'{"title":"a"} 1', SINGLE),
+])
+def test_chunked_bad_body(api, raw_http, target, body, message):
+    method, path, unchanged = target
+    status, parsed = send_chunked(raw_http, method, path, body)
+    assert (status, parsed) == (400, {"error": message})
+    assert_healthy(api)
+    unchanged()
+
+
+def test_chunked_body_over_the_limit_is_too_large(api, raw_http, target):
+    method, path, unchanged = target
+    status, parsed = send_chunked(raw_http, method, path,
+                                  padded_title_body(1_100_000))
+    assert (status, parsed) == (400, {"error": TOO_LARGE})
     assert_healthy(api)
     unchanged()

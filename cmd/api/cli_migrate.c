@@ -115,8 +115,8 @@ api_cli_migrate(int argc, char **argv, const char *dsn, const char *dir)
         int min_args;
         int max_args;
     } verbs[] = {
-        {"up", VERB_UP, 0, 1},           {"down", VERB_DOWN, 0, 1},
-        {"goto", VERB_GOTO, 1, 1},       {"version", VERB_VERSION, 0, 0},
+        {"up", VERB_UP, 0, 1},       {"down", VERB_DOWN, 0, 1},
+        {"goto", VERB_GOTO, 1, 1},   {"version", VERB_VERSION, 0, 0},
         {"force", VERB_FORCE, 1, 1},
     };
     if (argc < 2) {
@@ -143,7 +143,7 @@ api_cli_migrate(int argc, char **argv, const char *dsn, const char *dir)
                                                      : "missing argument");
     }
 
-    uint64_t n = 0;        /* up/down limit (0 = all) or goto version */
+    uint64_t n = 0; /* up/down limit (0 = all) or goto version */
     int64_t force_to = 0;
     const char *arg = nargs > 0 ? argv[2] : NULL;
     if ((verb == VERB_UP || verb == VERB_DOWN) && arg != NULL &&

@@ -66,6 +66,9 @@ rl_pg_array_decode(struct rl_arena *a, const char *text, const char ***out,
     size_t count = 0;
     const char *p = text + 1;
     if (*p == '}') {
+        if (p[1] != '\0') {
+            return RL_ERR_INVALID;
+        }
         *out = items;
         *n = 0;
         return RL_OK;
@@ -85,8 +88,16 @@ rl_pg_array_decode(struct rl_arena *a, const char *text, const char ***out,
             }
             p++;
         } else {
+            /* PostgreSQL quotes empty elements and any with these
+             * characters, so unquoted they mean the text is malformed. */
             while (*p && *p != ',' && *p != '}') {
+                if (*p == '"' || *p == '{' || *p == '\\') {
+                    return RL_ERR_INVALID;
+                }
                 *buf++ = *p++;
+            }
+            if (buf == start) {
+                return RL_ERR_INVALID;
             }
         }
         *buf++ = '\0';
@@ -98,7 +109,7 @@ rl_pg_array_decode(struct rl_arena *a, const char *text, const char ***out,
             p++;
             continue;
         }
-        if (*p == '}') {
+        if (*p == '}' && p[1] == '\0') {
             break;
         }
         return RL_ERR_INVALID;

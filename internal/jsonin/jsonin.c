@@ -5,8 +5,8 @@
  * this file works in three passes over the caller's bytes, each only run when
  * the one before succeeded:
  *
- *   1. scan_first_value: a byte-at-a-time validator following Go's scanner
- *      state for state (so error offsets match), plus Redlight's UTF-8, NUL
+ *   1. scan_first_value: a validator that blames the same byte Go's scanner
+ *      does (its grammar, its order of checks), plus Redlight's UTF-8, NUL
  *      and depth rules. Iterative, with a fixed 1000-entry container stack.
  *   2. check_object: walks the top-level object's members in document order,
  *      like Go's decodeState.object into a struct, and builds jansson values
@@ -44,6 +44,7 @@
 
 #define MSG_EMPTY "body must not be empty"
 #define MSG_TOO_LARGE "body must not be larger than 1048576 bytes"
+_Static_assert(RL_JIN_MAX_BODY == 1048576, "MSG_TOO_LARGE names the limit");
 #define MSG_BADLY_FORMED "body contains badly-formed JSON"
 #define MSG_SINGLE "body must only contain a single JSON value"
 
@@ -357,8 +358,7 @@ scan_scalar(const unsigned char *b, size_t len, size_t *ip)
  * a position, *pos is the 0-based offset of the byte to blame.
  */
 static enum scan_err
-scan_first_value(const unsigned char *b, size_t len, size_t *start,
-                 size_t *pos)
+scan_first_value(const unsigned char *b, size_t len, size_t *start, size_t *pos)
 {
     unsigned char stack[RL_JIN_MAX_DEPTH]; /* '{' or '[' per open level */
     size_t depth = 0;
@@ -850,14 +850,14 @@ utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
  * Go (with its own Unicode tables) would escape them.
  */
 static const uint32_t not_printable[][2] = {
-    {0x0080, 0x00A0},   {0x00AD, 0x00AD},   {0x0600, 0x0605},
-    {0x061C, 0x061C},   {0x06DD, 0x06DD},   {0x070F, 0x070F},
-    {0x0890, 0x0891},   {0x08E2, 0x08E2},   {0x1680, 0x1680},
-    {0x180E, 0x180E},   {0x2000, 0x200F},   {0x2028, 0x202F},
-    {0x205F, 0x206F},   {0x3000, 0x3000},   {0xE000, 0xF8FF},
-    {0xFDD0, 0xFDEF},   {0xFEFF, 0xFEFF},   {0xFFF0, 0xFFFB},
-    {0xFFFE, 0xFFFF},   {0x110BD, 0x110BD}, {0x110CD, 0x110CD},
-    {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},
+    {0x0080, 0x00A0},   {0x00AD, 0x00AD},    {0x0600, 0x0605},
+    {0x061C, 0x061C},   {0x06DD, 0x06DD},    {0x070F, 0x070F},
+    {0x0890, 0x0891},   {0x08E2, 0x08E2},    {0x1680, 0x1680},
+    {0x180E, 0x180E},   {0x2000, 0x200F},    {0x2028, 0x202F},
+    {0x205F, 0x206F},   {0x3000, 0x3000},    {0xE000, 0xF8FF},
+    {0xFDD0, 0xFDEF},   {0xFEFF, 0xFEFF},    {0xFFF0, 0xFFFB},
+    {0xFFFE, 0xFFFF},   {0x110BD, 0x110BD},  {0x110CD, 0x110CD},
+    {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3},  {0x1D173, 0x1D17A},
     {0xE0000, 0xE00FF}, {0xF0000, 0x10FFFF},
 };
 
@@ -973,8 +973,7 @@ find_field(const struct rl_jin_field *fields, size_t nfields, const char *key,
            size_t n)
 {
     for (size_t k = 0; k < nfields; k++) {
-        if (strncmp(fields[k].name, key, n) == 0 &&
-            fields[k].name[n] == '\0') {
+        if (strncmp(fields[k].name, key, n) == 0 && fields[k].name[n] == '\0') {
             return &fields[k];
         }
     }
@@ -1013,8 +1012,8 @@ type_ok(const struct ctx *c, enum rl_jin_kind kind, size_t i, size_t end)
     case RL_JIN_STRING:
         return b[i] == '"';
     case RL_JIN_INT32:
-        return (b[i] == '-' || is_digit(b[i])) &&
-               parse_int64(b, i, end, &v) && v >= INT32_MIN && v <= INT32_MAX;
+        return (b[i] == '-' || is_digit(b[i])) && parse_int64(b, i, end, &v) &&
+               v >= INT32_MIN && v <= INT32_MAX;
     case RL_JIN_STRING_ARRAY:
         return b[i] == '[' && all_strings(b, c->len, i);
     case RL_JIN_CUSTOM:
@@ -1064,8 +1063,8 @@ check_object(struct ctx *c, size_t i, const struct rl_jin_field *fields,
             saved = true;
         }
         if (f != NULL && b[vpos] == 'n') {
-            if (!saved && json_object_set_new_nocheck(obj, f->name,
-                                                      json_null()) != 0) {
+            if (!saved &&
+                json_object_set_new_nocheck(obj, f->name, json_null()) != 0) {
                 goto nomem;
             }
         } else if (f != NULL && f->kind == RL_JIN_CUSTOM) {
@@ -1077,10 +1076,12 @@ check_object(struct ctx *c, size_t i, const struct rl_jin_field *fields,
             if (f->check == NULL || !f->check(v)) {
                 json_decref(v);
                 json_decref(obj);
-                set_message(out, "%s",
-                            f->custom_message != NULL
-                                ? f->custom_message
-                                : "body contains invalid JSON");
+                if (f->custom_message != NULL) {
+                    set_message(out, "%s", f->custom_message);
+                } else {
+                    set_key_message(out, "incorrect JSON type for field",
+                                    f->name, strlen(f->name));
+                }
                 return;
             }
             if (saved) {

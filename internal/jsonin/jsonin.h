@@ -44,9 +44,14 @@ struct rl_jin_field {
     const char *name; /* exact, case-sensitive key */
     enum rl_jin_kind kind;
     /* RL_JIN_CUSTOM only: returns true when a non-null value is acceptable.
-     * Called with a borrowed reference; must not keep it. */
+     * Called with a borrowed reference (the whole value, built in full);
+     * must not keep it. Runs even after a duplicate / unknown / type error
+     * was found, because its failure takes precedence (as a Go
+     * UnmarshalJSON error does). */
     bool (*check)(const json_t *value);
-    const char *custom_message; /* RL_JIN_CUSTOM: message when check fails */
+    /* RL_JIN_CUSTOM: the message when check fails (under 320 bytes); NULL
+     * gives the field's "incorrect JSON type" message. */
+    const char *custom_message;
 };
 
 enum rl_jin_status {
@@ -81,12 +86,16 @@ struct rl_jin_result {
  * the order Go finds them: syntax / size / UTF-8 / NUL / depth errors in the
  * first value; then the first-in-document-order duplicate, unknown-key or
  * wrong-type error, unless a RL_JIN_CUSTOM check fails anywhere (that wins);
- * then anything after the first value. Memory use is bounded by a small
- * multiple of len. Thread-safe (no shared state); re-entrant.
+ * then anything after the first value.
+ *
+ * Never reads past len and never recurses. Memory: values are built only for
+ * keys in fields[]; a RL_JIN_CUSTOM value is built whole, which for a
+ * 1 MiB body of nested empty containers costs up to ~80 MB of jansson nodes
+ * until the check rejects it. Thread-safe (no shared state); re-entrant.
  */
 enum rl_jin_status rl_jin_read(const char *body, size_t len, bool truncated,
                                const struct rl_jin_field *fields,
-                               size_t nfields, struct rl_jin_result *out)
-    RL_MUST_CHECK;
+                               size_t nfields,
+                               struct rl_jin_result *out) RL_MUST_CHECK;
 
 #endif

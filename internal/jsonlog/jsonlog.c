@@ -46,6 +46,11 @@ static pthread_mutex_t buffers_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t flusher_cv = PTHREAD_COND_INITIALIZER;
 static struct logbuf *buffers;
 static _Thread_local struct logbuf *my_buf;
+/* rl_log_flusher_stop frees every buffer and bumps the generation; a thread
+ * whose my_buf is from an older generation takes a new buffer instead of
+ * using the freed one (a later rl_log_flusher_start). */
+static atomic_uint generation;
+static _Thread_local unsigned my_gen;
 static atomic_bool flushing;
 static bool flusher_stop;
 static pthread_t flusher;
@@ -179,8 +184,14 @@ rl_log(enum rl_log_level level, const char *message, ...)
     append(line, cap, &pos, "\",\"time\":\"");
     append(line, cap, &pos, ts);
     append(line, cap, &pos, "\",\"message\":\"");
-    (void)rl_json_escape(line, cap, &pos, message, strlen(message));
-    append(line, cap, &pos, "\"");
+    /* A message that does not fit is cut like a value below: escaping up
+     * to the very end of the buffer would leave no room for the closing
+     * quote, and the line would not be JSON. */
+    if (rl_json_escape(line, cap - 8, &pos, message, strlen(message)) != 0) {
+        append(line, cap, &pos, "...\"");
+    } else {
+        append(line, cap, &pos, "\"");
+    }
 
     va_list ap;
     va_start(ap, message);
@@ -223,7 +234,7 @@ rl_log(enum rl_log_level level, const char *message, ...)
 static struct logbuf *
 thread_buf(void)
 {
-    if (my_buf != NULL) {
+    if (my_buf != NULL && my_gen == atomic_load(&generation)) {
         return my_buf;
     }
     struct logbuf *b = malloc(sizeof(*b));
@@ -237,6 +248,7 @@ thread_buf(void)
     buffers = b;
     pthread_mutex_unlock(&buffers_mu);
     my_buf = b;
+    my_gen = atomic_load(&generation);
     return b;
 }
 
@@ -323,6 +335,7 @@ rl_log_flusher_stop(void)
     pthread_mutex_lock(&buffers_mu);
     struct logbuf *b = buffers;
     buffers = NULL;
+    atomic_fetch_add(&generation, 1);
     pthread_mutex_unlock(&buffers_mu);
     while (b != NULL) {
         struct logbuf *next = b->next;

@@ -95,7 +95,8 @@ msg_add(struct rl_migrator *m, const char *fmt, ...)
     m->errlen += (size_t)n;
 }
 
-/* Adds `text` without its trailing newlines (libpq messages end in one). */
+/* Adds `text` without trailing newlines and blanks (libpq messages end in
+ * a newline), capped so one field cannot take the whole buffer. */
 static void
 msg_add_trimmed(struct rl_migrator *m, const char *text)
 {
@@ -115,9 +116,8 @@ ends_with(const char *s, size_t len, const char *suffix, size_t slen)
 }
 
 bool
-rl_migrate_parse_filename(const char *filename, uint64_t *version,
-                          bool *is_up, size_t *name_off, size_t *name_len,
-                          bool *overflow)
+rl_migrate_parse_filename(const char *filename, uint64_t *version, bool *is_up,
+                          size_t *name_off, size_t *name_len, bool *overflow)
 {
     static const char up[] = ".up.sql";
     static const char down[] = ".down.sql";
@@ -207,8 +207,8 @@ set_entry(struct rl_migration_set *set, size_t *cap, uint64_t version)
 }
 
 enum rl_err
-rl_migrate_scan_dir(const char *dir, struct rl_migration_set *set,
-                    char *errbuf, size_t errlen)
+rl_migrate_scan_dir(const char *dir, struct rl_migration_set *set, char *errbuf,
+                    size_t errlen)
 {
     enum rl_err err = RL_OK;
     size_t cap = 0;
@@ -217,8 +217,8 @@ rl_migrate_scan_dir(const char *dir, struct rl_migration_set *set,
 
     DIR *d = opendir(dir);
     if (d == NULL) {
-        snprintf(errbuf, errlen, "cannot open migrations directory %s: %s",
-                 dir, strerror(errno));
+        snprintf(errbuf, errlen, "cannot open migrations directory %s: %s", dir,
+                 strerror(errno));
         return RL_ERR_IO;
     }
     for (;;) {
@@ -351,9 +351,10 @@ uint32_t
 rl_migrate_lock_id(const char *database_name, const char *const *additional,
                    size_t n_additional)
 {
-    /* Since golang-migrate v4.15 the names come first and the database
-     * name last: strings.Join(append(additionalNames, databaseName), "\x00").
-     * Its tests pin ("database_name", "schema_name_1") to 2453313553. */
+    /* Current golang-migrate v4 puts the names first and the database name
+     * last: strings.Join(append(additionalNames, databaseName), "\x00"). Its
+     * util_test.go pins ("database_name", "schema_name_1") to 2453313553.
+     * (Its 2018 version appended the names after the database name.) */
     static const unsigned char nul = 0;
     uint32_t crc = 0;
     for (size_t i = 0; i < n_additional; i++) {
@@ -500,7 +501,7 @@ query(struct rl_migrator *m, const char *what, const char *sql, int nparams,
 
 static enum rl_err
 exec_sql(struct rl_migrator *m, const char *what, const char *sql, int nparams,
-     const char *const *params)
+         const char *const *params)
 {
     PGresult *res = query(m, what, sql, nparams, params);
     if (res == NULL) {
@@ -647,10 +648,10 @@ take_lock(struct rl_migrator *m)
         return err;
     }
     err = exec_sql(m, "cannot set lock_timeout",
-               "SELECT set_config('lock_timeout', $1, true)", 1, p1);
+                   "SELECT set_config('lock_timeout', $1, true)", 1, p1);
     if (err == RL_OK) {
-        PGresult *res = PQexecParams(m->conn, "SELECT pg_advisory_lock($1)",
-                                     1, NULL, p2, NULL, NULL, 0);
+        PGresult *res = PQexecParams(m->conn, "SELECT pg_advisory_lock($1)", 1,
+                                     NULL, p2, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
             const char *state =
                 res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -719,9 +720,9 @@ rl_migrate_connect(struct rl_migrator *m)
     }
     PQsetNoticeReceiver(m->conn, notice_receiver, m);
 
-    PGresult *res = query(m, "cannot read the current schema",
-                          "SELECT current_database(), current_schema()", 0,
-                          NULL);
+    PGresult *res =
+        query(m, "cannot read the current schema",
+              "SELECT current_database(), current_schema()", 0, NULL);
     if (res == NULL) {
         return conn_err(m);
     }
@@ -764,8 +765,7 @@ rl_migrate_connect(struct rl_migrator *m)
 
     const char *names[2] = {schema, MIGRATIONS_TABLE};
     m->lock_key = rl_migrate_lock_id(dbname, names, 2);
-    snprintf(m->lock_key_str, sizeof(m->lock_key_str), "%" PRIu32,
-             m->lock_key);
+    snprintf(m->lock_key_str, sizeof(m->lock_key_str), "%" PRIu32, m->lock_key);
     free(dbname);
 
     err = take_lock(m);
@@ -774,12 +774,6 @@ rl_migrate_connect(struct rl_migrator *m)
     }
     PQclear(res);
     return err;
-}
-
-uint32_t
-rl_migrate_lock_key(const struct rl_migrator *m)
-{
-    return m->lock_key;
 }
 
 /* ---- running files ----------------------------------------------------- */
@@ -791,8 +785,8 @@ load_set(struct rl_migrator *m)
     if (m->set_loaded) {
         return RL_OK;
     }
-    enum rl_err err = rl_migrate_scan_dir(m->opts.dir, &m->set, buf,
-                                          sizeof(buf));
+    enum rl_err err =
+        rl_migrate_scan_dir(m->opts.dir, &m->set, buf, sizeof(buf));
     if (err != RL_OK) {
         rl_migrate_free_set(&m->set);
         msg_add(m, "%s", buf);
@@ -841,8 +835,7 @@ read_file(struct rl_migrator *m, const char *path, char **out)
         } else if (r == 0) {
             break;
         } else if ((len += (size_t)r) > RL_MIGRATE_FILE_MAX) {
-            msg_add(m, "%s: larger than %zu bytes", path,
-                    RL_MIGRATE_FILE_MAX);
+            msg_add(m, "%s: larger than %zu bytes", path, RL_MIGRATE_FILE_MAX);
             err = RL_ERR_INVALID;
         }
     }
@@ -973,8 +966,10 @@ run_step(struct rl_migrator *m, const struct rl_migration *mig, bool up,
         PGresult *res = exec_script(m, text, &copy_refused);
         ExecStatusType st = PQresultStatus(res);
         if (copy_refused) {
-            msg_add(m, "%s: COPY is not supported in migration files\n"
-                       "  file: %s", what, path);
+            msg_add(m,
+                    "%s: COPY is not supported in migration files\n"
+                    "  file: %s",
+                    what, path);
             err = RL_ERR_DB;
         } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
                    st != PGRES_EMPTY_QUERY) {
@@ -1058,8 +1053,7 @@ run_up(struct rl_migrator *m, long from_idx, long to_idx, size_t limit,
 {
     size_t n = 0;
     enum rl_err err = RL_OK;
-    for (long i = from_idx + 1; i <= to_idx && (limit == 0 || n < limit);
-         i++) {
+    for (long i = from_idx + 1; i <= to_idx && (limit == 0 || n < limit); i++) {
         const struct rl_migration *mig = &m->set.items[i];
         err = run_step(m, mig, true, cur, (int64_t)mig->version);
         if (err != RL_OK) {
@@ -1147,8 +1141,8 @@ rl_migrate_goto(struct rl_migrator *m, uint64_t version, size_t *applied)
     }
     long to = version > INT64_MAX ? -1 : set_find(&m->set, (int64_t)version);
     if (to < 0) {
-        msg_add(m, "no migration found for version %" PRIu64 " in %s",
-                version, m->opts.dir);
+        msg_add(m, "no migration found for version %" PRIu64 " in %s", version,
+                m->opts.dir);
         return RL_ERR_NOT_FOUND;
     }
     if (to >= idx) {

@@ -12,8 +12,9 @@
  * transaction, together with the statement that marks it clean.
  *
  * A struct rl_migrator is one connection holding the lock; it belongs to one
- * thread. Nothing here is thread-safe, and nothing prints except the
- * progress lines written to opts->out.
+ * thread and its functions are not thread-safe. Nothing prints except to
+ * opts->out (progress) and opts->warn (server warnings); errors are returned
+ * as enum rl_err with a description in rl_migrate_errmsg.
  */
 #ifndef REDLIGHT_INTERNAL_MIGRATE_MIGRATE_H
 #define REDLIGHT_INTERNAL_MIGRATE_MIGRATE_H
@@ -71,8 +72,8 @@ struct rl_migrator;
  * (callers treat it as an error, not as a file to ignore). Pure; thread-safe.
  */
 bool rl_migrate_parse_filename(const char *filename, uint64_t *version,
-                               bool *is_up, size_t *name_off,
-                               size_t *name_len, bool *overflow);
+                               bool *is_up, size_t *name_off, size_t *name_len,
+                               bool *overflow);
 
 /* Reads `dir` with opendir/readdir and fills *set (sorted). Files not
  * matching the pattern are ignored; two files with the same version and
@@ -97,15 +98,12 @@ uint32_t rl_migrate_lock_id(const char *database_name,
  * when out of memory. It is not connected yet. Free with rl_migrate_free. */
 struct rl_migrator *rl_migrate_new(const struct rl_migrate_opts *opts);
 
-/* Connects, takes golang-migrate's advisory lock (waiting at most
- * opts->lock_timeout_ms) and creates schema_migrations when it is missing.
+/* Connects to opts->dsn (not NULL), takes golang-migrate's advisory lock
+ * (waiting at most opts->lock_timeout_ms) and creates schema_migrations when
+ * it is missing. The lock is held until rl_migrate_free.
  * Returns RL_OK, RL_ERR_CONN, RL_ERR_LOCKED (timeout), RL_ERR_DB or
  * RL_ERR_NOMEM; rl_migrate_errmsg says why. */
 enum rl_err rl_migrate_connect(struct rl_migrator *m) RL_MUST_CHECK;
-
-/* The advisory lock key in use, as golang-migrate computes it; valid after a
- * successful rl_migrate_connect. */
-uint32_t rl_migrate_lock_key(const struct rl_migrator *m);
 
 /* Reads the recorded state: *version is RL_MIGRATE_NIL_VERSION when no row
  * exists. Returns RL_OK or RL_ERR_DB. */
@@ -114,10 +112,13 @@ enum rl_err rl_migrate_version(struct rl_migrator *m, int64_t *version,
 
 /* Applies pending up migrations in order, at most `limit` of them (0 = all).
  * *applied (may be NULL) counts the versions applied. Refuses a dirty
- * database (RL_ERR_DIRTY). A failing file is rolled back, the version stays
- * recorded as dirty, and RL_ERR_DB is returned with the PostgreSQL error in
- * rl_migrate_errmsg. Other errors: RL_ERR_IO, RL_ERR_INVALID (the recorded
- * version has no file), RL_ERR_NOMEM, RL_ERR_CONN. */
+ * database (RL_ERR_DIRTY). A failing file is rolled back, the step's target
+ * version stays recorded as dirty (as golang-migrate leaves it; for a down
+ * step that is the version below), and RL_ERR_DB is returned with the
+ * PostgreSQL error, file, line and column in rl_migrate_errmsg. Other
+ * errors: RL_ERR_IO, RL_ERR_INVALID (bad file set, or the recorded version
+ * has no file), RL_ERR_NOT_FOUND (no migration files at all), RL_ERR_NOMEM,
+ * RL_ERR_CONN. */
 enum rl_err rl_migrate_up(struct rl_migrator *m, size_t limit,
                           size_t *applied) RL_MUST_CHECK;
 
@@ -135,8 +136,8 @@ enum rl_err rl_migrate_goto(struct rl_migrator *m, uint64_t version,
 /* Records `version` as clean without running anything; RL_MIGRATE_NIL_VERSION
  * removes the row. Works on a dirty database. Returns RL_OK, RL_ERR_INVALID
  * (version < -1) or RL_ERR_DB. */
-enum rl_err rl_migrate_force(struct rl_migrator *m, int64_t version)
-    RL_MUST_CHECK;
+enum rl_err rl_migrate_force(struct rl_migrator *m,
+                             int64_t version) RL_MUST_CHECK;
 
 /* The last error's description (multi-line for SQL errors), "" when none.
  * Owned by m; valid until the next call on m. */

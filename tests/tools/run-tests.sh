@@ -292,7 +292,7 @@ if ! wait_healthy; then
     echo "--- $SERVER_LOG" >&2
     cat "$SERVER_LOG" >&2
     cat "$TMP"/asan.* "$TMP"/ubsan.* 2>/dev/null >&2
-    die "the server did not answer GET /v1/healthcheck with 200 within 30 s"
+    die "the server did not answer GET /v1/healthcheck with 200 (see above)"
 fi
 
 # --- 5. black-box HTTP tests -----------------------------------------------------
@@ -327,7 +327,7 @@ if [ "$rc" -ne 0 ]; then
     esac
     [ "$py_fail" -eq 0 ] && py_fail=1
     echo "--- last lines of $SERVER_LOG"
-    tail -n 40 "$SERVER_LOG"
+    tail -n 25 "$SERVER_LOG"
 fi
 
 # --- 6. clean shutdown, no sanitizer report ------------------------------------
@@ -373,4 +373,4 @@ check_sanitizers() {
     [ "$found" = 0 ] || fail "sanitizer reports (above)"
 }
 check_sanitizers
-# teardown prints the summary and sets the exit status
+# the EXIT trap (teardown) prints the summary and sets the exit status

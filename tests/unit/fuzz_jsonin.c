@@ -107,8 +107,7 @@ check_object(const json_t *obj)
             require(json_is_string(v), "STRING not a string");
             break;
         case RL_JIN_INT32:
-            require(json_is_integer(v) &&
-                        json_integer_value(v) >= INT32_MIN &&
+            require(json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
                         json_integer_value(v) <= INT32_MAX,
                     "INT32 out of range");
             break;
@@ -140,8 +139,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 1;
     struct rl_jin_result r;
 
-    enum rl_jin_status st = rl_jin_read(body, len, truncated, fields, NFIELDS,
-                                        &r);
+    enum rl_jin_status st =
+        rl_jin_read(body, len, truncated, fields, NFIELDS, &r);
     require(st == r.status, "return value != out->status");
     require(memchr(r.message, '\0', sizeof r.message) != NULL,
             "message not terminated");

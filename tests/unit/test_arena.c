@@ -135,9 +135,8 @@ big_allocs_larger_than_a_chunk(void **state)
     assert_non_null(a);
     char *small1 = rl_arena_strdup(a, "before");
     assert_non_null(small1);
-    static const size_t sizes[] = {2049,   4096,        4097,
-                                   65536,  1024 * 1024, 1024 * 1024 + 1,
-                                   3000000};
+    static const size_t sizes[] = {
+        2049, 4096, 4097, 65536, 1024 * 1024, 1024 * 1024 + 1, 3000000};
     unsigned char *big[sizeof(sizes) / sizeof(sizes[0])];
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         big[i] = rl_arena_alloc(a, sizes[i]);
@@ -190,8 +189,8 @@ calloc_overflow_returns_null(void **state)
     assert_null(rl_arena_calloc(a, 2, SIZE_MAX / 2 + 1));
     assert_null(rl_arena_calloc(a, SIZE_MAX, SIZE_MAX));
     /* (2^32 + 1) * (2^32 - 1) wraps to a small product on 64-bit. */
-    assert_null(rl_arena_calloc(a, ((size_t)1 << 32) + 1,
-                                ((size_t)1 << 32) - 1));
+    assert_null(
+        rl_arena_calloc(a, ((size_t)1 << 32) + 1, ((size_t)1 << 32) - 1));
     /* No overflow, but past the cap. */
     assert_null(rl_arena_calloc(a, RL_ARENA_MAX, 2));
     /* The arena is still usable afterwards. */

@@ -30,8 +30,8 @@ check_parse_ok(const char *in, int64_t want)
     int64_t ms = -12345;
     enum rl_err e = rl_duration_parse(in, &ms);
     if (e != RL_OK || ms != want) {
-        print_error("rl_duration_parse(\"%s\") = %d, %lld; want 0, %lld\n",
-                    in, (int)e, (long long)ms, (long long)want);
+        print_error("rl_duration_parse(\"%s\") = %d, %lld; want 0, %lld\n", in,
+                    (int)e, (long long)ms, (long long)want);
         fail();
     }
 }
@@ -42,8 +42,8 @@ check_parse_invalid(const char *in)
     int64_t ms = -12345;
     enum rl_err e = rl_duration_parse(in, &ms);
     if (e != RL_ERR_INVALID) {
-        print_error("rl_duration_parse(\"%s\") = %d, %lld; want invalid\n",
-                    in, (int)e, (long long)ms);
+        print_error("rl_duration_parse(\"%s\") = %d, %lld; want invalid\n", in,
+                    (int)e, (long long)ms);
         fail();
     }
 }
@@ -98,8 +98,8 @@ duration_parse_valid(void **state)
         {"999us", 0},
         {"1000us", 1},
         {"1500us", 1},
-        {"2500\xC2\xB5s", 2},  /* U+00B5 MICRO SIGN */
-        {"2500\xCE\xBCs", 2},  /* U+03BC GREEK SMALL LETTER MU */
+        {"2500\xC2\xB5s", 2}, /* U+00B5 MICRO SIGN */
+        {"2500\xCE\xBCs", 2}, /* U+03BC GREEK SMALL LETTER MU */
         {"1ms500us", 1},
         {"1.9ms", 1},
         /* Go's largest duration is 2562047h47m16.854775807s. */
@@ -140,13 +140,13 @@ duration_parse_invalid(void **state)
         "",
         "+",
         "-",
-        "15",     /* missing unit */
-        "0.5",    /* missing unit */
-        "m",      /* missing number */
-        "1x",     /* unknown unit */
+        "15",  /* missing unit */
+        "0.5", /* missing unit */
+        "m",   /* missing number */
+        "1x",  /* unknown unit */
         "1sx",
         "1hs",
-        "1 s",    /* no spaces */
+        "1 s", /* no spaces */
         " 1s",
         "1s ",
         ".s",
@@ -154,10 +154,10 @@ duration_parse_invalid(void **state)
         "1..5s",
         "s1",
         "1h-5m",
-        "-1s",    /* negative durations are refused */
+        "-1s", /* negative durations are refused */
         "-0s",
         "++1s",
-        "1S",     /* units are case-sensitive */
+        "1S", /* units are case-sensitive */
         "1H",
         "1\xC2s", /* broken micro sign */
         "1mss",
@@ -291,24 +291,24 @@ utf8_malformed(void **state)
         const char *s;
         size_t n;
     } cases[] = {
-        {"\x80", 1},                     /* lone continuation */
+        {"\x80", 1}, /* lone continuation */
         {"\xBF", 1},
-        {"\xC0\x80", 2},                 /* overlong NUL */
-        {"\xC1\xBF", 2},                 /* overlong U+007F */
-        {"\xE0\x80\x80", 3},             /* overlong */
-        {"\xE0\x9F\xBF", 3},             /* overlong U+07FF */
-        {"\xF0\x80\x80\x80", 4},         /* overlong */
-        {"\xF0\x8F\xBF\xBF", 4},         /* overlong U+FFFF */
-        {"\xED\xA0\x80", 3},             /* U+D800, a surrogate */
-        {"\xED\xBF\xBF", 3},             /* U+DFFF */
-        {"\xF4\x90\x80\x80", 4},         /* U+110000, beyond the last */
+        {"\xC0\x80", 2},         /* overlong NUL */
+        {"\xC1\xBF", 2},         /* overlong U+007F */
+        {"\xE0\x80\x80", 3},     /* overlong */
+        {"\xE0\x9F\xBF", 3},     /* overlong U+07FF */
+        {"\xF0\x80\x80\x80", 4}, /* overlong */
+        {"\xF0\x8F\xBF\xBF", 4}, /* overlong U+FFFF */
+        {"\xED\xA0\x80", 3},     /* U+D800, a surrogate */
+        {"\xED\xBF\xBF", 3},     /* U+DFFF */
+        {"\xF4\x90\x80\x80", 4}, /* U+110000, beyond the last */
         {"\xF5\x80\x80\x80", 4},
         {"\xF7\xBF\xBF\xBF", 4},
         {"\xF8\x88\x80\x80\x80", 5},     /* old 5-byte form */
         {"\xFC\x84\x80\x80\x80\x80", 6}, /* old 6-byte form */
         {"\xFE", 1},
         {"\xFF", 1},
-        {"\xC3(", 2},                    /* bad continuation */
+        {"\xC3(", 2}, /* bad continuation */
         {"\xE2\x28\xA1", 3},
         {"\xE2\x82\x28", 3},
         {"\xF0\x28\x8C\xBC", 4},
@@ -323,8 +323,8 @@ utf8_malformed(void **state)
         {"\xF0\x9F\x98\x80", 1},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        size_t got = rl_utf8_seq_len((const unsigned char *)cases[i].s,
-                                     cases[i].n);
+        size_t got =
+            rl_utf8_seq_len((const unsigned char *)cases[i].s, cases[i].n);
         if (got != 0) {
             print_error("case %zu: rl_utf8_seq_len = %zu, want 0\n", i, got);
             fail();

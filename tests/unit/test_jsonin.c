@@ -121,8 +121,7 @@ expect_ok_with(const char *body, const struct rl_jin_field *fields,
     struct rl_jin_result r;
     enum rl_jin_status st =
         read_n(body, strlen(body), false, fields, nfields, &r);
-    if (st != RL_JIN_OK || !json_is_object(r.object) ||
-        r.message[0] != '\0') {
+    if (st != RL_JIN_OK || !json_is_object(r.object) || r.message[0] != '\0') {
         fail_msg("body %s: status %d, message \"%s\", want OK", body, (int)st,
                  r.message);
     }
@@ -167,7 +166,7 @@ test_empty_body(void **state)
 {
     (void)state;
     static const struct bad_case cases[] = {
-        {"", EMPTY},     {" ", EMPTY},       {"\t", EMPTY},
+        {"", EMPTY},     {" ", EMPTY},        {"\t", EMPTY},
         {"\r\n", EMPTY}, {" \t\r\n ", EMPTY},
     };
     expect_table(cases, sizeof cases / sizeof cases[0]);
@@ -254,10 +253,31 @@ test_syntax_error_positions(void **state)
 
 /* The value ends before the data does: Go's io.ErrUnexpectedEOF. */
 static const char *const incomplete[] = {
-    "{\"title\": \"Moana\"", "{", "[1,2", "\"abc", "tru", "-", "1.", "1e",
-    "1e+", "[1", "{\"a\"", "{\"a\":", "{\"a\" ", "{\"a\":1,", "[", "  [  ",
-    "\"\\", "\"\\u12", "[1.5", "[-", "{\"title\":\"\xE2\x82", "\"\xF0\x9F",
-    "[[[[[]]]]", "nul", "f",
+    "{\"title\": \"Moana\"",
+    "{",
+    "[1,2",
+    "\"abc",
+    "tru",
+    "-",
+    "1.",
+    "1e",
+    "1e+",
+    "[1",
+    "{\"a\"",
+    "{\"a\":",
+    "{\"a\" ",
+    "{\"a\":1,",
+    "[",
+    "  [  ",
+    "\"\\",
+    "\"\\u12",
+    "[1.5",
+    "[-",
+    "{\"title\":\"\xE2\x82",
+    "\"\xF0\x9F",
+    "[[[[[]]]]",
+    "nul",
+    "f",
 };
 
 static void
@@ -318,8 +338,7 @@ test_limit_sized_bodies(void **state)
     memset(b + 10, 'a', n - 12);
     memcpy(b + n - 2, "\"}", 2);
     struct rl_jin_result r;
-    assert_int_equal(read_n(b, n, false, movie_fields, NMOVIE, &r),
-                     RL_JIN_OK);
+    assert_int_equal(read_n(b, n, false, movie_fields, NMOVIE, &r), RL_JIN_OK);
     assert_int_equal(json_string_length(json_object_get(r.object, "title")),
                      n - 12);
     json_decref(r.object);
@@ -337,8 +356,7 @@ test_limit_sized_bodies(void **state)
     memset(b, ' ', n);
     memcpy(b, "{\"title\":\"x\"}", 13);
     expect_bad_n(b, n, true, SINGLE);
-    assert_int_equal(read_n(b, n, false, movie_fields, NMOVIE, &r),
-                     RL_JIN_OK);
+    assert_int_equal(read_n(b, n, false, movie_fields, NMOVIE, &r), RL_JIN_OK);
     json_decref(r.object);
 
     /* 1 MiB of whitespace, cut off. */
@@ -367,16 +385,16 @@ test_invalid_utf8(void **state)
         {"{\"title\":\"\xE0\x9F\xBF\"}", U8(11)}, /* overlong */
         {"{\"title\":\"\xF0\x80\x80\x80\"}", U8(11)},
         {"{\"title\":\"\xF0\x8F\xBF\xBF\"}", U8(11)},
-        {"{\"title\":\"\xED\xA0\x80\"}", U8(11)}, /* U+D800 */
-        {"{\"title\":\"\xED\xBF\xBF\"}", U8(11)}, /* U+DFFF */
+        {"{\"title\":\"\xED\xA0\x80\"}", U8(11)},     /* U+D800 */
+        {"{\"title\":\"\xED\xBF\xBF\"}", U8(11)},     /* U+DFFF */
         {"{\"title\":\"\xF4\x90\x80\x80\"}", U8(11)}, /* U+110000 */
         {"{\"title\":\"\xF5\x80\x80\x80\"}", U8(11)},
         {"{\"title\":\"\xFF\"}", U8(11)},
         {"{\"title\":\"\xFE\"}", U8(11)},
         {"{\"title\":\"\x80\"}", U8(11)}, /* lone continuation */
         {"{\"title\":\"\xBF\"}", U8(11)},
-        {"{\"title\":\"\xE2\x82\"}", U8(11)}, /* cut short */
-        {"{\"title\":\"a\xE2\x82" "A\"}", U8(12)},
+        {"{\"title\":\"\xE2\x82\"}", U8(11)},   /* cut short */
+        {"{\"title\":\"a\xE2\202A\"}", U8(12)}, /* \202 == 0x82 */
         {"{\"title\":\"\xC3\"}", U8(11)},
         {"{\"title\":\"\xF0\x9F\x98\"}", U8(11)},
         {"{\"title\":\"\xC3\n\"}", U8(11)},
@@ -620,6 +638,34 @@ test_runtime_custom_check(void **state)
     json_decref(o);
 }
 
+static bool
+reject_all(const json_t *v)
+{
+    (void)v;
+    return false;
+}
+
+static void
+test_custom_without_message(void **state)
+{
+    (void)state;
+    static const struct rl_jin_field f[] = {
+        {"code", RL_JIN_CUSTOM, reject_all, NULL},
+    };
+    struct rl_jin_result r;
+    static const char body[] = "{\"code\":1}";
+    assert_int_equal(read_n(body, sizeof body - 1, false, f, 1, &r),
+                     RL_JIN_BAD);
+    assert_string_equal(r.message,
+                        "body contains incorrect JSON type for field \"code\"");
+    /* null never reaches the check */
+    static const char null_body[] = "{\"code\":null}";
+    assert_int_equal(read_n(null_body, sizeof null_body - 1, false, f, 1, &r),
+                     RL_JIN_OK);
+    assert_int_equal(json_object_size(r.object), 0);
+    json_decref(r.object);
+}
+
 static void
 test_all_field_kinds(void **state)
 {
@@ -627,10 +673,9 @@ test_all_field_kinds(void **state)
     json_t *o = expect_ok("{\"title\":\"Moana\",\"year\":2016,"
                           "\"runtime\":\"107 mins\","
                           "\"genres\":[\"animation\",\"adventure\"]}");
-    json_t *want =
-        json_pack("{s:s, s:I, s:s, s:[s,s]}", "title", "Moana", "year",
-                  (json_int_t)2016, "runtime", "107 mins", "genres",
-                  "animation", "adventure");
+    json_t *want = json_pack("{s:s, s:I, s:s, s:[s,s]}", "title", "Moana",
+                             "year", (json_int_t)2016, "runtime", "107 mins",
+                             "genres", "animation", "adventure");
     assert_true(json_equal(o, want));
     json_decref(want);
     json_decref(o);
@@ -676,7 +721,8 @@ test_error_ordering(void **state)
         {"{\"rating\":1}{", "body contains unknown key \"rating\""},
         {"{\"runtime\":1}{}", RUNTIME},
         /* unknown keys are not checked further */
-        {"{\"rating\":{\"runtime\":1}}", "body contains unknown key \"rating\""},
+        {"{\"rating\":{\"runtime\":1}}",
+         "body contains unknown key \"rating\""},
     };
     expect_table(cases, sizeof cases / sizeof cases[0]);
 }
@@ -692,7 +738,8 @@ test_duplicate_and_case_sensitive_keys(void **state)
          "body contains duplicate key \"title\""},
         {"{\"titl\\u0065\":\"a\",\"title\":\"b\"}",
          "body contains duplicate key \"title\""},
-        {"{\"title\":\"a\",\"title\":1}", "body contains duplicate key \"title\""},
+        {"{\"title\":\"a\",\"title\":1}",
+         "body contains duplicate key \"title\""},
         {"{\"title\":1,\"title\":\"a\"}",
          "body contains incorrect JSON type for field \"title\""},
         {"{\"x\":1,\"x\":2}", "body contains unknown key \"x\""},
@@ -761,7 +808,7 @@ test_long_key_quoting(void **state)
     char *esc = repeat("", "\\x01", 64, "");
     snprintf(want, sizeof want, "body contains unknown key \"%s...\"", esc);
     expect_bad(ctl, want);
-    assert_true(strlen(want) < sizeof ((struct rl_jin_result *)0)->message);
+    assert_true(strlen(want) < sizeof((struct rl_jin_result *)0)->message);
 
     char *nbsp = repeat("{\"", "\\u00a0", 150, "\":\"a\"}");
     char *nbsp_esc = repeat("", "\\u00a0", 42, "");
@@ -806,7 +853,7 @@ test_lone_surrogates(void **state)
         {"{\"title\":\"\\ud800\"}", "\xEF\xBF\xBD"},
         {"{\"title\":\"\\udc00\"}", "\xEF\xBF\xBD"},
         {"{\"title\":\"\\ud800x\"}", "\xEF\xBF\xBDx"},
-        {"{\"title\":\"\\ud800\\u0041\"}", "\xEF\xBF\xBD" "A"},
+        {"{\"title\":\"\\ud800\\u0041\"}", "\xEF\xBF\xBD\101"},
         {"{\"title\":\"\\ud800\\ud800\\udc00\"}",
          "\xEF\xBF\xBD\xF0\x90\x80\x80"},
         {"{\"title\":\"\\udc00\\ud800\"}", "\xEF\xBF\xBD\xEF\xBF\xBD"},
@@ -865,8 +912,8 @@ test_custom_value_built_whole(void **state)
     (void)state;
     json_t *v = read_any("{\"any\" : { \"a\" : [ 1 , \"x\" , null , true , "
                          "false , { \"b\" : { } } , [ ] ] , \"c\" : -2.5 } }");
-    json_t *want = json_pack("{s:[i,s,n,b,b,{s:{}},[]], s:f}", "a", 1, "x",
-                             1, 0, "b", "c", -2.5);
+    json_t *want = json_pack("{s:[i,s,n,b,b,{s:{}},[]], s:f}", "a", 1, "x", 1,
+                             0, "b", "c", -2.5);
     assert_true(json_equal(v, want));
     json_decref(want);
     json_decref(v);
@@ -958,6 +1005,7 @@ main(void)
         cmocka_unit_test(test_wrong_field_type),
         cmocka_unit_test(test_int32_bounds),
         cmocka_unit_test(test_runtime_custom_check),
+        cmocka_unit_test(test_custom_without_message),
         cmocka_unit_test(test_all_field_kinds),
         cmocka_unit_test(test_null_fields_removed),
         cmocka_unit_test(test_error_ordering),

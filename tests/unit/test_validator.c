@@ -183,16 +183,16 @@ valid_text_rejects(void **state)
         size_t len;
     } cases[] = {
         {"\0", 1},
-        {"ab\0cd", 5},        /* embedded NUL */
-        {"abc\0", 4},         /* trailing NUL inside len */
+        {"ab\0cd", 5}, /* embedded NUL */
+        {"abc\0", 4},  /* trailing NUL inside len */
         {"\xFF", 1},
-        {"ab\x80", 3},        /* lone continuation */
-        {"\xC0\x80", 2},      /* overlong NUL (Java's modified UTF-8) */
+        {"ab\x80", 3},   /* lone continuation */
+        {"\xC0\x80", 2}, /* overlong NUL (Java's modified UTF-8) */
         {"\xE0\x80\x80", 3},
-        {"\xED\xA0\x80", 3},  /* surrogate */
+        {"\xED\xA0\x80", 3}, /* surrogate */
         {"\xF4\x90\x80\x80", 4},
-        {"caf\xC3", 4},       /* cut short at the end */
-        {"caf\xC3\xA9", 4},   /* len cuts a valid sequence */
+        {"caf\xC3", 4},     /* cut short at the end */
+        {"caf\xC3\xA9", 4}, /* len cuts a valid sequence */
         {"\xE2\x82", 2},
         {"\xC3(", 2},
         {"ok \xF0\x9F\x8E", 6},
