@@ -27,7 +27,7 @@ runtime_ok(const json_t *v)
 static const struct rl_jin_field movie_fields[] = {
     {"title", RL_JIN_STRING, NULL, NULL},
     {"year", RL_JIN_INT32, NULL, NULL},
-    {"runtime", RL_JIN_CUSTOM, runtime_ok, "invalid runtime format"},
+    {"runtime", RL_JIN_CUSTOM_STRING, runtime_ok, "invalid runtime format"},
     {"genres", RL_JIN_STRING_ARRAY, NULL, NULL},
 };
 #define NMOVIE_FIELDS (sizeof(movie_fields) / sizeof(movie_fields[0]))

@@ -1017,6 +1017,7 @@ type_ok(const struct ctx *c, enum rl_jin_kind kind, size_t i, size_t end)
     case RL_JIN_STRING_ARRAY:
         return b[i] == '[' && all_strings(b, c->len, i);
     case RL_JIN_CUSTOM:
+    case RL_JIN_CUSTOM_STRING:
         break;
     }
     return true;
@@ -1067,13 +1068,17 @@ check_object(struct ctx *c, size_t i, const struct rl_jin_field *fields,
                 json_object_set_new_nocheck(obj, f->name, json_null()) != 0) {
                 goto nomem;
             }
-        } else if (f != NULL && f->kind == RL_JIN_CUSTOM) {
-            size_t at = vpos;
-            json_t *v = build_value(c, &at);
-            if (v == NULL) {
-                goto nomem;
+        } else if (f != NULL && (f->kind == RL_JIN_CUSTOM ||
+                                 f->kind == RL_JIN_CUSTOM_STRING)) {
+            json_t *v = NULL;
+            if (f->kind == RL_JIN_CUSTOM || b[vpos] == '"') {
+                size_t at = vpos;
+                v = build_value(c, &at);
+                if (v == NULL) {
+                    goto nomem;
+                }
             }
-            if (f->check == NULL || !f->check(v)) {
+            if (v == NULL || f->check == NULL || !f->check(v)) {
                 json_decref(v);
                 json_decref(obj);
                 if (f->custom_message != NULL) {

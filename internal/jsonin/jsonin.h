@@ -36,6 +36,9 @@ enum rl_jin_kind {
                             within INT32_MIN..INT32_MAX */
     RL_JIN_STRING_ARRAY, /* an array whose elements are all strings */
     RL_JIN_CUSTOM,       /* any value that check() accepts */
+    RL_JIN_CUSTOM_STRING, /* RL_JIN_CUSTOM for string values; any other
+                             non-null value fails at once, unbuilt, so a
+                             hostile body cannot make it allocate */
 };
 
 /* One key of an endpoint's input schema. A table of these is plain data,
