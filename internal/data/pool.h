@@ -66,6 +66,10 @@ enum rl_err rl_db_acquire(struct rl_db *db, struct rl_conn **out) RL_MUST_CHECK;
  * NULL is a no-op. */
 void rl_db_release(struct rl_db *db, struct rl_conn *c);
 
+/* A lock-free hint: true when an idle connection existed a moment ago, so
+ * rl_db_acquire will very likely not wait or connect. Thread-safe. */
+bool rl_db_has_idle(struct rl_db *db);
+
 /* Copies the pool statistics. Thread-safe. */
 void rl_db_stats(struct rl_db *db, struct rl_db_stats *out);
 
