@@ -37,6 +37,14 @@ struct api_config {
     } db;
     int http_threads;
     int64_t shutdown_timeout_ms;
+    struct {
+        const char *host; /* "" = write .eml files into mail_dir */
+        int port;
+        const char *username;
+        const char *password;
+        const char *sender;
+        const char *mail_dir;
+    } smtp;
 };
 
 struct api_app {

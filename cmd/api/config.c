@@ -41,9 +41,18 @@ static const struct flag flags[] = {
      "Use server-side prepared statements (false for PgBouncer in "
      "transaction mode)"},
     {"http-threads", K_INT, OFF(http_threads),
-     "HTTP worker threads (default number of CPUs x 4)"},
+     "libmicrohttpd I/O threads (number of CPUs x 4)"},
     {"shutdown-timeout", K_DURATION, OFF(shutdown_timeout_ms),
      "How long in-flight requests may take after SIGINT/SIGTERM"},
+    {"smtp-host", K_STRING, OFF(smtp.host),
+     "SMTP host (empty: write mails as .eml files under -mail-dir)"},
+    {"smtp-port", K_INT, OFF(smtp.port),
+     "SMTP port (25 or 587: STARTTLS when offered; 465: implicit TLS)"},
+    {"smtp-username", K_STRING, OFF(smtp.username), "SMTP username"},
+    {"smtp-password", K_STRING, OFF(smtp.password), "SMTP password"},
+    {"smtp-sender", K_STRING, OFF(smtp.sender), "SMTP sender"},
+    {"mail-dir", K_STRING, OFF(smtp.mail_dir),
+     "Where .eml files go when -smtp-host is empty"},
     {"help", K_HELP, 0, "Print the flags and exit"},
     {"version", K_VERSION, 0, "Print the version and exit"},
 };
@@ -64,6 +73,12 @@ set_defaults(struct api_config *cfg)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->http_threads = (int)(n > 0 ? n : 1) * 4;
     cfg->shutdown_timeout_ms = 30 * 1000;
+    cfg->smtp.host = "";
+    cfg->smtp.port = 25;
+    cfg->smtp.username = "";
+    cfg->smtp.password = "";
+    cfg->smtp.sender = "Redlight <no-reply@redlight.local>";
+    cfg->smtp.mail_dir = "var/mail";
 }
 
 static void
@@ -175,6 +190,9 @@ check(const struct api_config *cfg)
     }
     if (cfg->db.max_idle < 0) {
         return "-db-max-idle-conns must not be negative";
+    }
+    if (cfg->smtp.port < 1 || cfg->smtp.port > 65535) {
+        return "-smtp-port must be between 1 and 65535";
     }
     if (cfg->http_threads < 1 || cfg->http_threads > 1024) {
         return "-http-threads must be between 1 and 1024";

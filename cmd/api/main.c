@@ -6,6 +6,7 @@
  */
 #include <jansson.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,10 @@ main(int argc, char **argv)
         return 2;
     }
     rl_log_init(1, RL_LOG_INFO);
+    if (sodium_init() < 0) {
+        rl_log(RL_LOG_FATAL, "libsodium failed to initialise", NULL);
+        return 1;
+    }
     if (next < argc) {
         if (strcmp(argv[next], "migrate") == 0) {
             return api_cli_migrate(argc - next, argv + next, app.cfg.db.dsn,
