@@ -562,6 +562,13 @@ rl_db_exec_def(struct rl_conn *c, const struct rl_stmt_def *def,
         return RL_ERR_CONN;
     }
     bool in_tx = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+    /* A write cannot be retried blindly (it may have committed), so make
+     * sure the connection is alive before sending it: one poll(2), paid
+     * only by writes outside a transaction. */
+    if (!def->read_only && !in_tx && !conn_alive(c) &&
+        conn_reopen(c) != RL_OK) {
+        return RL_ERR_CONN;
+    }
     enum rl_err e = exec_once(c, def, values, lengths, res, &lost);
     if (e == RL_ERR_DB && strcmp(c->sqlstate, "26000") == 0 && !in_tx) {
         e = exec_once(c, def, values, lengths, res, &lost);
@@ -620,10 +627,14 @@ simple(struct rl_conn *c, const char *sql)
 enum rl_err
 rl_db_begin(struct rl_conn *c)
 {
-    if (c->broken && conn_reopen(c) != RL_OK) {
+    if ((c->broken || !conn_alive(c)) && conn_reopen(c) != RL_OK) {
         return RL_ERR_CONN;
     }
-    return simple(c, "BEGIN");
+    enum rl_err e = simple(c, "BEGIN");
+    if (e == RL_ERR_CONN && conn_reopen(c) == RL_OK) {
+        e = simple(c, "BEGIN"); /* nothing was done yet: safe to retry */
+    }
+    return e;
 }
 
 enum rl_err

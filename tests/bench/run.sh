@@ -2,46 +2,79 @@
 # tests/bench/run.sh — `make bench`: how fast is bin/api next to its ceilings?
 #
 # Needs the release bin/api and bin/bench-bare (make build bin/bench-bare),
-# wrk, nginx (Debian nginx-light), curl, psql and PostgreSQL (make deps/bench).
+# wrk, nginx (Debian nginx-light), curl, psql, pgbench and PostgreSQL
+# (make deps/bench; pgbench ships with Debian's postgresql-NN).
 #
 # Everything runs on 127.0.0.1 inside a throw-away directory:
 #   1. a private PostgreSQL cluster (tests/tools/pgcluster.sh), migrated with
-#      `bin/api migrate up` and loaded with tests/fixtures/demo_movies.sql;
+#      `bin/api migrate up`, loaded with tests/fixtures/demo_movies.sql and then
+#      seeded with SEED_MOVIES (10,000) generated movies by one
+#      INSERT ... SELECT generate_series (titles from word lists, 1 in 30 with
+#      the word "River"; years 1900..2024; runtimes 60..200; 1-3 of 12 genres,
+#      among them "drama"), then ANALYZE;
 #   2. bin/api -env development;
 #   3. bin/bench-bare, answering every request with the body that bin/api sent
 #      for GET /v1/healthcheck (the libmicrohttpd ceiling);
 #   4. nginx answering GET /v1/healthcheck with that same body (the ceiling
 #      of a mature C server on this machine).
-# Every scenario is measured BENCH_ROUNDS times with
+# Scenarios, each measured BENCH_ROUNDS times, round-robin (round 1: nginx,
+# bare, api, pgbench, get_by_id, ...; round 2: ...) so that noise on the
+# machine hits all of them alike:
+#   nginx, bare, api   GET /v1/healthcheck
+#   pgbench            pgbench -n -M prepared -c32 -j2 -T BENCH_SECONDS running
+#                      the SELECT of GET /v1/movies/:id on random seeded ids,
+#                      over TCP as the API's role: the database's ceiling
+#   get_by_id          GET /v1/movies/:id, random seeded ids (Lua)
+#   title_search       GET /v1/movies?title=river&page_size=20
+#   genres_sort        GET /v1/movies?genres=drama&sort=-year
+#   post               POST /v1/movies, a valid body with a varied title (Lua);
+#                      the rows accumulate.  They never contain "river" nor
+#                      "drama", so the two list scenarios keep their results.
+# The HTTP scenarios run
 #   wrk -t2 -c32 -dBENCH_SECONDS --latency
-# round-robin (round 1: nginx, bare, api; round 2: ...), so that noise on the
-# machine hits all of them alike; the table shows the medians over the rounds,
-# bin/api's peak RSS and the ratios.  The results also go to
-# var/bench/healthcheck-<UTC timestamp>.json.
+# Before the rounds every movie request is sent once with curl and must get
+# its exact status (200, or 201 for POST); during the rounds wrk's socket
+# errors and "Non-2xx or 3xx responses" (wrk counts any status >= 400) are
+# counted and shown.  Once, before the rounds, the list SQL of title_search and
+# genres_sort (as internal/data/movies.c builds it, checked against the text
+# the server's own sessions show in pg_stat_activity) is PREPAREd, executed 6
+# times and then run under EXPLAIN (ANALYZE, BUFFERS) EXECUTE, the plan that
+# the server's plan cache would pick; the script says whether it uses
+# movies_title_idx / movies_genres_idx and whether the plan was generic.
 #
-# Environment: BENCH_SECONDS (default 10), BENCH_ROUNDS (default 3),
+# The output: the healthcheck table (medians over the rounds, ratios to the
+# ceilings), the movies table (median req/s and p99, ratio to pgbench's median
+# tps, the target ratio and PASS/below), bin/api's peak RSS; all numbers also
+# go to var/bench/bench-<UTC timestamp>.json.
+#
+# Environment: BENCH_SECONDS (default 8), BENCH_ROUNDS (default 3),
 # BENCH_WARMUP seconds of unrecorded load per scenario first (default 1, 0 for
 # none).  Run time is bounded: about
-#   30 s set-up + scenarios x (BENCH_WARMUP + BENCH_ROUNDS x BENCH_SECONDS),
-# and each wrk run is killed if it overruns by 30 s.
+#   20 s set-up + 8 scenarios x (BENCH_WARMUP + BENCH_ROUNDS x BENCH_SECONDS),
+# i.e. under 4 minutes with the defaults, and each wrk or pgbench run is killed
+# if it overruns by 30 s.
 #
 # Adding a scenario: start what it needs in start_services, then register it
 # in main with `scenario NAME URL [extra wrk arguments...]` (e.g. `-s file.lua`
-# or `-H 'Header: value'`).  Anything that is not measured by wrk (such as a
-# pgbench run of the same SQL, as the database's ceiling) stores its numbers
-# per round with `record NAME ROUND REQ_PER_S P99_MS ERRORS` and then shows up
-# in the table and in the JSON like any wrk scenario.
+# or `-H 'Header: value'`), or with `pgbench_scenario NAME SCRIPT` for a
+# pgbench script run as the API's role.  Anything measured by another tool
+# stores its numbers per round with
+# `record NAME ROUND REQ_PER_S P99_MS SOCKET_ERRORS NON_2XX` and then shows up
+# in the tables and in the JSON like any wrk scenario.
 set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 cd -- "$ROOT"
 
-BENCH_SECONDS=${BENCH_SECONDS:-10}
+BENCH_SECONDS=${BENCH_SECONDS:-8}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
 WRK_THREADS=2
 WRK_CONNECTIONS=32
-SUITE=healthcheck
+SUITE=bench
+SEED_MOVIES=10000
+# The movies scenarios' target ratios to pgbench's tps (the issue's numbers).
+declare -A TARGET=([get_by_id]=0.50 [title_search]=0.05 [genres_sort]=0.04 [post]=0.10)
 
 API_BIN=$ROOT/bin/api
 BARE_BIN=$ROOT/bin/bench-bare
@@ -74,9 +107,11 @@ if [[ -z "$NGINX" && -x /usr/sbin/nginx ]]; then
     NGINX=/usr/sbin/nginx
 fi
 [[ -n "$NGINX" ]] || die "nginx not found: run make deps/bench"
-for prog in wrk curl psql timeout; do
+for prog in wrk curl psql timeout pg_config; do
     command -v "$prog" >/dev/null 2>&1 || die "$prog not found: run make deps/bench"
 done
+PGBENCH=$(pg_config --bindir)/pgbench
+[[ -x "$PGBENCH" ]] || die "$PGBENCH not found: run make deps/bench (package postgresql)"
 [[ -x "$API_BIN" ]] || die "$API_BIN missing: run make build"
 [[ -x "$BARE_BIN" ]] || die "$BARE_BIN missing: run make bin/bench-bare"
 [[ -x "$PGCLUSTER" ]] || die "$PGCLUSTER missing or not executable"
@@ -90,7 +125,7 @@ chmod 711 "$WORK"
 PIDS=()     # what we started, stopped in reverse order
 PG_DATA=""  # set once the cluster has been asked to start
 PG_PORT=""
-WRK_PID=""  # the wrk (under timeout) now running, if any
+LOAD_PID="" # the wrk or pgbench (under timeout) now running, if any
 
 alive() { # PID: running and not a zombie
     local state
@@ -116,8 +151,8 @@ stop_pid() { # PID: TERM, up to 10 s, then KILL
 cleanup() {
     local rc=$? i f
     trap - EXIT INT TERM
-    if [[ -n "$WRK_PID" ]]; then
-        stop_pid "$WRK_PID"
+    if [[ -n "$LOAD_PID" ]]; then
+        stop_pid "$LOAD_PID"
     fi
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
         stop_pid "${PIDS[i]}"
@@ -131,7 +166,8 @@ cleanup() {
         }
     fi
     if ((rc != 0 && rc != 130 && rc != 143)); then # not on ^C or SIGTERM
-        for f in "$WORK"/*.log "$WORK"/nginx/error.log "$WORK"/pg/pg.log; do
+        for f in "$WORK"/*.log "$WORK"/nginx/error.log "$WORK"/pg/pg.log \
+            "$WORK"/pgbench.*.txt; do
             [[ -s "$f" ]] || continue
             printf '\n==> %s (last 20 lines) <==\n' "${f#"$WORK"/}" >&2
             tail -n 20 -- "$f" >&2
@@ -241,14 +277,91 @@ EOF
     } >"$dir/nginx.conf"
 }
 
+# ------------------------------------------------------------ movie data ---
+
+# SEED_MOVIES movies in one statement.  Every choice comes from the bytes of
+# md5(row number), so the data are the same on every run: titles built from
+# word lists ("The Hidden Garden", "Storm in Havana", ...), every 30th one with
+# the word "River" (333 of 10,000; the word lists never contain it), years
+# 1900..2024, runtimes 60..200, and 1-3 distinct genres of 12 (about one movie
+# in six is a "drama").  Sets SEED_LO and SEED_HI.
+seed_movies() {
+    local out n
+    out=$(
+        psql -X -q -At -v ON_ERROR_STOP=1 -v n="$SEED_MOVIES" "$DSN" 2>"$WORK/seed.log" <<'SQL'
+WITH w AS (
+    SELECT ARRAY['Silent', 'Last', 'Broken', 'Golden', 'Hidden', 'Lonely',
+                 'Crimson', 'Midnight', 'Distant', 'Wild', 'Quiet', 'Burning',
+                 'Frozen', 'Lost', 'Secret', 'Iron', 'Velvet', 'Electric',
+                 'Forgotten', 'Little', 'Dark', 'Bright', 'Savage', 'Eternal',
+                 'Hollow', 'Restless', 'Scarlet', 'Endless', 'Shattered',
+                 'Northern', 'Sweet', 'Bitter'] AS adj,
+           ARRAY['Summer', 'Garden', 'Empire', 'Station', 'Kingdom', 'Harbor',
+                 'Mountain', 'Letter', 'Stranger', 'Machine', 'Horizon',
+                 'Island', 'Promise', 'Shadow', 'Window', 'Journey', 'Valley',
+                 'Castle', 'Highway', 'Ocean', 'Forest', 'Desert', 'Storm',
+                 'Bridge', 'Dream', 'Witness', 'Circus', 'Orchard', 'Lantern',
+                 'Frontier', 'Daughter', 'Winter', 'Detective', 'Queen',
+                 'Soldier', 'Heart'] AS noun,
+           ARRAY['Paris', 'Tokyo', 'Berlin', 'Texas', 'the North', 'the Moon',
+                 'Avalon', 'the City', 'Mars', 'Havana', 'Vienna', 'the West',
+                 'Casablanca', 'Rome', 'Brooklyn', 'the Sea'] AS place,
+           ARRAY['drama', 'comedy', 'action', 'thriller', 'romance', 'horror',
+                 'sci-fi', 'documentary', 'animation', 'crime', 'adventure',
+                 'fantasy'] AS genre
+), r AS (
+    SELECT i, decode(md5(i::text), 'hex') AS h FROM generate_series(1, :n) AS i
+), p AS (
+    SELECT r.i, r.h, w.genre,
+           w.adj[1 + get_byte(r.h, 0) % cardinality(w.adj)] AS a,
+           w.noun[1 + get_byte(r.h, 1) % cardinality(w.noun)] AS n1,
+           w.noun[1 + get_byte(r.h, 2) % cardinality(w.noun)] AS n2,
+           w.place[1 + get_byte(r.h, 3) % cardinality(w.place)] AS pl,
+           get_byte(r.h, 4) AS form
+    FROM r CROSS JOIN w
+), ins AS (
+    INSERT INTO movies (title, year, runtime, genres)
+    SELECT CASE WHEN i % 30 = 0 THEN
+               (ARRAY['The ' || a || ' River', 'River of ' || n1 || 's',
+                      'Down the ' || a || ' River', 'A River in ' || pl,
+                      n1 || ' River'])[1 + form % 5]
+           ELSE
+               (ARRAY['The ' || a || ' ' || n1, a || ' ' || n1,
+                      'The ' || n1 || ' of ' || pl, n1 || ' in ' || pl,
+                      'A ' || a || ' ' || n1, n1 || ' and ' || n2,
+                      'Return to ' || pl, 'The ' || a || ' ' || n1 || ' '
+                      || (2 + form % 4)])[1 + form % 8]
+           END,
+           1900 + (get_byte(h, 5) * 256 + get_byte(h, 6)) % 125,
+           60 + (get_byte(h, 7) * 256 + get_byte(h, 8)) % 141,
+           ARRAY(SELECT g FROM unnest(genre) AS g
+                 ORDER BY md5(i::text || g) LIMIT 1 + get_byte(h, 9) % 3)
+    FROM p ORDER BY i
+    RETURNING id
+)
+SELECT min(id), max(id), count(*) FROM ins;
+ANALYZE movies;
+SQL
+    ) || die "seeding movies failed: $(tail -n 5 "$WORK/seed.log")"
+    IFS='|' read -r SEED_LO SEED_HI n <<<"$out"
+    [[ "$n" == "$SEED_MOVIES" && "$SEED_LO" =~ ^[0-9]+$ && "$SEED_HI" =~ ^[0-9]+$ ]] ||
+        die "seeding movies: unexpected result '$out'"
+    ((SEED_HI - SEED_LO + 1 == SEED_MOVIES)) ||
+        die "seeding movies: the ids $SEED_LO..$SEED_HI are not contiguous"
+    say "seeded $SEED_MOVIES movies (ids $SEED_LO..$SEED_HI) after the demo data"
+}
+
 # --------------------------------------------------------------- services ---
 
 API_PID=""
 BARE_PID=""
 DSN=""
+API_BASE=""  # http://127.0.0.1:PORT
 API_URL=""
 BARE_URL=""
 NGINX_URL=""
+SEED_LO=""   # the ids of the seeded movies: SEED_LO..SEED_HI
+SEED_HI=""
 
 start_services() {
     local api_port bare_port nginx_port nginx_pid pg_port body=$WORK/healthcheck.json
@@ -272,13 +385,15 @@ start_services() {
         die "bin/api migrate up failed: $(tail -n 5 "$WORK/migrate.log")"
     psql -X -q -v ON_ERROR_STOP=1 "$DSN" -f "$FIXTURE" >"$WORK/fixture.log" 2>&1 ||
         die "loading $FIXTURE failed: $(tail -n 5 "$WORK/fixture.log")"
+    seed_movies
 
     say "bin/api on 127.0.0.1:$api_port"
     "$API_BIN" -port "$api_port" -db-dsn "$DSN" -env development \
         >"$WORK/api.log" 2>&1 &
     API_PID=$!
     PIDS+=("$API_PID")
-    API_URL="http://127.0.0.1:$api_port/v1/healthcheck"
+    API_BASE="http://127.0.0.1:$api_port"
+    API_URL="$API_BASE/v1/healthcheck"
     wait_http bin/api "$API_PID" "$API_URL"
 
     # The body bin/api sends, byte for byte; the ceilings send the same.
@@ -329,29 +444,45 @@ same_response() {
 
 # -------------------------------------------------- scenarios and results ---
 
-SCENARIOS=()           # names, in the order they run in each round
-declare -A SC_URL=()   # name -> URL
-declare -A SC_ARGS=()  # name -> extra wrk arguments, joined by \x1f
-declare -A RES_RPS=()  # name -> req/s of each round, space-separated
-declare -A RES_P99=()  # name -> p99 latency in ms of each round
-declare -A RES_ERR=()  # name -> socket errors + non-2xx/3xx, all rounds
+SCENARIOS=()            # names, in the order they run in each round
+declare -A SC_KIND=()   # name -> wrk | pgbench
+declare -A SC_URL=()    # name -> URL (wrk), or what it runs (pgbench)
+declare -A SC_ARGS=()   # name -> extra wrk arguments, joined by \x1f
+declare -A SC_SCRIPT=() # name -> pgbench script file
+declare -A RES_RPS=()   # name -> req/s (pgbench: tps) of each round, space-separated
+declare -A RES_P99=()   # name -> p99 latency in ms of each round
+declare -A RES_SOCK=()  # name -> socket errors (pgbench: failed transactions), all rounds
+declare -A RES_NON2XX=() # name -> responses with status >= 400, all rounds
+
+register() { # NAME KIND URL
+    [[ -z "${SC_KIND[$1]+x}" ]] || die "scenario $1 registered twice"
+    SCENARIOS+=("$1")
+    SC_KIND[$1]=$2
+    SC_URL[$1]=$3
+    RES_SOCK[$1]=0
+    RES_NON2XX[$1]=0
+}
 
 scenario() { # NAME URL [extra wrk arguments...]
     local name=$1 url=$2
     shift 2
-    [[ -z "${SC_URL[$name]+x}" ]] || die "scenario $name registered twice"
-    SCENARIOS+=("$name")
-    SC_URL[$name]=$url
+    register "$name" wrk "$url"
     SC_ARGS[$name]=$(
         IFS=$'\x1f'
         printf '%s' "$*"
     )
 }
 
-record() { # NAME ROUND REQ_PER_S P99_MS ERRORS
+pgbench_scenario() { # NAME SCRIPT: pgbench -f SCRIPT as the API's role
+    register "$1" pgbench "pgbench -f $(basename -- "$2")"
+    SC_SCRIPT[$1]=$2
+}
+
+record() { # NAME ROUND REQ_PER_S P99_MS SOCKET_ERRORS NON_2XX
     RES_RPS[$1]+="$3 "
     RES_P99[$1]+="$4 "
-    RES_ERR[$1]=$((${RES_ERR[$1]:-0} + $5))
+    RES_SOCK[$1]=$((${RES_SOCK[$1]:-0} + $5))
+    RES_NON2XX[$1]=$((${RES_NON2XX[$1]:-0} + $6))
 }
 
 # wrk prints latencies as 512.00us, 1.25ms, 1.02s, 2.00m.
@@ -375,27 +506,91 @@ run_wrk() { # NAME SECONDS OUTFILE
     timeout --kill-after=5 $((secs + 30)) \
         wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${secs}s" --latency \
         "${args[@]}" "${SC_URL[$name]}" >"$out" 2>&1 &
-    WRK_PID=$!
-    wait "$WRK_PID" || die "wrk failed on $name: $(tail -n 5 "$out")"
-    WRK_PID=""
+    LOAD_PID=$!
+    wait "$LOAD_PID" || die "wrk failed on $name: $(tail -n 5 "$out")"
+    LOAD_PID=""
+}
+
+# pgbench as the API connects: TCP 127.0.0.1, role redlight, database
+# redlight; as many clients as wrk has connections, as many threads.  With
+# LOGPREFIX, 1 transaction in 10 is logged (for the p99).
+run_pgbench() { # NAME SECONDS OUTFILE [LOGPREFIX]
+    local name=$1 secs=$2 out=$3 log=()
+    if [[ -n "${4:-}" ]]; then
+        log=(-l --sampling-rate=0.1 --log-prefix="$4")
+    fi
+    PGPASSWORD=redlight PGSSLMODE=disable PGAPPNAME=redlight-bench \
+        timeout --kill-after=5 $((secs + 30)) \
+        "$PGBENCH" -n -M prepared -c "$WRK_CONNECTIONS" -j "$WRK_THREADS" \
+        -T "$secs" "${log[@]}" -h 127.0.0.1 -p "$PG_PORT" -U redlight \
+        -f "${SC_SCRIPT[$name]}" redlight >"$out" 2>&1 &
+    LOAD_PID=$!
+    wait "$LOAD_PID" || die "pgbench failed on $name: $(tail -n 5 "$out")"
+    LOAD_PID=""
+}
+
+run_load() { # NAME SECONDS OUTFILE [LOGPREFIX]
+    if [[ "${SC_KIND[$1]}" == pgbench ]]; then
+        run_pgbench "$@"
+    else
+        run_wrk "$1" "$2" "$3"
+    fi
+}
+
+# p99 in ms of the latencies (3rd column, microseconds) of pgbench's logs.
+pgbench_p99() { # LOGPREFIX
+    local f=("$1".*)
+    [[ -e "${f[0]}" ]] || return 1
+    awk '{ print $3 }' "${f[@]}" | sort -n | awk '{ v[NR] = $1 }
+        END {
+            if (NR == 0) exit 1
+            i = int(NR * 0.99); if (i < NR * 0.99) i++; if (i < 1) i = 1
+            printf "%.3f\n", v[i] / 1000
+        }'
+}
+
+# measure_wrk and measure_pgbench set these (no subshell: the load generator
+# must stay a child of this shell, for cleanup).
+M_RPS="" M_P99="" M_SOCK="" M_NON2XX=""
+
+measure_wrk() { # NAME ROUND OUTFILE
+    local name=$1 out=$3
+    run_wrk "$name" "$BENCH_SECONDS" "$out"
+    M_RPS=$(awk '$1 == "Requests/sec:" {print $2}' "$out")
+    M_P99=$(awk '$1 == "99%" {print $2}' "$out")
+    [[ -n "$M_RPS" && -n "$M_P99" ]] || die "cannot read wrk's output for $name: $(cat "$out")"
+    M_P99=$(to_ms "$M_P99") || die "cannot read wrk's p99 for $name"
+    M_SOCK=$(awk '/Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
+        END { print n + 0 }' "$out")
+    # wrk counts every status > 399 here, whatever the line says.
+    M_NON2XX=$(awk '/Non-2xx or 3xx responses:/ { n += $NF } END { print n + 0 }' "$out")
+}
+
+measure_pgbench() { # NAME ROUND OUTFILE
+    local name=$1 round=$2 out=$3 logs
+    logs=$WORK/pgbench-log.$name.$round
+    run_pgbench "$name" "$BENCH_SECONDS" "$out" "$logs"
+    M_RPS=$(awk '$1 == "tps" && $2 == "=" {print $3; exit}' "$out")
+    [[ -n "$M_RPS" ]] || die "cannot read pgbench's output for $name: $(cat "$out")"
+    grep -q '^number of transactions actually processed' "$out" ||
+        die "pgbench's output for $name is incomplete: $(cat "$out")"
+    M_SOCK=$(awk '/^number of failed transactions:/ {print $5; exit}' "$out")
+    M_SOCK=${M_SOCK:-0}
+    M_NON2XX=0
+    M_P99=$(pgbench_p99 "$logs") || die "cannot read pgbench's latency log for $name"
+    rm -f -- "$logs".*
 }
 
 measure() { # NAME ROUND
-    local name=$1 round=$2 out rps p99 errs
-    out=$WORK/wrk.$name.$round.txt
-    run_wrk "$name" "$BENCH_SECONDS" "$out"
-    rps=$(awk '$1 == "Requests/sec:" {print $2}' "$out")
-    p99=$(awk '$1 == "99%" {print $2}' "$out")
-    [[ -n "$rps" && -n "$p99" ]] || die "cannot read wrk's output for $name: $(cat "$out")"
-    p99=$(to_ms "$p99") || die "cannot read wrk's p99 for $name"
-    errs=$(awk '
-        /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
-        /Non-2xx or 3xx responses:/ { n += $NF }
-        END { print n + 0 }' "$out")
-    record "$name" "$round" "$rps" "$p99" "$errs"
-    say "round $round  $(printf '%-8s %12.0f req/s  p99 %9.3f ms' "$name" "$rps" "$p99")"
-    if ((errs > 0)); then
-        say "round $round  $name: $(grep -E 'Socket errors|Non-2xx' "$out" | sed 's/^ *//' | paste -sd ';')"
+    local name=$1 round=$2 out
+    out=$WORK/${SC_KIND[$name]}.$name.$round.txt
+    "measure_${SC_KIND[$name]}" "$name" "$round" "$out"
+    local rps=$M_RPS p99=$M_P99 sock=$M_SOCK non2xx=$M_NON2XX
+    record "$name" "$round" "$rps" "$p99" "$sock" "$non2xx"
+    say "round $round  $(printf '%-12s %12.0f req/s  p99 %9s ms' "$name" "$rps" "$p99")"
+    if ((sock + non2xx > 0)); then
+        say "round $round  $name: $(grep -E 'Socket errors|Non-2xx|failed transactions' "$out" |
+            sed 's/^ *//' | paste -sd ';')"
     fi
 }
 
@@ -404,7 +599,7 @@ run_rounds() {
     if ((BENCH_WARMUP > 0)); then
         for name in "${SCENARIOS[@]}"; do
             say "warm-up $name (${BENCH_WARMUP}s)"
-            run_wrk "$name" "$BENCH_WARMUP" "$WORK/wrk.$name.warmup.txt"
+            run_load "$name" "$BENCH_WARMUP" "$WORK/${SC_KIND[$name]}.$name.warmup.txt"
         done
     fi
     for ((round = 1; round <= BENCH_ROUNDS; round++)); do

@@ -308,9 +308,13 @@ export REDLIGHT_SMTP_PORT=$SMTP_PORT
 export REDLIGHT_TEST_TMP=$TMP
 export PYTHONDONTWRITEBYTECODE=1
 
-note "pytest tests/"
+# REDLIGHT_PYTEST_ARGS narrows a local run (e.g. "tests/test_pool.py -x");
+# CI leaves it empty and runs everything.
+read -r -a PYTEST_ARGS <<<"${REDLIGHT_PYTEST_ARGS:-tests/}"
+note "pytest ${PYTEST_ARGS[*]}"
 timeout --foreground -k 30 "$PYTEST_TIMEOUT" \
-    "$PY" -m pytest -q -p no:cacheprovider tests/ 2>&1 | tee "$TMP/pytest.log"
+    "$PY" -m pytest -q -p no:cacheprovider "${PYTEST_ARGS[@]}" 2>&1 |
+    tee "$TMP/pytest.log"
 rc=${PIPESTATUS[0]}
 # pytest -q ends with e.g. "3 failed, 40 passed, 2 skipped, 1 error in 9.81s".
 summary=$(grep -E '(passed|failed|skipped|error|errors|no tests ran).* in [0-9.]+s' \
