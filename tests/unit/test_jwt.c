@@ -1,0 +1,191 @@
+/* test_jwt.c — HS256 JWT signing and verification (internal/jwt). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal/jwt/jwt.h"
+
+static const unsigned char secret[] = "0123456789abcdef0123456789abcdef!";
+static const struct rl_jwt_key key = {secret, 33, "redlight", "redlight"};
+#define NOW 1800000000LL
+
+static void
+sign(char *out, size_t cap, int64_t sub, int64_t now, int64_t ttl)
+{
+    assert_int_equal(rl_jwt_sign(&key, sub, now, ttl, out, cap), RL_OK);
+}
+
+/* Builds header.payload.signature from raw JSON texts, signed with k. */
+static void
+forge(const char *header, const char *payload, const unsigned char *k,
+      size_t klen, char *out, size_t cap)
+{
+    const int v = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+    char h[512], p[512], s[128];
+    sodium_bin2base64(h, sizeof(h), (const unsigned char *)header,
+                      strlen(header), v);
+    sodium_bin2base64(p, sizeof(p), (const unsigned char *)payload,
+                      strlen(payload), v);
+    char signing[1100];
+    snprintf(signing, sizeof(signing), "%s.%s", h, p);
+    unsigned char mac[32];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, k, klen);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)signing,
+                                  strlen(signing));
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_bin2base64(s, sizeof(s), mac, sizeof(mac), v);
+    snprintf(out, cap, "%s.%s", signing, s);
+}
+
+static enum rl_jwt_result
+verify(const char *t, int64_t now, int64_t *sub)
+{
+    return rl_jwt_verify(&key, t, strlen(t), now, 30, sub);
+}
+
+static void
+test_round_trip(void **state)
+{
+    (void)state;
+    char t[RL_JWT_MAX_LEN];
+    int64_t sub = 0;
+    sign(t, sizeof(t), 42, NOW, 86400);
+    assert_true(rl_jwt_looks_like(t, strlen(t)));
+    assert_int_equal(verify(t, NOW, &sub), RL_JWT_OK);
+    assert_int_equal(sub, 42);
+    assert_int_equal(verify(t, NOW + 86399, &sub), RL_JWT_OK);
+}
+
+static void
+test_expired_and_not_yet_valid(void **state)
+{
+    (void)state;
+    char t[RL_JWT_MAX_LEN];
+    int64_t sub;
+    sign(t, sizeof(t), 7, NOW, 3600);
+    assert_int_equal(verify(t, NOW + 3600 + 31, &sub), RL_JWT_EXPIRED);
+    assert_int_equal(verify(t, NOW + 3600 + 29, &sub), RL_JWT_OK); /* skew */
+    assert_int_equal(verify(t, NOW - 31, &sub), RL_JWT_NOT_YET);
+    assert_int_equal(verify(t, NOW - 29, &sub), RL_JWT_OK);
+}
+
+static void
+test_bad_signature(void **state)
+{
+    (void)state;
+    char t[RL_JWT_MAX_LEN];
+    int64_t sub;
+    sign(t, sizeof(t), 7, NOW, 3600);
+    size_t n = strlen(t);
+    t[n - 2] = t[n - 2] == 'A' ? 'B' : 'A';
+    assert_int_equal(verify(t, NOW, &sub), RL_JWT_BAD_SIG);
+    /* Signed with another key. */
+    static const unsigned char other[] = "another secret of at least 32 bytes";
+    char f[RL_JWT_MAX_LEN];
+    forge("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+          "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"redlight\","
+          "\"iat\":1800000000,\"nbf\":1800000000,\"exp\":1800003600}",
+          other, sizeof(other) - 1, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_SIG);
+}
+
+static void
+test_alg_none_and_others_refused(void **state)
+{
+    (void)state;
+    int64_t sub;
+    char f[RL_JWT_MAX_LEN];
+    const char *claims = "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":"
+                         "\"redlight\",\"exp\":1800003600}";
+    forge("{\"alg\":\"none\"}", claims, secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_ALG);
+    /* alg none with an empty signature part */
+    char *last = strrchr(f, '.');
+    last[1] = '\0';
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_ALG);
+    forge("{\"alg\":\"HS512\"}", claims, secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_ALG);
+    forge("{\"alg\":\"hs256\"}", claims, secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_ALG);
+    forge("{\"typ\":\"JWT\"}", claims, secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_ALG);
+    forge("{\"alg\":\"HS256\"}", claims, secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_OK);
+}
+
+static void
+test_claims(void **state)
+{
+    (void)state;
+    int64_t sub;
+    char f[RL_JWT_MAX_LEN];
+    const char *h = "{\"alg\":\"HS256\"}";
+    forge(h, "{\"sub\":\"7\",\"iss\":\"other\",\"aud\":\"redlight\","
+             "\"exp\":1800003600}", secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
+    forge(h, "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"other\","
+             "\"exp\":1800003600}", secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
+    forge(h, "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":[\"x\",\"redlight\"],"
+             "\"exp\":1800003600}", secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_OK);
+    forge(h, "{\"sub\":7,\"iss\":\"redlight\",\"aud\":\"redlight\","
+             "\"exp\":1800003600}", secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
+    forge(h, "{\"sub\":\"0\",\"iss\":\"redlight\",\"aud\":\"redlight\","
+             "\"exp\":1800003600}", secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
+    forge(h, "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"redlight\"}",
+          secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
+}
+
+static void
+test_malformed(void **state)
+{
+    (void)state;
+    int64_t sub;
+    const char *bad[] = {"", "a", "a.b", "a.b.c.d", "!!.??.**", "..",
+                         "eyJhbGciOiJIUzI1NiJ9..", "eyJ.eyJ.abc"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        enum rl_jwt_result r = verify(bad[i], NOW, &sub);
+        assert_true(r == RL_JWT_MALFORMED || r == RL_JWT_BAD_ALG ||
+                    r == RL_JWT_BAD_SIG);
+        assert_int_not_equal(r, RL_JWT_OK);
+    }
+    assert_false(rl_jwt_looks_like("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 26));
+}
+
+static void
+test_short_key_refused(void **state)
+{
+    (void)state;
+    struct rl_jwt_key k = {secret, 31, "redlight", "redlight"};
+    char t[RL_JWT_MAX_LEN];
+    assert_int_equal(rl_jwt_sign(&k, 1, NOW, 60, t, sizeof(t)),
+                     RL_ERR_INVALID);
+}
+
+int
+main(void)
+{
+    if (sodium_init() < 0) {
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_expired_and_not_yet_valid),
+        cmocka_unit_test(test_bad_signature),
+        cmocka_unit_test(test_alg_none_and_others_refused),
+        cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_short_key_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
