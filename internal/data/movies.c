@@ -35,7 +35,7 @@ static const struct {
     [RL_SORT_RUNTIME_DESC] = {"-runtime", "runtime DESC, id ASC"},
 };
 
-static char list_sql[NMASKS][RL_SORT_COUNT_][512];
+static char list_sql[NMASKS][RL_SORT_COUNT_][768];
 static char list_names[NMASKS][RL_SORT_COUNT_][32];
 static struct rl_stmt_def list_defs[NMASKS][RL_SORT_COUNT_];
 static char count_sql[NMASKS][384];
@@ -179,11 +179,28 @@ rl_movie_statements_init(void)
         for (int s = 0; s < RL_SORT_COUNT_; s++) {
             snprintf(list_names[mask][s], sizeof(list_names[mask][s]),
                      "movie_list_%u_%d", mask, s);
-            snprintf(list_sql[mask][s], sizeof(list_sql[mask][s]),
-                     "SELECT count(*) OVER(), id, title, year, runtime, "
-                     "genres, version FROM movies%s ORDER BY %s "
-                     "LIMIT $%d OFFSET $%d",
-                     where, sorts[s].order, n + 1, n + 2);
+            if (mask & F_TITLE) {
+                /* Full-text matches are few: fetch them through the GIN
+                 * index first (MATERIALIZED keeps the planner from
+                 * walking the sort column's index and testing every row),
+                 * then count, sort and cut the page. */
+                snprintf(list_sql[mask][s], sizeof(list_sql[mask][s]),
+                         "WITH m AS MATERIALIZED (SELECT id, title, year, "
+                         "runtime, genres, version FROM movies%s) "
+                         "SELECT count(*) OVER(), id, title, year, runtime, "
+                         "genres, version FROM m ORDER BY %s "
+                         "LIMIT $%d OFFSET $%d",
+                         where, sorts[s].order, n + 1, n + 2);
+            } else {
+                /* Genre and year filters can match many rows: count them
+                 * once (an InitPlan, answered from the indexes) and let the
+                 * page stop after LIMIT rows instead of sorting them all. */
+                snprintf(list_sql[mask][s], sizeof(list_sql[mask][s]),
+                         "SELECT (SELECT count(*) FROM movies%s), id, title, "
+                         "year, runtime, genres, version FROM movies%s "
+                         "ORDER BY %s LIMIT $%d OFFSET $%d",
+                         where, where, sorts[s].order, n + 1, n + 2);
+            }
             list_defs[mask][s] = (struct rl_stmt_def){
                 list_names[mask][s], list_sql[mask][s], n + 2, true, slot++};
         }
