@@ -683,9 +683,11 @@ json_bool() { # true|false -> itself, anything else -> null
 # (rl_movie_statements_init: where_clause + the list statement; sort "id" for
 # title_search, "-year" for genres_sort).  Checked against the text that the
 # server's own sessions show in pg_stat_activity (check_server_sql).
-LIST_SELECT="SELECT count(*) OVER(), id, title, year, runtime, genres, version FROM movies"
-TITLE_SQL="$LIST_SELECT WHERE to_tsvector('simple', title) @@ plainto_tsquery('simple', \$1) ORDER BY id ASC LIMIT \$2 OFFSET \$3"
-GENRES_SQL="$LIST_SELECT WHERE genres @> \$1::text[] ORDER BY year DESC, id ASC LIMIT \$2 OFFSET \$3"
+COLS="id, title, year, runtime, genres, version"
+TITLE_WHERE="WHERE to_tsvector('simple', title) @@ plainto_tsquery('simple', \$1)"
+TITLE_SQL="WITH m AS MATERIALIZED (SELECT $COLS FROM movies $TITLE_WHERE) SELECT count(*) OVER(), $COLS FROM m ORDER BY id ASC LIMIT \$2 OFFSET \$3"
+GENRES_WHERE="WHERE genres @> \$1::text[]"
+GENRES_SQL="SELECT (SELECT count(*) FROM movies $GENRES_WHERE), $COLS FROM movies $GENRES_WHERE ORDER BY year DESC, id ASC LIMIT \$2 OFFSET \$3"
 # The SELECT of GET /v1/movies/:id (internal/data/statements.c), in pgbench's
 # notation.
 GET_SQL="SELECT id, title, year, runtime, genres, version FROM movies WHERE id = :id"
