@@ -36,7 +36,11 @@ SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all \
 SAN_CFLAGS  := -O1 -g $(SAN_FLAGS)
 LDLIBS = $(PKG_LIBS) -lpthread -lm
 
-INTERNAL_SRC := $(sort $(wildcard internal/*/*.c))
+# Mail templates are embedded at build time (internal/mailer/templates.h):
+# embed.sh turns them into a C source under build/, compiled like the rest.
+MAIL_TMPL    := $(sort $(wildcard internal/mailer/templates/*.tmpl))
+GEN_SRC      := build/gen/mail_templates.c
+INTERNAL_SRC := $(sort $(wildcard internal/*/*.c)) $(GEN_SRC)
 API_SRC      := $(sort $(wildcard cmd/api/*.c))
 UNIT_SRC     := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -59,6 +63,9 @@ build/rel/%.o: %.c build/version.stamp
 build/san/%.o: %.c build/version.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
+
+$(GEN_SRC): $(MAIL_TMPL) internal/mailer/embed.sh
+	internal/mailer/embed.sh $@ $(MAIL_TMPL)
 
 ## build: compile the release binary bin/api
 .PHONY: build
@@ -89,6 +96,17 @@ unit: $(UNIT_BIN)
 bin/bench-bare: tests/bench/bare_mhd.c
 	@mkdir -p bin
 	$(CC) -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror $(PKG_CFLAGS) -o $@ $< $(LDLIBS)
+
+# The rate limiter at a million clients (release objects, no database).
+bin/bench-ratelimit: build/rel/tests/bench/ratelimit_bench.o \
+		build/rel/internal/ratelimit/ratelimit.o
+	@mkdir -p bin
+	$(CC) $(REL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+## bench/ratelimit: VmRSS and ns/call of the rate limiter at 1M clients
+.PHONY: bench/ratelimit
+bench/ratelimit: bin/bench-ratelimit
+	bin/bench-ratelimit
 
 ## deps: install the missing Debian packages needed to build, run and test
 .PHONY: deps deps/bench
@@ -150,7 +168,8 @@ bench: deps/bench
 
 .PHONY: clean
 clean:
-	rm -rf build bin/api bin/api-sanitize bin/tests bin/bench-bare
+	rm -rf build bin/api bin/api-sanitize bin/tests bin/bench-bare \
+		bin/bench-ratelimit
 
 .PHONY: help
 help:

@@ -18,12 +18,23 @@ Fixtures:
                extra flags; stopped with SIGTERM (must exit 0) after the test.
   make_movie   make_movie(**fields) -> a movie created with POST /v1/movies
                from movie_body(**fields) (a valid body, unique title).
+  mailbox      Mailbox of the SMTP sink's Maildir: mailbox.wait(address,
+               count=1) -> the first `count` mails to address (parsed
+               email.message.EmailMessage, oldest first), polling up to 10 s;
+               mailbox.messages(address) -> what is there now;
+               mail_text(msg) / mail_token(msg) -> the text/plain body / the
+               26-character token of its {"token": "..."} line.
 
 Every test makes its own data with unique(); tests must not depend on order.
 """
 
+import email
+import email.policy
+import hashlib
 import http.client
 import os
+import secrets
+import re
 import shlex
 import socket
 import subprocess
@@ -46,11 +57,28 @@ def unique(prefix="x"):
 class Api:
     """Client for one server instance at base_url (http://127.0.0.1:PORT)."""
 
-    def __init__(self, base_url):
+    def __init__(self, base_url, default_headers=None):
         self.base_url = base_url.rstrip("/")
         parts = urlsplit(self.base_url)
         self.host = parts.hostname
         self.port = parts.port or 80
+        # Sent with every request unless the call names the same header
+        # (a value of None there removes it: anonymous).
+        self.default_headers = dict(default_headers or {})
+
+    def _headers(self, headers):
+        merged = CaseInsensitiveDict(self.default_headers)
+        for name, value in (headers or {}).items():
+            merged[name] = value
+        return {k: v for k, v in merged.items() if v is not None}
+
+    def anonymous(self):
+        """The same server without the default headers."""
+        return Api(self.base_url)
+
+    def with_token(self, token):
+        """The same server as the holder of bearer token `token`."""
+        return Api(self.base_url, {"Authorization": f"Bearer {token}"})
 
     def url(self, path):
         return self.base_url + path
@@ -63,8 +91,9 @@ class Api:
         keyword arguments (params=...) go to requests.
         """
         return requests.request(
-            method, self.url(path), json=json, data=data, headers=headers,
-            timeout=TIMEOUT, allow_redirects=False, **kwargs)
+            method, self.url(path), json=json, data=data,
+            headers=self._headers(headers), timeout=TIMEOUT,
+            allow_redirects=False, **kwargs)
 
     def get(self, path, **kwargs):
         return self.request("GET", path, **kwargs)
@@ -94,7 +123,7 @@ class Api:
         nothing else is added but Host.  Returns (status, headers, body bytes);
         headers is case-insensitive, repeated headers joined with ", ".
         """
-        headers = dict(headers or {})
+        headers = self._headers(headers)
         if body_bytes is not None and not any(
                 k.lower() in ("content-length", "transfer-encoding")
                 for k in headers):
@@ -158,8 +187,45 @@ def _env(name):
     return value
 
 
+def make_user(db, activated=True, permissions=("movies:read",
+                                                "movies:write")):
+    """A user made straight in the database (no Argon2id, no mail), with a
+    24-hour authentication token. Returns (user id, email, token)."""
+    email = f"{unique('user')}@example.com"
+    uid = int(db(
+        "INSERT INTO users (name, email, password_hash, activated) "
+        f"VALUES ('Test User', '{email}', '\\x00', {str(activated).lower()}) "
+        "RETURNING id").split()[0])
+    if permissions:
+        codes = ",".join(f"'{c}'" for c in permissions)
+        db("INSERT INTO users_permissions SELECT "
+           f"{uid}, id FROM permissions WHERE code IN ({codes})")
+    token = "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+                    for _ in range(26))
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    db("INSERT INTO tokens (hash, user_id, expiry, scope) VALUES "
+       f"('\\x{digest}', {uid}, now() + interval '24 hours', "
+       "'authentication')")
+    return uid, email, token
+
+
 @pytest.fixture(scope="session")
-def api():
+def admin_token():
+    """The bearer token of an activated user holding movies:read and
+    movies:write: what the `api` client sends by default."""
+    return make_user(Psql(_env("REDLIGHT_DB_DSN")))[2]
+
+
+@pytest.fixture(scope="session")
+def api(admin_token):
+    """Client of the server under test, authenticated as a user with every
+    movie permission (api.anonymous() for a client without a token)."""
+    return Api(_env("REDLIGHT_API_URL"),
+               {"Authorization": f"Bearer {admin_token}"})
+
+
+@pytest.fixture(scope="session")
+def anon_api():
     return Api(_env("REDLIGHT_API_URL"))
 
 
@@ -191,13 +257,15 @@ def free_port():
 
 
 @pytest.fixture
-def spawn_server():
+def spawn_server(admin_token):
     """spawn_server(*flags) starts another sanitized server with
     REDLIGHT_SERVER_CMD + -port <free port> + flags, waits for its healthcheck
     and returns an Api for it (api.proc is the Popen, api.log its log path).
     After the test it gets SIGTERM and must exit 0 within 30 s; a test that
     stops or kills an instance on purpose sets api.check_exit = False."""
     cmd = shlex.split(_env("REDLIGHT_SERVER_CMD"))
+    # Instances share the database, so the `api` user's token works there.
+    token_headers = {"Authorization": f"Bearer {admin_token}"}
     logdir = os.environ.get("REDLIGHT_TEST_TMP") or "/tmp"
     started = []
 
@@ -208,7 +276,7 @@ def spawn_server():
             proc = subprocess.Popen(
                 cmd + ["-port", str(port), *map(str, flags)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        inst = Api(f"http://127.0.0.1:{port}")
+        inst = Api(f"http://127.0.0.1:{port}", token_headers)
         started.append(inst)
         inst.proc, inst.log, inst.check_exit = proc, log_path, True
         deadline = time.monotonic() + 30
@@ -216,7 +284,9 @@ def spawn_server():
             if proc.poll() is not None:
                 break
             try:
-                if inst.get("/v1/healthcheck").status_code == 200:
+                # Anonymous: an instance on another database does not
+                # know the `api` user's token.
+                if inst.anonymous().get("/v1/healthcheck").status_code == 200:
                     return inst
             except requests.ConnectionError:
                 pass
@@ -264,3 +334,78 @@ def make_movie(api):
         assert r.status_code == 201, f"{r.status_code} {r.text}"
         return r.json()["movie"]
     return make
+
+
+class Mailbox:
+    """The SMTP sink's Maildir (aiosmtpd's Mailbox handler writes one file
+    per mail into new/).  Mail delivery is asynchronous: use wait()."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def _files(self):
+        out = []
+        for sub in ("new", "cur"):
+            folder = os.path.join(self.path, sub)
+            try:
+                names = os.listdir(folder)
+            except FileNotFoundError:
+                continue
+            for name in names:
+                full = os.path.join(folder, name)
+                try:
+                    out.append((os.stat(full).st_mtime_ns, name, full))
+                except FileNotFoundError:
+                    pass  # moved between listdir and stat
+        return sorted(out)
+
+    def messages(self, address):
+        """Mails whose To header names address (case-insensitive), oldest
+        first."""
+        want = address.lower()
+        found = []
+        for _, _, full in self._files():
+            with open(full, "rb") as f:
+                msg = email.message_from_binary_file(
+                    f, policy=email.policy.default)
+            to = [a.addr_spec.lower()
+                  for h in msg.get_all("To", []) for a in h.addresses]
+            if want in to:
+                found.append(msg)
+        return found
+
+    def wait(self, address, count=1, timeout=10.0):
+        """The first `count` mails to address, once they have all arrived;
+        AssertionError after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.messages(address)
+            if len(found) >= count:
+                return found[:count]
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{len(found)} of {count} mail(s) to {address} arrived "
+                    f"in {timeout} s (Maildir {self.path})")
+            time.sleep(0.1)
+
+
+def mail_text(msg):
+    """The text/plain part of msg as a str."""
+    part = msg.get_body(preferencelist=("plain",))
+    assert part is not None, "mail has no text/plain part"
+    return part.get_content()
+
+
+TOKEN_LINE = re.compile(r'"token": "([A-Z2-7]{26})"')
+
+
+def mail_token(msg):
+    """The 26-character token of the mail's {"token": "..."} line."""
+    m = TOKEN_LINE.search(mail_text(msg))
+    assert m, f"no token in mail:\n{mail_text(msg)}"
+    return m.group(1)
+
+
+@pytest.fixture(scope="session")
+def mailbox():
+    return Mailbox(_env("REDLIGHT_MAILDIR"))

@@ -423,7 +423,7 @@ def race_patches(api, path, bodies, headers):
                 conn.putrequest("PATCH", path, skip_accept_encoding=True)
                 conn.putheader("Content-Type", "application/json")
                 conn.putheader("Content-Length", str(len(raw)))
-                for k, v in headers.items():
+                for k, v in api._headers(headers).items():
                     conn.putheader(k, v)
                 conn.endheaders(raw[:-1])
                 barrier.wait(timeout=30)

@@ -18,6 +18,8 @@
 
 #include "internal/arena/arena.h"
 #include "internal/base/err.h"
+#include "internal/data/auth.h"
+#include "internal/jwt/jwt.h"
 
 struct rl_db;
 
@@ -38,6 +40,11 @@ struct api_config {
     int http_threads;
     int64_t shutdown_timeout_ms;
     struct {
+        const char *secret; /* "" = no JWTs (POST /v1/tokens/jwt is 404) */
+        const char *issuer;
+        const char *audience;
+    } jwt;
+    struct {
         const char *host; /* "" = write .eml files into mail_dir */
         int port;
         const char *username;
@@ -49,6 +56,7 @@ struct api_config {
 
 struct api_app {
     struct api_config cfg;
+    struct rl_jwt_key jwt; /* from cfg.jwt; len 0 when JWTs are off */
     struct rl_db *db;
     atomic_long in_flight; /* requests between first call and completion */
     atomic_bool shutting_down; /* set by api_server_quiesce */
@@ -77,6 +85,11 @@ struct api_req {
     size_t body_len;
     bool body_truncated; /* the client sent more than API_MAX_BODY */
     int64_t start_ns;
+    /* Who is asking (auth.c): anonymous unless authenticated. */
+    bool authenticated;
+    bool via_jwt;
+    struct rl_auth_user user;
+    const char *token; /* the bearer token as sent, when authenticated */
     /* The response, set by api_reply_* (helpers.c, errors.c). */
     int status;
     char *resp_body;

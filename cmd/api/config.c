@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "internal/base/duration.h"
+#include "internal/jwt/jwt.h"
 
 enum kind { K_INT, K_STRING, K_BOOL, K_DURATION, K_HELP, K_VERSION };
 
@@ -53,6 +54,10 @@ static const struct flag flags[] = {
     {"smtp-sender", K_STRING, OFF(smtp.sender), "SMTP sender"},
     {"mail-dir", K_STRING, OFF(smtp.mail_dir),
      "Where .eml files go when -smtp-host is empty"},
+    {"jwt-secret", K_STRING, OFF(jwt.secret),
+     "JWT signing key, at least 32 bytes (empty: no JWTs)"},
+    {"jwt-issuer", K_STRING, OFF(jwt.issuer), "JWT issuer (iss)"},
+    {"jwt-audience", K_STRING, OFF(jwt.audience), "JWT audience (aud)"},
     {"help", K_HELP, 0, "Print the flags and exit"},
     {"version", K_VERSION, 0, "Print the version and exit"},
 };
@@ -73,6 +78,9 @@ set_defaults(struct api_config *cfg)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->http_threads = (int)(n > 0 ? n : 1) * 4;
     cfg->shutdown_timeout_ms = 30 * 1000;
+    cfg->jwt.secret = "";
+    cfg->jwt.issuer = "redlight";
+    cfg->jwt.audience = "redlight";
     cfg->smtp.host = "";
     cfg->smtp.port = 25;
     cfg->smtp.username = "";
@@ -113,9 +121,10 @@ print_help(const char *prog)
 {
     struct api_config d;
     set_defaults(&d);
-    printf("Usage: %s [flags] [migrate ARGS]\n\n", prog);
+    printf("Usage: %s [flags] [migrate ARGS | users ARGS]\n\n", prog);
     printf("Subcommands:\n"
-           "  migrate up [N] | down [N] | goto V | version | force V\n\n"
+           "  migrate up [N] | down [N] | goto V | version | force V\n"
+           "  users grant|revoke EMAIL PERMISSION\n\n"
            "Flags (-name value, -name=value, --name value; booleans "
            "-name or -name=false):\n");
     for (size_t i = 0; i < NFLAGS; i++) {
@@ -190,6 +199,9 @@ check(const struct api_config *cfg)
     }
     if (cfg->db.max_idle < 0) {
         return "-db-max-idle-conns must not be negative";
+    }
+    if (cfg->jwt.secret[0] != '\0' && strlen(cfg->jwt.secret) < RL_JWT_MIN_KEY) {
+        return "-jwt-secret must be at least 32 bytes long";
     }
     if (cfg->smtp.port < 1 || cfg->smtp.port > 65535) {
         return "-smtp-port must be between 1 and 65535";

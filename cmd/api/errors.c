@@ -98,3 +98,38 @@ api_reply_precondition_failed(struct api_req *req)
     return api_reply_error(
         req, 412, "the resource has been modified since you last fetched it");
 }
+
+int
+api_reply_invalid_credentials(struct api_req *req)
+{
+    return api_reply_error(req, 401, "invalid authentication credentials");
+}
+
+int
+api_reply_invalid_auth_token(struct api_req *req)
+{
+    api_add_header(req, "WWW-Authenticate", "Bearer");
+    return api_reply_error(req, 401, "invalid or missing authentication token");
+}
+
+int
+api_reply_auth_required(struct api_req *req)
+{
+    return api_reply_error(req, 401,
+                           "you must be authenticated to access this resource");
+}
+
+int
+api_reply_inactive_account(struct api_req *req)
+{
+    return api_reply_error(
+        req, 403, "your user account must be activated to access this resource");
+}
+
+int
+api_reply_not_permitted(struct api_req *req)
+{
+    return api_reply_error(req, 403,
+                           "your user account doesn't have the necessary "
+                           "permissions to access this resource");
+}

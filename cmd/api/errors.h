@@ -28,5 +28,14 @@ int api_reply_bad_request(struct api_req *req, const char *msg);
 int api_reply_failed_validation(struct api_req *req, json_t *errors);
 int api_reply_edit_conflict(struct api_req *req);
 int api_reply_precondition_failed(struct api_req *req);
+/* The authentication errors of §1.1: wrong e-mail/password (401);
+ * a bad or absent bearer token where one was sent (401 +
+ * WWW-Authenticate: Bearer); anonymous on a protected route (401);
+ * not activated (403); missing permission (403). */
+int api_reply_invalid_credentials(struct api_req *req);
+int api_reply_invalid_auth_token(struct api_req *req);
+int api_reply_auth_required(struct api_req *req);
+int api_reply_inactive_account(struct api_req *req);
+int api_reply_not_permitted(struct api_req *req);
 
 #endif

@@ -17,6 +17,20 @@ int api_movie_update(struct api_app *app, struct api_req *req);
 int api_movie_delete(struct api_app *app, struct api_req *req);
 int api_movie_list(struct api_app *app, struct api_req *req);
 
+/* users.c */
+int api_user_register(struct api_app *app, struct api_req *req);
+int api_user_activate(struct api_app *app, struct api_req *req);
+int api_user_reset_password(struct api_app *app, struct api_req *req);
+
+/* tokens.c */
+int api_token_activation(struct api_app *app, struct api_req *req);
+int api_token_password_reset(struct api_app *app, struct api_req *req);
+
+/* auth.c */
+int api_token_authentication(struct api_app *app, struct api_req *req);
+int api_token_jwt(struct api_app *app, struct api_req *req);
+int api_token_revoke(struct api_app *app, struct api_req *req);
+
 /* middleware.c: the chain every request goes through before the router. */
 int api_handle(struct api_app *app, struct api_req *req);
 

@@ -1,7 +1,8 @@
 /*
  * main.c — flags → config, app wiring, signals and the shutdown order:
  *   stop accepting → let requests in flight finish (up to -shutdown-timeout)
- *   → stop the HTTP server → close the pool → "stopped server", exit 0.
+ *   → stop the HTTP server → stop the mail worker (after its job in flight)
+ *   → close the pool → "stopped server", exit 0.
  * A second SIGINT/SIGTERM during the wait forces exit (status 1).
  */
 #include <jansson.h>
@@ -14,11 +15,14 @@
 
 #include "cmd/api/app.h"
 #include "cmd/api/cli_migrate.h"
+#include "cmd/api/cli_users.h"
 #include "cmd/api/config.h"
 #include "cmd/api/server.h"
 #include "internal/data/movies.h"
 #include "internal/data/pool.h"
 #include "internal/jsonlog/jsonlog.h"
+#include "internal/password/password.h"
+#include "internal/mailer/worker.h"
 
 static const char *
 migrations_dir(void)
@@ -74,6 +78,16 @@ serve(struct api_app *app)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (rl_password_init() != RL_OK) {
+        rl_log(RL_LOG_FATAL, "cannot prepare password hashing", NULL);
+        return 1;
+    }
+    if (app->cfg.jwt.secret[0] != '\0') {
+        app->jwt.secret = (const unsigned char *)app->cfg.jwt.secret;
+        app->jwt.len = strlen(app->cfg.jwt.secret);
+        app->jwt.issuer = app->cfg.jwt.issuer;
+        app->jwt.audience = app->cfg.jwt.audience;
+    }
     if (rl_movie_statements_init() != RL_OK) {
         rl_log(RL_LOG_FATAL, "cannot build statements", NULL);
         return 1;
@@ -96,6 +110,29 @@ serve(struct api_app *app)
     }
     rl_log(RL_LOG_INFO, "database connection pool established", NULL);
 
+    struct rl_mailer_config mc = {
+        .dsn = app->cfg.db.dsn,
+        .smtp_host = app->cfg.smtp.host,
+        .smtp_port = app->cfg.smtp.port,
+        .smtp_username = app->cfg.smtp.username,
+        .smtp_password = app->cfg.smtp.password,
+        .sender = app->cfg.smtp.sender,
+        .mail_dir = app->cfg.smtp.mail_dir,
+        /* 0 would mean the mailer's default: keep "no wait" at 1 ms */
+        .stop_timeout_ms = app->cfg.shutdown_timeout_ms > 0
+                               ? app->cfg.shutdown_timeout_ms
+                               : 1,
+    };
+    rl_mailer_config_env(&mc);
+    struct rl_mailer *mailer;
+    e = rl_mailer_start(&mc, &mailer);
+    if (e != RL_OK) {
+        rl_log(RL_LOG_FATAL, "cannot start the mail worker", "error",
+               rl_err_str(e), NULL);
+        rl_db_close(app->db);
+        return 1;
+    }
+
     if (rl_log_flusher_start() != 0) {
         rl_log(RL_LOG_ERROR, "request log buffering unavailable", NULL);
     }
@@ -106,6 +143,7 @@ serve(struct api_app *app)
         snprintf(port, sizeof(port), "%d", app->cfg.port);
         rl_log(RL_LOG_FATAL, "cannot start server", "port", port, NULL);
         rl_log_flusher_stop();
+        rl_mailer_stop(mailer);
         rl_db_close(app->db);
         return 1;
     }
@@ -127,6 +165,7 @@ serve(struct api_app *app)
         _exit(1);
     }
     api_server_stop(srv);
+    rl_mailer_stop(mailer); /* the job in flight finishes; the rest waits */
     rl_log_flusher_stop();
     rl_db_close(app->db);
     rl_log(RL_LOG_INFO, "stopped server", "addr", addr, NULL);
@@ -157,6 +196,9 @@ main(int argc, char **argv)
         if (strcmp(argv[next], "migrate") == 0) {
             return api_cli_migrate(argc - next, argv + next, app.cfg.db.dsn,
                                    migrations_dir());
+        }
+        if (strcmp(argv[next], "users") == 0) {
+            return api_cli_users(argc - next, argv + next, app.cfg.db.dsn);
         }
         fprintf(stderr, "unknown command \"%s\" (try -help)\n", argv[next]);
         return 2;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "cmd/api/auth.h"
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
@@ -18,6 +19,16 @@ const struct api_route api_routes[] = {
     {"GET", "/v1/movies/:id", api_movie_show, "movies:read", true},
     {"PATCH", "/v1/movies/:id", api_movie_update, "movies:write", true},
     {"DELETE", "/v1/movies/:id", api_movie_delete, "movies:write", true},
+    {"POST", "/v1/users", api_user_register, NULL, true},
+    {"PUT", "/v1/users/activated", api_user_activate, NULL, true},
+    {"PUT", "/v1/users/password", api_user_reset_password, NULL, true},
+    {"POST", "/v1/tokens/activation", api_token_activation, NULL, true},
+    {"POST", "/v1/tokens/password-reset", api_token_password_reset, NULL,
+     true},
+    {"POST", "/v1/tokens/authentication", api_token_authentication, NULL,
+     true},
+    {"DELETE", "/v1/tokens/authentication", api_token_revoke, NULL, true},
+    {"POST", "/v1/tokens/jwt", api_token_jwt, NULL, true},
     {NULL, NULL, NULL, NULL, false},
 };
 
@@ -131,6 +142,9 @@ redirect(struct api_req *req, const char *target)
 bool
 api_route_blocking(struct api_req *req)
 {
+    if (api_req_header(req, "Authorization") != NULL) {
+        return true; /* authentication reads the database */
+    }
     bool head = strcmp(req->method, "HEAD") == 0;
     for (const struct api_route *r = api_routes; r->method != NULL; r++) {
         if ((strcmp(r->method, req->method) == 0 ||
@@ -159,6 +173,12 @@ api_route(struct api_app *app, struct api_req *req)
                 return api_reply_server_error(req, "out of memory");
             }
             req->route = r->pattern;
+            if (r->permission != NULL) {
+                int status = api_require_permission(req, r->permission);
+                if (status != 0) {
+                    return status;
+                }
+            }
             return r->handler(app, req);
         }
     }

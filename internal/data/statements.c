@@ -68,4 +68,91 @@ const struct rl_stmt_def rl_stmts[RL_STMT_COUNT_] = {
          "clock_timestamp()) * 1000)::bigint "
          "FROM mail_outbox WHERE status = 'pending'",
          0, true, RL_STMT_OUTBOX_NEXT_DUE},
+    /* Users and tokens (users.c, tokens.c). created_at and expiry leave
+     * as RFC 3339 UTC text; password_hash is bytea holding the hash
+     * string's bytes (as Greenlight stores bcrypt's). */
+    [RL_STMT_USER_INSERT] =
+        {"user_insert",
+         "INSERT INTO users (name, email, password_hash, activated) "
+         "VALUES ($1, $2, convert_to($3, 'UTF8'), $4) "
+         "RETURNING id, to_char(created_at AT TIME ZONE 'UTC', "
+         "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), version",
+         4, false, RL_STMT_USER_INSERT},
+    [RL_STMT_USER_GET_BY_EMAIL] =
+        {"user_get_by_email",
+         "SELECT id, to_char(created_at AT TIME ZONE 'UTC', "
+         "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), name, email, "
+         "encode(password_hash, 'escape'), activated, version "
+         "FROM users WHERE email = $1",
+         1, true, RL_STMT_USER_GET_BY_EMAIL},
+    [RL_STMT_USER_GET_FOR_TOKEN] =
+        {"user_get_for_token",
+         "SELECT users.id, to_char(users.created_at AT TIME ZONE 'UTC', "
+         "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), users.name, users.email, "
+         "encode(users.password_hash, 'escape'), users.activated, "
+         "users.version FROM users JOIN tokens ON tokens.user_id = users.id "
+         "WHERE tokens.hash = $1 AND tokens.scope = $2 "
+         "AND tokens.expiry > now()",
+         2, true, RL_STMT_USER_GET_FOR_TOKEN},
+    [RL_STMT_USER_UPDATE] =
+        {"user_update",
+         "UPDATE users SET name = $3, email = $4, "
+         "password_hash = convert_to($5, 'UTF8'), activated = $6, "
+         "version = version + 1 WHERE id = $1 AND version = $2 "
+         "RETURNING version",
+         6, false, RL_STMT_USER_UPDATE},
+    [RL_STMT_PERMISSION_GRANT] =
+        {"permission_grant",
+         "INSERT INTO users_permissions SELECT $1::bigint, permissions.id "
+         "FROM permissions WHERE permissions.code = ANY($2::text[]) "
+         "ON CONFLICT DO NOTHING",
+         2, false, RL_STMT_PERMISSION_GRANT},
+    [RL_STMT_TOKEN_INSERT] =
+        {"token_insert",
+         "INSERT INTO tokens (hash, user_id, expiry, scope) "
+         "VALUES ($1, $2, now() + make_interval(secs => $3::bigint), $4) "
+         "RETURNING to_char(expiry AT TIME ZONE 'UTC', "
+         "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+         4, false, RL_STMT_TOKEN_INSERT},
+    [RL_STMT_TOKEN_DELETE_ALL] =
+        {"token_delete_all",
+         "DELETE FROM tokens WHERE user_id = $1 AND scope = $2",
+         2, false, RL_STMT_TOKEN_DELETE_ALL},
+    /* Authentication: the user and every permission code, one round trip. */
+    [RL_STMT_AUTH_BY_TOKEN] =
+        {"auth_by_token",
+         "SELECT u.id, u.activated, ARRAY(SELECT p.code FROM "
+         "users_permissions up JOIN permissions p ON p.id = up.permission_id "
+         "WHERE up.user_id = u.id) FROM tokens t JOIN users u ON u.id = "
+         "t.user_id WHERE t.hash = $1 AND t.scope = 'authentication' AND "
+         "t.expiry > now()",
+         1, true, RL_STMT_AUTH_BY_TOKEN},
+    [RL_STMT_AUTH_BY_ID] =
+        {"auth_by_id",
+         "SELECT u.id, u.activated, ARRAY(SELECT p.code FROM "
+         "users_permissions up JOIN permissions p ON p.id = up.permission_id "
+         "WHERE up.user_id = u.id) FROM users u WHERE u.id = $1",
+         1, true, RL_STMT_AUTH_BY_ID},
+    [RL_STMT_AUTH_REVOKE] =
+        {"auth_revoke",
+         "DELETE FROM tokens WHERE hash = $1 AND scope = 'authentication'", 1,
+         false, RL_STMT_AUTH_REVOKE},
+    [RL_STMT_PERMISSION_LOOKUP] =
+        {"permission_lookup",
+         "SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = $1) "
+         "THEN 'u' ELSE '' END || CASE WHEN EXISTS (SELECT 1 FROM "
+         "permissions WHERE code = $2) THEN 'c' ELSE '' END",
+         2, true, RL_STMT_PERMISSION_LOOKUP},
+    [RL_STMT_PERMISSION_ADD] =
+        {"permission_add",
+         "INSERT INTO users_permissions (user_id, permission_id) SELECT u.id, "
+         "p.id FROM users u, permissions p WHERE u.email = $1 AND p.code = $2 "
+         "ON CONFLICT DO NOTHING",
+         2, false, RL_STMT_PERMISSION_ADD},
+    [RL_STMT_PERMISSION_REMOVE] =
+        {"permission_remove",
+         "DELETE FROM users_permissions WHERE user_id = (SELECT id FROM users "
+         "WHERE email = $1) AND permission_id = (SELECT id FROM permissions "
+         "WHERE code = $2)",
+         2, false, RL_STMT_PERMISSION_REMOVE},
 };

@@ -66,9 +66,9 @@ setup(void)
     }
     unsigned char random_pw[32];
     randombytes_buf(random_pw, sizeof(random_pw));
-    dummy_ok = hash_now((const char *)random_pw, sizeof(random_pw),
-                        RL_PASSWORD_OPSLIMIT, RL_PASSWORD_MEMLIMIT,
-                        dummy) == RL_OK;
+    dummy_ok =
+        hash_now((const char *)random_pw, sizeof(random_pw),
+                 RL_PASSWORD_OPSLIMIT, RL_PASSWORD_MEMLIMIT, dummy) == RL_OK;
     sodium_memzero(random_pw, sizeof(random_pw));
 }
 

@@ -49,11 +49,10 @@ enum rl_err rl_password_hash(const char *password, size_t len,
 
 /* rl_password_hash with explicit Argon2id parameters (tests, tuning).
  * RL_ERR_INVALID when they are outside libsodium's bounds. */
-enum rl_err rl_password_hash_params(const char *password, size_t len,
-                                    unsigned long long opslimit,
-                                    size_t memlimit,
-                                    char out[RL_PASSWORD_HASH_MAX])
-    RL_MUST_CHECK;
+enum rl_err
+rl_password_hash_params(const char *password, size_t len,
+                        unsigned long long opslimit, size_t memlimit,
+                        char out[RL_PASSWORD_HASH_MAX]) RL_MUST_CHECK;
 
 /* True when password matches hash. A malformed hash (or one of another
  * algorithm) never matches. Takes as long as the hash's parameters say. */

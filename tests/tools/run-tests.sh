@@ -259,9 +259,10 @@ SAN_ENV=(
 EXTRA_FLAGS=(
     -db-dsn "$DSN"
     -env testing
-    # Not accepted yet; uncomment once cmd/api/main.c parses them:
-    # -smtp-host 127.0.0.1 -smtp-port "$SMTP_PORT"
-    # -mail-dir "$TMP/mail"
+    # Mails go to the SMTP sink (a later -smtp-host/-smtp-port wins, for
+    # instances a test points elsewhere); -mail-dir serves -smtp-host "".
+    -smtp-host 127.0.0.1 -smtp-port "$SMTP_PORT"
+    -mail-dir "$TMP/mail"
 )
 SERVER_CMD=$(printf '%q ' env "${SAN_ENV[@]}" "$SERVER_BIN" "${EXTRA_FLAGS[@]}")
 SERVER_LOG=$TMP/server.log

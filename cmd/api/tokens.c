@@ -1,0 +1,102 @@
+/*
+ * tokens.c — the /v1/tokens endpoints that mail a token:
+ * POST /v1/tokens/activation and POST /v1/tokens/password-reset
+ * (CONTRACT §4.3). The token and its mail job commit in one transaction
+ * (internal/data/users.c); the mail worker sends it. No state.
+ */
+#include "cmd/api/errors.h"
+#include "cmd/api/handlers.h"
+#include "cmd/api/helpers.h"
+#include "internal/data/users.h"
+#include "internal/validator/validator.h"
+
+static const struct rl_jin_field email_fields[] = {
+    {"email", RL_JIN_STRING, NULL, NULL},
+};
+#define NEMAIL_FIELDS (sizeof(email_fields) / sizeof(email_fields[0]))
+
+/* Answers 422 with {key: message} and returns its status (500 when the
+ * error object cannot be built). */
+static int
+reply_field_error(struct api_req *req, const char *key, const char *message)
+{
+    json_t *errors = json_pack("{s:s}", key, message);
+    if (errors == NULL) {
+        return api_reply_server_error(req, "validation: out of memory");
+    }
+    return api_reply_failed_validation(req, errors);
+}
+
+/* Reads {"email": ...}, validates it and loads its user into *u. Returns 0
+ * on success, otherwise the status of the response it set. */
+static int
+load_user_by_email(struct api_app *app, struct api_req *req, struct rl_user *u)
+{
+    json_t *in = api_read_json(req, email_fields, NEMAIL_FIELDS);
+    if (in == NULL) {
+        return req->status;
+    }
+    const char *email = json_string_value(json_object_get(in, "email"));
+    struct rl_validator v = {0};
+    rl_user_validate_email(&v, email);
+    if (v.nomem) {
+        rl_validator_free(&v);
+        return api_reply_server_error(req, "validation: out of memory");
+    }
+    if (!rl_valid(&v)) {
+        return api_reply_failed_validation(req, v.errors);
+    }
+    enum rl_err e = rl_user_get_by_email(app->db, email, req->arena, u);
+    if (e == RL_ERR_NOT_FOUND) {
+        return reply_field_error(req, "email",
+                                 "no matching email address found");
+    }
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    return 0;
+}
+
+int
+api_token_activation(struct api_app *app, struct api_req *req)
+{
+    struct rl_user u;
+    int status = load_user_by_email(app, req, &u);
+    if (status != 0) {
+        return status;
+    }
+    if (u.activated) {
+        return reply_field_error(req, "email",
+                                 "user has already been activated");
+    }
+    enum rl_err e = rl_user_send_activation(app->db, &u);
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    return api_reply_envelope(req, 202, "message",
+                              json_string("an email will be sent to you "
+                                          "containing activation "
+                                          "instructions"));
+}
+
+int
+api_token_password_reset(struct api_app *app, struct api_req *req)
+{
+    struct rl_user u;
+    int status = load_user_by_email(app, req, &u);
+    if (status != 0) {
+        return status;
+    }
+    if (!u.activated) {
+        return reply_field_error(req, "email",
+                                 "user account must be activated");
+    }
+    enum rl_err e = rl_user_send_password_reset(app->db, &u);
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    return api_reply_envelope(req, 202, "message",
+                              json_string("an email will be sent to you "
+                                          "containing password reset "
+                                          "instructions"));
+}

@@ -1,0 +1,197 @@
+/*
+ * users.c — POST /v1/users (register), PUT /v1/users/activated and
+ * PUT /v1/users/password (CONTRACT §4.3). Input is read with api_read_json
+ * against one field table per endpoint; the rules and the transactions live
+ * in internal/data/users.c. Passwords are hashed here, on the request's
+ * thread (the routes are blocking) and before any transaction opens, so no
+ * pooled connection waits on Argon2id. No state.
+ */
+#include <string.h>
+
+#include "cmd/api/errors.h"
+#include "cmd/api/handlers.h"
+#include "cmd/api/helpers.h"
+#include "internal/data/users.h"
+#include "internal/password/password.h"
+#include "internal/tokens/tokens.h"
+#include "internal/validator/validator.h"
+
+static const struct rl_jin_field register_fields[] = {
+    {"name", RL_JIN_STRING, NULL, NULL},
+    {"email", RL_JIN_STRING, NULL, NULL},
+    {"password", RL_JIN_STRING, NULL, NULL},
+};
+
+static const struct rl_jin_field activate_fields[] = {
+    {"token", RL_JIN_STRING, NULL, NULL},
+};
+
+static const struct rl_jin_field password_fields[] = {
+    {"password", RL_JIN_STRING, NULL, NULL},
+    {"token", RL_JIN_STRING, NULL, NULL},
+};
+
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* The string under key, or NULL when absent (the reader dropped nulls and
+ * checked the type). */
+static const char *
+input(const json_t *in, const char *key)
+{
+    return json_string_value(json_object_get(in, key));
+}
+
+/* Answers 422 when v holds failures (500 when it ran out of memory);
+ * returns 0 when everything passed. */
+static int
+reply_if_invalid(struct api_req *req, struct rl_validator *v)
+{
+    if (v->nomem) {
+        rl_validator_free(v);
+        return api_reply_server_error(req, "validation: out of memory");
+    }
+    if (!rl_valid(v)) {
+        return api_reply_failed_validation(req, v->errors);
+    }
+    return 0;
+}
+
+/* Answers 422 with {key: message} and returns its status (500 when the
+ * error object cannot be built). */
+static int
+reply_field_error(struct api_req *req, const char *key, const char *message)
+{
+    json_t *errors = json_pack("{s:s}", key, message);
+    if (errors == NULL) {
+        return api_reply_server_error(req, "validation: out of memory");
+    }
+    return api_reply_failed_validation(req, errors);
+}
+
+/* The user object of CONTRACT §4.1: no hash, no version. */
+static json_t *
+user_json(const struct rl_user *u)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:b}", "id", (json_int_t)u->id,
+                     "created_at", u->created_at, "name", u->name, "email",
+                     u->email, "activated", u->activated);
+}
+
+int
+api_user_register(struct api_app *app, struct api_req *req)
+{
+    json_t *in = api_read_json(req, register_fields, NFIELDS(register_fields));
+    if (in == NULL) {
+        return req->status;
+    }
+    struct rl_user u = {0};
+    u.name = input(in, "name");
+    u.email = input(in, "email");
+    const char *password = input(in, "password");
+
+    struct rl_validator v = {0};
+    rl_user_validate_name(&v, u.name);
+    rl_user_validate_email(&v, u.email);
+    rl_user_validate_password(&v, password);
+    int status = reply_if_invalid(req, &v);
+    if (status != 0) {
+        return status;
+    }
+
+    char hash[RL_PASSWORD_HASH_MAX];
+    enum rl_err e = rl_password_hash(password, strlen(password), hash);
+    if (e != RL_OK) {
+        return api_reply_server_error(req, "hashing password failed");
+    }
+    u.password_hash = hash;
+    struct rl_token activation;
+    e = rl_user_register(app->db, &u, &activation);
+    if (e == RL_ERR_DUPLICATE_EMAIL) {
+        return reply_field_error(req, "email",
+                                 "a user with this email address already "
+                                 "exists");
+    }
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    return api_reply_envelope(req, 202, "user", user_json(&u));
+}
+
+int
+api_user_activate(struct api_app *app, struct api_req *req)
+{
+    json_t *in = api_read_json(req, activate_fields, NFIELDS(activate_fields));
+    if (in == NULL) {
+        return req->status;
+    }
+    const char *token = input(in, "token");
+    struct rl_validator v = {0};
+    rl_user_validate_token(&v, token);
+    int status = reply_if_invalid(req, &v);
+    if (status != 0) {
+        return status;
+    }
+
+    struct rl_user u;
+    enum rl_err e = rl_user_get_for_token(app->db, RL_SCOPE_ACTIVATION, token,
+                                          strlen(token), req->arena, &u);
+    if (e == RL_ERR_NOT_FOUND) {
+        return reply_field_error(req, "token",
+                                 "invalid or expired activation token");
+    }
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    e = rl_user_activate(app->db, &u);
+    if (e == RL_ERR_EDIT_CONFLICT) {
+        return api_reply_edit_conflict(req);
+    }
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    return api_reply_envelope(req, 200, "user", user_json(&u));
+}
+
+int
+api_user_reset_password(struct api_app *app, struct api_req *req)
+{
+    json_t *in = api_read_json(req, password_fields, NFIELDS(password_fields));
+    if (in == NULL) {
+        return req->status;
+    }
+    const char *password = input(in, "password");
+    const char *token = input(in, "token");
+    struct rl_validator v = {0};
+    rl_user_validate_password(&v, password);
+    rl_user_validate_token(&v, token);
+    int status = reply_if_invalid(req, &v);
+    if (status != 0) {
+        return status;
+    }
+
+    struct rl_user u;
+    enum rl_err e = rl_user_get_for_token(app->db, RL_SCOPE_PASSWORD_RESET,
+                                          token, strlen(token), req->arena, &u);
+    if (e == RL_ERR_NOT_FOUND) {
+        return reply_field_error(req, "token",
+                                 "invalid or expired password reset token");
+    }
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    char hash[RL_PASSWORD_HASH_MAX];
+    e = rl_password_hash(password, strlen(password), hash);
+    if (e != RL_OK) {
+        return api_reply_server_error(req, "hashing password failed");
+    }
+    e = rl_user_reset_password(app->db, &u, hash);
+    if (e == RL_ERR_EDIT_CONFLICT) {
+        return api_reply_edit_conflict(req);
+    }
+    if (e != RL_OK) {
+        return api_reply_rl_err(req, e);
+    }
+    return api_reply_envelope(req, 200, "message",
+                              json_string("your password was successfully "
+                                          "reset"));
+}

@@ -1,0 +1,141 @@
+/*
+ * auth.c — the authenticated user and permissions. Rows are copied out
+ * before PQclear; nothing is kept between calls.
+ */
+#include "internal/data/auth.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal/arena/arena.h"
+#include "internal/data/movies.h"
+#include "internal/tokens/tokens.h"
+
+unsigned
+rl_perm_bit(const char *code)
+{
+    if (strcmp(code, "movies:read") == 0) {
+        return RL_PERM_MOVIES_READ;
+    }
+    if (strcmp(code, "movies:write") == 0) {
+        return RL_PERM_MOVIES_WRITE;
+    }
+    return 0;
+}
+
+/* Runs a statement whose row is (id, activated, permission codes[]). */
+static enum rl_err
+load(struct rl_db *db, enum rl_stmt stmt, const char *param,
+     struct rl_auth_user *out)
+{
+    const char *params[] = {param};
+    struct rl_conn *c;
+    enum rl_err e = rl_db_acquire(db, &c);
+    if (e != RL_OK) {
+        return e;
+    }
+    PGresult *r;
+    e = rl_db_exec(c, stmt, params, NULL, &r);
+    rl_db_release(db, c);
+    if (e != RL_OK) {
+        return e;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return RL_ERR_NOT_FOUND;
+    }
+    out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    out->activated = PQgetvalue(r, 0, 1)[0] == 't';
+    out->perms = 0;
+    struct rl_arena *a = rl_arena_create(512);
+    const char **codes;
+    size_t n;
+    if (a == NULL) {
+        e = RL_ERR_NOMEM;
+    } else if ((e = rl_pg_array_decode(a, PQgetvalue(r, 0, 2), &codes, &n)) ==
+               RL_OK) {
+        for (size_t i = 0; i < n; i++) {
+            out->perms |= rl_perm_bit(codes[i]);
+        }
+    }
+    rl_arena_destroy(a);
+    PQclear(r);
+    return e;
+}
+
+enum rl_err
+rl_auth_by_token(struct rl_db *db, const char *token, size_t len,
+                 struct rl_auth_user *out)
+{
+    unsigned char hash[RL_TOKEN_HASH_BYTES];
+    char hex[RL_TOKEN_HASH_SQL_LEN + 1];
+    rl_token_hash(token, len, hash);
+    rl_token_hash_sql(hash, hex);
+    return load(db, RL_STMT_AUTH_BY_TOKEN, hex, out);
+}
+
+enum rl_err
+rl_auth_by_id(struct rl_db *db, int64_t id, struct rl_auth_user *out)
+{
+    char idbuf[24];
+    snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
+    return load(db, RL_STMT_AUTH_BY_ID, idbuf, out);
+}
+
+/* Runs a statement that returns no rows the caller needs. */
+static enum rl_err
+run(struct rl_db *db, enum rl_stmt stmt, const char *const *params,
+    char *tuples, size_t cap)
+{
+    struct rl_conn *c;
+    enum rl_err e = rl_db_acquire(db, &c);
+    if (e != RL_OK) {
+        return e;
+    }
+    PGresult *r;
+    e = rl_db_exec(c, stmt, params, NULL, &r);
+    rl_db_release(db, c);
+    if (e == RL_OK) {
+        if (tuples != NULL) {
+            snprintf(tuples, cap, "%s",
+                     PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+        }
+        PQclear(r);
+    }
+    return e;
+}
+
+enum rl_err
+rl_auth_revoke(struct rl_db *db, const char *token, size_t len)
+{
+    unsigned char hash[RL_TOKEN_HASH_BYTES];
+    char hex[RL_TOKEN_HASH_SQL_LEN + 1];
+    rl_token_hash(token, len, hash);
+    rl_token_hash_sql(hash, hex);
+    const char *params[] = {hex};
+    return run(db, RL_STMT_AUTH_REVOKE, params, NULL, 0);
+}
+
+enum rl_err
+rl_permission_set(struct rl_db *db, const char *email, const char *code,
+                  bool grant)
+{
+    const char *params[] = {email, code};
+    char found[8];
+    /* "uc": u = the user exists, c = the code exists. */
+    enum rl_err e = run(db, RL_STMT_PERMISSION_LOOKUP, params, found,
+                        sizeof(found));
+    if (e != RL_OK) {
+        return e;
+    }
+    if (strchr(found, 'u') == NULL) {
+        return RL_ERR_NOT_FOUND;
+    }
+    if (strchr(found, 'c') == NULL) {
+        return RL_ERR_INVALID;
+    }
+    return run(db, grant ? RL_STMT_PERMISSION_ADD : RL_STMT_PERMISSION_REMOVE,
+               params, NULL, 0);
+}

@@ -1,0 +1,53 @@
+/*
+ * auth.h — who is making a request: the user behind an authentication
+ * token (or a JWT's subject) with their permissions, loaded in ONE query;
+ * logout; and the operator's grant/revoke. Knows nothing of HTTP.
+ * Thread-safe (the pool is).
+ */
+#ifndef REDLIGHT_INTERNAL_DATA_AUTH_H
+#define REDLIGHT_INTERNAL_DATA_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal/base/err.h"
+#include "internal/data/pool.h"
+
+/* Permission bits; codes as stored in permissions.code (CONTRACT §11). */
+#define RL_PERM_MOVIES_READ 1u
+#define RL_PERM_MOVIES_WRITE 2u
+
+struct rl_auth_user {
+    int64_t id;
+    bool activated;
+    unsigned perms; /* RL_PERM_* bits */
+};
+
+/* The bit of a permission code, or 0 for a code this build does not know.
+ * Pure. */
+unsigned rl_perm_bit(const char *code);
+
+/* Loads the user owning the unexpired authentication-scope token whose
+ * plaintext is the len bytes at token, with permissions. RL_ERR_NOT_FOUND
+ * when there is none (unknown, expired, other scope, deleted user). */
+enum rl_err rl_auth_by_token(struct rl_db *db, const char *token, size_t len,
+                             struct rl_auth_user *out) RL_MUST_CHECK;
+
+/* Loads user id (a verified JWT's subject) with permissions.
+ * RL_ERR_NOT_FOUND when the user no longer exists. */
+enum rl_err rl_auth_by_id(struct rl_db *db, int64_t id,
+                          struct rl_auth_user *out) RL_MUST_CHECK;
+
+/* Deletes the authentication token whose plaintext is token (logout).
+ * Deleting none is RL_OK. */
+enum rl_err rl_auth_revoke(struct rl_db *db, const char *token,
+                           size_t len) RL_MUST_CHECK;
+
+/* Grants (grant = true) or revokes permission `code` for the user with
+ * this e-mail. RL_ERR_NOT_FOUND: no such user; RL_ERR_INVALID: no such
+ * permission code. Idempotent. */
+enum rl_err rl_permission_set(struct rl_db *db, const char *email,
+                              const char *code, bool grant) RL_MUST_CHECK;
+
+#endif
