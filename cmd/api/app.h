@@ -20,12 +20,19 @@
 #include "internal/base/err.h"
 #include "internal/data/auth.h"
 #include "internal/jwt/jwt.h"
+#include "internal/netaddr/netaddr.h"
 
 struct rl_db;
+struct rl_limiter;
+struct api_metrics;
 
 #ifndef RL_VERSION
 #define RL_VERSION "1.0.0-nogit"
 #endif
+
+/* Most secret flag values config.c remembers (each secret flag given more
+ * than once counts again); beyond, /debug/vars hides every argument. */
+#define API_MAX_SECRET_ARGS 16
 
 struct api_config {
     int port;
@@ -52,6 +59,25 @@ struct api_config {
         const char *sender;
         const char *mail_dir;
     } smtp;
+    struct {
+        double rps;
+        int burst;
+        bool enabled;
+    } limiter;
+    const char *trusted_proxies;      /* addresses/CIDRs, space-separated */
+    const char *cors_trusted_origins; /* origins, space-separated */
+    const char *metrics_allow;        /* addresses/CIDRs, space-separated */
+    /* The command line, for /debug/vars, and where secrets sit in it:
+     * pointers into argv of the values given to secret flags (config.c),
+     * so metrics.c can print argv with them REDACTED. */
+    int argc;
+    char **argv;
+    struct {
+        const char *value;
+        bool dsn; /* only the password inside the DSN is secret */
+    } secret_args[API_MAX_SECRET_ARGS];
+    int nsecret_args;
+    bool secret_args_overflow; /* more than API_MAX_SECRET_ARGS: hide all */
 };
 
 struct api_app {
@@ -59,7 +85,14 @@ struct api_app {
     struct rl_jwt_key jwt; /* from cfg.jwt; len 0 when JWTs are off */
     struct rl_db *db;
     atomic_long in_flight; /* requests between first call and completion */
+    atomic_long fresh_conns; /* connections that have not sent a request */
     atomic_bool shutting_down; /* set by api_server_quiesce */
+    /* Built from cfg at start-up (middleware.c, metrics.c), immutable
+     * afterwards except through their own locks and atomics. */
+    struct rl_limiter *limiter; /* NULL when -limiter-enabled=false */
+    struct rl_ipset *trusted_proxies;
+    struct rl_ipset *metrics_allow;
+    struct api_metrics *metrics;
 };
 
 struct api_header {
@@ -78,6 +111,9 @@ struct api_req {
     const char *path; /* decoded path, without the query string */
     const char *raw_uri; /* the request target as sent */
     const char *route; /* matched route pattern, or NULL */
+    struct rl_ip client; /* the client's address (middleware.c: the peer,
+                            or from X-Forwarded-For behind a trusted
+                            proxy) */
     const char *param_names[API_MAX_PARAMS];
     const char *param_values[API_MAX_PARAMS];
     int nparams;
@@ -94,8 +130,13 @@ struct api_req {
     int status;
     char *resp_body;
     size_t resp_len;
+    const char *content_type; /* NULL: application/json */
     struct api_header resp_headers[API_MAX_RESP_HEADERS];
     int nresp_headers;
+    /* Headers [0, nbase_headers) were set by the middleware (CORS, Vary,
+     * rate limit) and stay on every response, 500s included; the rest are
+     * the handler's and a server error drops them. */
+    int nbase_headers;
     bool close_conn;
 };
 
@@ -118,6 +159,14 @@ const char *api_req_query(struct api_req *req, const char *name,
 
 /* The client's address as text ("127.0.0.1", "::1"). */
 const char *api_req_peer(struct api_req *req);
+
+/* The TCP peer's address; false when unknown (not IP). */
+bool api_req_peer_ip(struct api_req *req, struct rl_ip *out);
+
+/* Every value of request header `name` (case-insensitive), in order,
+ * joined with ", " as RFC 9110 allows for list headers (X-Forwarded-For may
+ * arrive as several lines). NULL when absent or out of memory. */
+const char *api_req_header_all(struct api_req *req, const char *name);
 
 /* The raw query string after '?', as the client sent it (still
  * percent-encoded), or NULL when the URL had none. */

@@ -32,8 +32,8 @@ int
 api_authenticate(struct api_app *app, struct api_req *req)
 {
     const char *h = api_req_header(req, "Authorization");
-    if (h == NULL) {
-        return 0; /* anonymous */
+    if (h == NULL || h[0] == '\0') {
+        return 0; /* anonymous (Go's Header.Get gives "" for both) */
     }
     /* Exactly "<scheme> <token>": one space, nothing else. */
     const char *sp = strchr(h, ' ');

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,10 @@
 
 #include "internal/base/duration.h"
 #include "internal/jwt/jwt.h"
+#include "internal/netaddr/netaddr.h"
+#include "internal/ratelimit/ratelimit.h"
 
-enum kind { K_INT, K_STRING, K_BOOL, K_DURATION, K_HELP, K_VERSION };
+enum kind { K_INT, K_FLOAT, K_STRING, K_BOOL, K_DURATION, K_HELP, K_VERSION };
 
 struct flag {
     const char *name;
@@ -50,18 +53,45 @@ static const struct flag flags[] = {
     {"smtp-port", K_INT, OFF(smtp.port),
      "SMTP port (25 or 587: STARTTLS when offered; 465: implicit TLS)"},
     {"smtp-username", K_STRING, OFF(smtp.username), "SMTP username"},
-    {"smtp-password", K_STRING, OFF(smtp.password), "SMTP password"},
+    {"smtp-password", K_STRING, OFF(smtp.password),
+     "SMTP password (default $REDLIGHT_SMTP_PASSWORD)"},
     {"smtp-sender", K_STRING, OFF(smtp.sender), "SMTP sender"},
     {"mail-dir", K_STRING, OFF(smtp.mail_dir),
      "Where .eml files go when -smtp-host is empty"},
     {"jwt-secret", K_STRING, OFF(jwt.secret),
-     "JWT signing key, at least 32 bytes (empty: no JWTs)"},
+     "JWT signing key, at least 32 bytes (empty: no JWTs; default "
+     "$REDLIGHT_JWT_SECRET)"},
     {"jwt-issuer", K_STRING, OFF(jwt.issuer), "JWT issuer (iss)"},
     {"jwt-audience", K_STRING, OFF(jwt.audience), "JWT audience (aud)"},
+    {"limiter-rps", K_FLOAT, OFF(limiter.rps),
+     "Rate limiter maximum requests per second per client"},
+    {"limiter-burst", K_INT, OFF(limiter.burst),
+     "Rate limiter maximum burst per client"},
+    {"limiter-enabled", K_BOOL, OFF(limiter.enabled), "Enable rate limiter"},
+    {"trusted-proxies", K_STRING, OFF(trusted_proxies),
+     "Proxies whose X-Forwarded-For/X-Real-IP are believed (space-separated "
+     "addresses or CIDR prefixes)"},
+    {"cors-trusted-origins", K_STRING, OFF(cors_trusted_origins),
+     "Trusted CORS origins (space separated)"},
+    {"metrics-allow", K_STRING, OFF(metrics_allow),
+     "Who may read /debug/vars and /metrics (space-separated addresses or "
+     "CIDR prefixes; others get 404)"},
     {"help", K_HELP, 0, "Print the flags and exit"},
     {"version", K_VERSION, 0, "Print the version and exit"},
 };
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+/* Flags whose values must never be shown (the cmdline of /debug/vars):
+ * the whole value, or only the password inside a DSN. A new secret flag
+ * goes here too. */
+static const struct {
+    size_t off;
+    bool dsn;
+} secret_flags[] = {
+    {OFF(db.dsn), true},
+    {OFF(smtp.password), false},
+    {OFF(jwt.secret), false},
+};
 
 static void
 set_defaults(struct api_config *cfg)
@@ -78,13 +108,23 @@ set_defaults(struct api_config *cfg)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->http_threads = (int)(n > 0 ? n : 1) * 4;
     cfg->shutdown_timeout_ms = 30 * 1000;
-    cfg->jwt.secret = "";
+    cfg->limiter.rps = 2;
+    cfg->limiter.burst = 4;
+    cfg->limiter.enabled = true;
+    cfg->trusted_proxies = "";
+    cfg->cors_trusted_origins = "";
+    cfg->metrics_allow = "127.0.0.1/8 ::1/128";
+    /* Secrets come from the environment (systemd's EnvironmentFile), so
+     * they never show on a command line. */
+    const char *jwt = getenv("REDLIGHT_JWT_SECRET");
+    cfg->jwt.secret = jwt ? jwt : "";
     cfg->jwt.issuer = "redlight";
     cfg->jwt.audience = "redlight";
     cfg->smtp.host = "";
     cfg->smtp.port = 25;
     cfg->smtp.username = "";
-    cfg->smtp.password = "";
+    const char *smtp_pw = getenv("REDLIGHT_SMTP_PASSWORD");
+    cfg->smtp.password = smtp_pw ? smtp_pw : "";
     cfg->smtp.sender = "Redlight <no-reply@redlight.local>";
     cfg->smtp.mail_dir = "var/mail";
 }
@@ -97,6 +137,9 @@ format_value(const struct api_config *cfg, const struct flag *f, char *buf,
     switch (f->kind) {
     case K_INT:
         snprintf(buf, cap, "%d", *(const int *)(base + f->off));
+        break;
+    case K_FLOAT:
+        snprintf(buf, cap, "%g", *(const double *)(base + f->off));
         break;
     case K_STRING:
         snprintf(buf, cap, "\"%s\"", *(const char *const *)(base + f->off));
@@ -116,6 +159,20 @@ format_value(const struct api_config *cfg, const struct flag *f, char *buf,
     }
 }
 
+/* True for the flags whose defaults come from the environment and must not
+ * be printed by -help. */
+static bool
+is_secret(size_t off)
+{
+    for (size_t i = 0; i < sizeof(secret_flags) / sizeof(secret_flags[0]);
+         i++) {
+        if (secret_flags[i].off == off) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void
 print_help(const char *prog)
 {
@@ -131,12 +188,13 @@ print_help(const char *prog)
         char val[160];
         format_value(&d, &flags[i], val, sizeof(val));
         const char *type = flags[i].kind == K_INT        ? " int"
+                           : flags[i].kind == K_FLOAT    ? " float"
                            : flags[i].kind == K_STRING   ? " string"
                            : flags[i].kind == K_DURATION ? " duration"
                                                          : "";
         printf("  -%s%s\n    \t%s", flags[i].name, type, flags[i].usage);
         if (flags[i].kind != K_HELP && flags[i].kind != K_VERSION &&
-            flags[i].off != OFF(db.dsn)) {
+            !is_secret(flags[i].off)) {
             printf(" (default %s)", val);
         }
         printf("\n");
@@ -159,6 +217,19 @@ parse_value(struct api_config *cfg, const struct flag *f, const char *v)
             return false;
         }
         *(int *)(base + f->off) = (int)n;
+        return true;
+    }
+    case K_FLOAT: {
+        if (v == NULL || *v == '\0') {
+            return false;
+        }
+        errno = 0;
+        char *end;
+        double d = strtod(v, &end);
+        if (errno != 0 || *end != '\0' || !isfinite(d)) {
+            return false;
+        }
+        *(double *)(base + f->off) = d;
         return true;
     }
     case K_STRING:
@@ -209,7 +280,61 @@ check(const struct api_config *cfg)
     if (cfg->http_threads < 1 || cfg->http_threads > 1024) {
         return "-http-threads must be between 1 and 1024";
     }
+    if (!(cfg->limiter.rps >= RL_LIMITER_RPS_MIN &&
+          cfg->limiter.rps <= RL_LIMITER_RPS_MAX)) {
+        return "-limiter-rps must be between 0.001 and 1000000";
+    }
+    if (cfg->limiter.burst < 1 || cfg->limiter.burst > RL_LIMITER_BURST_MAX) {
+        return "-limiter-burst must be between 1 and 1000000";
+    }
     return NULL;
+}
+
+/* A list flag must parse as addresses/prefixes; says which item does not.
+ * The parsed set is thrown away: middleware.c and metrics.c build their
+ * own at start-up. */
+static bool
+check_ipset(const char *flag, const char *list)
+{
+    struct rl_ipset *set = NULL;
+    const char *bad = NULL;
+    size_t badlen = 0;
+    enum rl_err e = rl_ipset_parse(list, &set, &bad, &badlen);
+    rl_ipset_free(set);
+    if (e == RL_ERR_INVALID) {
+        fprintf(stderr,
+                "invalid value \"%s\" for flag -%s: \"%.*s\" is not an IP "
+                "address or CIDR prefix\n",
+                list, flag, (int)badlen, bad);
+        return false;
+    }
+    if (e != RL_OK) {
+        fprintf(stderr, "flag -%s: %s\n", flag, rl_err_str(e));
+        return false;
+    }
+    return true;
+}
+
+/* Remembers where a secret flag's value sits in argv (optarg points into
+ * it), so the command line can be shown without it. */
+static void
+note_secret(struct api_config *cfg, const struct flag *f, const char *value)
+{
+    for (size_t i = 0; value != NULL && f->kind == K_STRING &&
+                       i < sizeof(secret_flags) / sizeof(secret_flags[0]);
+         i++) {
+        if (secret_flags[i].off != f->off) {
+            continue;
+        }
+        if (cfg->nsecret_args == API_MAX_SECRET_ARGS) {
+            cfg->secret_args_overflow = true;
+            return;
+        }
+        cfg->secret_args[cfg->nsecret_args].value = value;
+        cfg->secret_args[cfg->nsecret_args].dsn = secret_flags[i].dsn;
+        cfg->nsecret_args++;
+        return;
+    }
 }
 
 enum api_config_result
@@ -261,12 +386,19 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, int *next)
                     optarg ? optarg : "", f->name);
             return API_CONFIG_EXIT_2;
         }
+        note_secret(cfg, f, optarg);
     }
     const char *why = check(cfg);
     if (why != NULL) {
         fprintf(stderr, "%s\n", why);
         return API_CONFIG_EXIT_2;
     }
+    if (!check_ipset("trusted-proxies", cfg->trusted_proxies) ||
+        !check_ipset("metrics-allow", cfg->metrics_allow)) {
+        return API_CONFIG_EXIT_2;
+    }
+    cfg->argc = argc;
+    cfg->argv = argv;
     *next = optind;
     return API_CONFIG_OK;
 }

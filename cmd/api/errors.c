@@ -20,26 +20,31 @@ api_reply_error(struct api_req *req, int status, const char *msg)
     return api_reply_envelope(req, status, "error", v);
 }
 
+/* The generic 500 body, byte for byte what api_reply_json would encode, kept
+ * static so that answering a server error never allocates: it must work
+ * when the request's arena is exhausted (RL_ARENA_MAX) or malloc fails, and
+ * building it through api_reply_json could fail the same way again. */
+static const char server_error_body[] =
+    "{\n    \"error\": \"the server encountered a problem and could not "
+    "process your request\"\n}\n";
+
 int
 api_reply_server_error(struct api_req *req, const char *why)
 {
     rl_log(RL_LOG_ERROR, why, "request_method", req->method, "request_url",
            req->path, NULL);
-    req->close_conn = req->close_conn || req->resp_body == NULL;
-    json_t *env = json_pack("{s:s}", "error",
-                            "the server encountered a problem and could "
-                            "not process your request");
-    /* api_reply_json calls back here only when env is NULL; break the
-     * loop by answering with an empty body, which server.c replaces with
-     * its static 500. */
-    if (env == NULL) {
-        req->status = 500;
-        req->resp_body = NULL;
-        req->resp_len = 0;
-        req->close_conn = true;
-        return 500;
-    }
-    return api_reply_json(req, 500, env);
+    req->status = 500;
+    /* Never written through: server.c hands it to MHD as persistent. */
+    req->resp_body = (char *)server_error_body;
+    req->resp_len = sizeof(server_error_body) - 1;
+    req->content_type = NULL;
+    /* The handler's headers (Location, ETag, ...) describe a response that
+     * is not being sent; the middleware's (CORS, Vary, rate limit) stay. */
+    req->nresp_headers = req->nbase_headers;
+    /* Whatever failed may have left the connection in an unknown state
+     * (half-read body, exhausted memory): end it after this response. */
+    req->close_conn = true;
+    return 500;
 }
 
 int
@@ -132,4 +137,15 @@ api_reply_not_permitted(struct api_req *req)
     return api_reply_error(req, 403,
                            "your user account doesn't have the necessary "
                            "permissions to access this resource");
+}
+
+int
+api_reply_rate_limited(struct api_req *req, int64_t retry_after_s)
+{
+    char *v = rl_arena_printf(req->arena, "%lld", (long long)retry_after_s);
+    if (v == NULL) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    api_add_header(req, "Retry-After", v);
+    return api_reply_error(req, 429, "rate limit exceeded");
 }

@@ -14,7 +14,10 @@
 int api_reply_error(struct api_req *req, int status, const char *msg);
 
 /* Logs `why` with the method and URL at ERROR level and answers the generic
- * 500 message. If even that cannot be built, server.c sends a static 500. */
+ * 500 message with Connection: close. Allocates nothing (the body is
+ * static), so it works when the request's arena or malloc has run out.
+ * Keeps the middleware's headers (req->nbase_headers), drops the
+ * handler's. */
 int api_reply_server_error(struct api_req *req, const char *why);
 
 /* api_reply_server_error for an rl_err from an internal package. */
@@ -37,5 +40,8 @@ int api_reply_invalid_auth_token(struct api_req *req);
 int api_reply_auth_required(struct api_req *req);
 int api_reply_inactive_account(struct api_req *req);
 int api_reply_not_permitted(struct api_req *req);
+/* 429 "rate limit exceeded" with Retry-After: retry_after_s (CONTRACT §7,
+ * §13). */
+int api_reply_rate_limited(struct api_req *req, int64_t retry_after_s);
 
 #endif

@@ -31,6 +31,13 @@ int api_token_authentication(struct api_app *app, struct api_req *req);
 int api_token_jwt(struct api_app *app, struct api_req *req);
 int api_token_revoke(struct api_app *app, struct api_req *req);
 
+/* metrics.c (both only for -metrics-allow clients) */
+int api_debug_vars(struct api_app *app, struct api_req *req);
+int api_metrics_prometheus(struct api_app *app, struct api_req *req);
+
+/* openapi.c: GET /v1/openapi.json, the embedded OpenAPI document. */
+int api_openapi(struct api_app *app, struct api_req *req);
+
 /* middleware.c: the chain every request goes through before the router. */
 int api_handle(struct api_app *app, struct api_req *req);
 

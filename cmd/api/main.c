@@ -17,12 +17,16 @@
 #include "cmd/api/cli_migrate.h"
 #include "cmd/api/cli_users.h"
 #include "cmd/api/config.h"
+#include "cmd/api/metrics.h"
+#include "cmd/api/middleware.h"
 #include "cmd/api/server.h"
+#include "internal/base/clock.h"
 #include "internal/data/movies.h"
 #include "internal/data/pool.h"
 #include "internal/jsonlog/jsonlog.h"
 #include "internal/password/password.h"
 #include "internal/mailer/worker.h"
+#include "internal/sdnotify/sdnotify.h"
 
 static const char *
 migrations_dir(void)
@@ -31,22 +35,22 @@ migrations_dir(void)
     return d != NULL && *d != '\0' ? d : "migrations";
 }
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* How long the drain waits for connections that were accepted but have not
+ * sent their request yet (Go's Shutdown gives new connections 5 s too). */
+#define FRESH_WAIT_MS 5000
 
-/* Waits for in-flight requests to finish or the deadline to pass. Returns
+/* Waits for in-flight requests to finish, and for accepted connections to
+ * send theirs (up to FRESH_WAIT_MS), or the deadline to pass. Returns
  * false when a second signal asked for an immediate exit. */
 static bool
 drain(struct api_app *app, const sigset_t *sigs)
 {
-    int64_t deadline = mono_ms() + app->cfg.shutdown_timeout_ms;
-    while (atomic_load(&app->in_flight) > 0) {
-        int64_t left = deadline - mono_ms();
+    int64_t start = rl_mono_ms();
+    int64_t deadline = start + app->cfg.shutdown_timeout_ms;
+    while (atomic_load(&app->in_flight) > 0 ||
+           (atomic_load(&app->fresh_conns) > 0 &&
+            rl_mono_ms() - start < FRESH_WAIT_MS)) {
+        int64_t left = deadline - rl_mono_ms();
         if (left <= 0) {
             char n[32];
             snprintf(n, sizeof(n), "%ld", atomic_load(&app->in_flight));
@@ -133,6 +137,15 @@ serve(struct api_app *app)
         return 1;
     }
 
+    if ((e = api_middleware_init(app)) != RL_OK ||
+        (e = api_metrics_init(app)) != RL_OK) {
+        rl_log(RL_LOG_FATAL, "cannot set up the rate limiter and metrics",
+               "error", rl_err_str(e), NULL);
+        api_middleware_free(app);
+        rl_mailer_stop(mailer);
+        rl_db_close(app->db);
+        return 1;
+    }
     if (rl_log_flusher_start() != 0) {
         rl_log(RL_LOG_ERROR, "request log buffering unavailable", NULL);
     }
@@ -143,6 +156,8 @@ serve(struct api_app *app)
         snprintf(port, sizeof(port), "%d", app->cfg.port);
         rl_log(RL_LOG_FATAL, "cannot start server", "port", port, NULL);
         rl_log_flusher_stop();
+        api_metrics_free(app);
+        api_middleware_free(app);
         rl_mailer_stop(mailer);
         rl_db_close(app->db);
         return 1;
@@ -151,12 +166,24 @@ serve(struct api_app *app)
     snprintf(addr, sizeof(addr), ":%d", app->cfg.port);
     rl_log(RL_LOG_INFO, "starting server", "addr", addr, "env", app->cfg.env,
            "version", RL_VERSION, NULL);
+    /* systemd (Type=notify): the pool and the listener are up. */
+    if (rl_sd_notify("READY=1\nSTATUS=serving") != RL_OK) {
+        rl_log(RL_LOG_ERROR, "cannot notify systemd (NOTIFY_SOCKET)", NULL);
+    }
+    struct rl_sd_watchdog *watchdog = NULL;
+    if (rl_sd_watchdog_start(rl_sd_watchdog_usec(), &watchdog) != RL_OK) {
+        rl_log(RL_LOG_ERROR, "cannot start the systemd watchdog thread",
+               NULL);
+    }
 
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0) {
     }
     rl_log(RL_LOG_INFO, "shutting down server", "signal", strsignal(sig),
            NULL);
+    if (rl_sd_notify("STOPPING=1") != RL_OK) {
+        rl_log(RL_LOG_ERROR, "cannot notify systemd (NOTIFY_SOCKET)", NULL);
+    }
     api_server_quiesce(srv);
     if (!drain(app, &sigs)) {
         rl_log_flusher_stop();
@@ -165,6 +192,9 @@ serve(struct api_app *app)
         _exit(1);
     }
     api_server_stop(srv);
+    api_metrics_free(app);
+    api_middleware_free(app);
+    rl_sd_watchdog_stop(watchdog); /* pings until the requests are done */
     rl_mailer_stop(mailer); /* the job in flight finishes; the rest waits */
     rl_log_flusher_stop();
     rl_db_close(app->db);
@@ -178,6 +208,7 @@ main(int argc, char **argv)
     struct api_app app;
     memset(&app, 0, sizeof(app));
     atomic_init(&app.in_flight, 0);
+    atomic_init(&app.fresh_conns, 0);
     int next = 0;
     switch (api_config_parse(&app.cfg, argc, argv, &next)) {
     case API_CONFIG_OK:

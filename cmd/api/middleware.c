@@ -1,16 +1,234 @@
 /*
  * middleware.c — the chain in front of the router, in the contract's order:
  * metrics → CORS → rate limit → authenticate → route. Each layer either
- * answers (and returns its status) or passes the request on.
+ * answers (and returns its status) or passes the request on. The metrics
+ * layer lives in server.c, which alone sees a request arrive and its
+ * response leave (metrics.h).
+ *
+ * Headers the chain adds (Vary, Access-Control-*, RateLimit-*) are marked
+ * as the request's base headers (req->nbase_headers), so they stay on
+ * every response, a 500 included.
+ *
+ * State: app->limiter and app->trusted_proxies, built by
+ * api_middleware_init before the server starts; the limiter locks its own
+ * shards, the proxy set is immutable.
  */
+#include "cmd/api/middleware.h"
+
+#include <string.h>
+
 #include "cmd/api/auth.h"
+#include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
+#include "cmd/api/helpers.h"
 #include "cmd/api/routes.h"
+#include "internal/base/clock.h"
+#include "internal/ratelimit/ratelimit.h"
+
+enum rl_err
+api_middleware_init(struct api_app *app)
+{
+    enum rl_err e = rl_ipset_parse(app->cfg.trusted_proxies,
+                                   &app->trusted_proxies, NULL, NULL);
+    if (e != RL_OK || !app->cfg.limiter.enabled) {
+        return e;
+    }
+    struct rl_limiter_config lc = {.rps = app->cfg.limiter.rps,
+                                   .burst = app->cfg.limiter.burst};
+    e = rl_limiter_new(&lc, &app->limiter);
+    if (e != RL_OK) {
+        rl_ipset_free(app->trusted_proxies);
+        app->trusted_proxies = NULL;
+    }
+    return e;
+}
+
+void
+api_middleware_free(struct api_app *app)
+{
+    rl_limiter_free(app->limiter);
+    app->limiter = NULL;
+    rl_ipset_free(app->trusted_proxies);
+    app->trusted_proxies = NULL;
+}
+
+/* One hop of X-Forwarded-For: an address, also as "a.b.c.d:port",
+ * "[v6]" or "[v6]:port" (some proxies add the port). */
+static bool
+parse_hop(const char *s, size_t len, struct rl_ip *out)
+{
+    while (len > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        len--;
+    }
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t')) {
+        len--;
+    }
+    if (len > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        if (close == NULL || (close + 1 < s + len && close[1] != ':')) {
+            return false;
+        }
+        return rl_ip_parse(s + 1, (size_t)(close - s - 1), out);
+    }
+    const char *colon = memchr(s, ':', len);
+    if (colon != NULL &&
+        memchr(colon + 1, ':', len - (size_t)(colon + 1 - s)) == NULL) {
+        len = (size_t)(colon - s); /* IPv4 with a port */
+    }
+    return rl_ip_parse(s, len, out);
+}
+
+/* Who the client is (CONTRACT §12 #8): the TCP peer, unless the peer is a
+ * trusted proxy. Then X-Forwarded-For is read from the right, where each
+ * proxy appended the address it saw: the first address that is not a
+ * trusted proxy is the client. A direct client can write anything into
+ * the header, but only to the left of what our proxies append, so it
+ * cannot choose the address it is counted under. An unparsable hop stops
+ * the walk at the last good one; when every hop is trusted, the left-most
+ * is the client. Without X-Forwarded-For, X-Real-IP (one address set by
+ * the proxy) is used. */
+static void
+resolve_client(struct api_app *app, struct api_req *req)
+{
+    struct rl_ip peer;
+    if (!api_req_peer_ip(req, &peer)) {
+        memset(&req->client, 0, sizeof(req->client));
+        return;
+    }
+    req->client = peer;
+    if (!rl_ipset_contains(app->trusted_proxies, &peer)) {
+        return;
+    }
+    const char *xff = api_req_header_all(req, "X-Forwarded-For");
+    if (xff != NULL) {
+        struct rl_ip hop = peer;
+        size_t end = strlen(xff);
+        for (;;) {
+            const char *comma = memrchr(xff, ',', end);
+            size_t start = comma ? (size_t)(comma - xff) + 1 : 0;
+            struct rl_ip ip;
+            if (!parse_hop(xff + start, end - start, &ip)) {
+                break;
+            }
+            hop = ip;
+            if (!rl_ipset_contains(app->trusted_proxies, &ip) ||
+                comma == NULL) {
+                break;
+            }
+            end = (size_t)(comma - xff);
+        }
+        req->client = hop;
+        return;
+    }
+    const char *real = api_req_header(req, "X-Real-IP");
+    struct rl_ip ip;
+    if (real != NULL && parse_hop(real, strlen(real), &ip)) {
+        req->client = ip;
+    }
+}
+
+/* True when `origin` is one of the space-separated `list` (exact,
+ * case-sensitive, CONTRACT §6). */
+static bool
+origin_trusted(const char *list, const char *origin)
+{
+    size_t olen = strlen(origin);
+    for (const char *p = list; *p != '\0';) {
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        const char *start = p;
+        while (*p != '\0' && *p != ' ' && *p != '\t') {
+            p++;
+        }
+        if ((size_t)(p - start) == olen && olen > 0 &&
+            memcmp(start, origin, olen) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* CORS (CONTRACT §6). Answers a preflight from a trusted origin itself
+ * (before the limiter and authentication); otherwise only adds headers. */
+static int
+cors(struct api_app *app, struct api_req *req)
+{
+    api_add_header(req, "Vary", "Origin");
+    api_add_header(req, "Vary", "Access-Control-Request-Method");
+    req->nbase_headers = req->nresp_headers;
+    const char *origin = api_req_header(req, "Origin");
+    if (origin == NULL ||
+        !origin_trusted(app->cfg.cors_trusted_origins, origin)) {
+        return 0;
+    }
+    api_add_header(req, "Access-Control-Allow-Origin", origin);
+    req->nbase_headers = req->nresp_headers;
+    const char *acrm = api_req_header(req, "Access-Control-Request-Method");
+    if (strcmp(req->method, "OPTIONS") != 0 || acrm == NULL ||
+        acrm[0] == '\0') {
+        return 0;
+    }
+    api_add_header(req, "Access-Control-Allow-Methods",
+                   "OPTIONS, PUT, PATCH, DELETE");
+    api_add_header(req, "Access-Control-Allow-Headers",
+                   "Authorization, Content-Type");
+    req->route = api_route_pattern(req->path); /* for the metrics */
+    return api_reply_empty(req, 200);
+}
+
+/* The rate limiter (CONTRACT §7, §13): one bucket per client address;
+ * IPv6 clients per /64, the block one subscriber gets, since one host can
+ * use any of its 2^64 addresses. Adds the RateLimit-* headers to every
+ * response it lets through, and answers 429 with Retry-After itself. */
+static int
+rate_limit(struct api_app *app, struct api_req *req)
+{
+    if (app->limiter == NULL) {
+        return 0;
+    }
+    struct rl_ip key = req->client;
+    if (!rl_ip_is_v4(&key)) {
+        rl_ip_mask(&key, 64);
+    }
+    struct rl_limiter_result r;
+    rl_limiter_allow(app->limiter, key.b, rl_mono_ns(), &r);
+    char *limit = rl_arena_printf(req->arena, "%d", app->cfg.limiter.burst);
+    char *remaining =
+        rl_arena_printf(req->arena, "%lld", (long long)r.remaining);
+    char *reset = rl_arena_printf(req->arena, "%lld", (long long)r.reset_s);
+    if (limit == NULL || remaining == NULL || reset == NULL) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    api_add_header(req, "RateLimit-Limit", limit);
+    api_add_header(req, "RateLimit-Remaining", remaining);
+    api_add_header(req, "RateLimit-Reset", reset);
+    req->nbase_headers = req->nresp_headers;
+    if (!r.allowed) {
+        req->route = api_route_pattern(req->path); /* for the metrics */
+        return api_reply_rate_limited(req, r.retry_after_s);
+    }
+    return 0;
+}
 
 int
 api_handle(struct api_app *app, struct api_req *req)
 {
-    int status = api_authenticate(app, req);
+    resolve_client(app, req);
+    int status = cors(app, req);
+    if (status != 0) {
+        return status;
+    }
+    status = rate_limit(app, req);
+    if (status != 0) {
+        return status;
+    }
+    /* Every response that passed the limiter depends on who is asking
+     * (CONTRACT §1): say so before authentication answers anything. */
+    api_add_header(req, "Vary", "Authorization");
+    req->nbase_headers = req->nresp_headers;
+    status = api_authenticate(app, req);
     if (status != 0) {
         return status;
     }

@@ -11,6 +11,7 @@
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
+#include "cmd/api/metrics.h"
 
 const struct api_route api_routes[] = {
     {"GET", "/v1/healthcheck", api_healthcheck, NULL, false},
@@ -29,6 +30,10 @@ const struct api_route api_routes[] = {
      true},
     {"DELETE", "/v1/tokens/authentication", api_token_revoke, NULL, true},
     {"POST", "/v1/tokens/jwt", api_token_jwt, NULL, true},
+    {"GET", "/v1/openapi.json", api_openapi, NULL, false},
+    /* Only for -metrics-allow addresses (api_metrics_hidden below). */
+    {"GET", "/debug/vars", api_debug_vars, NULL, false},
+    {"GET", "/metrics", api_metrics_prometheus, NULL, true},
     {NULL, NULL, NULL, NULL, false},
 };
 
@@ -142,7 +147,8 @@ redirect(struct api_req *req, const char *target)
 bool
 api_route_blocking(struct api_req *req)
 {
-    if (api_req_header(req, "Authorization") != NULL) {
+    const char *auth = api_req_header(req, "Authorization");
+    if (auth != NULL && auth[0] != '\0') {
         return true; /* authentication reads the database */
     }
     bool head = strcmp(req->method, "HEAD") == 0;
@@ -156,12 +162,26 @@ api_route_blocking(struct api_req *req)
     return false;
 }
 
+const char *
+api_route_pattern(const char *path)
+{
+    for (const struct api_route *r = api_routes; r->method != NULL; r++) {
+        if (match(r->pattern, path, NULL)) {
+            return r->pattern;
+        }
+    }
+    return NULL;
+}
+
 int
 api_route(struct api_app *app, struct api_req *req)
 {
     const char *m = req->method;
     bool head = strcmp(m, "HEAD") == 0;
     bool path_known = false;
+    if (api_metrics_hidden(app, req)) {
+        return api_reply_not_found(req); /* as if it did not exist */
+    }
     for (const struct api_route *r = api_routes; r->method != NULL; r++) {
         if (!match(r->pattern, req->path, NULL)) {
             continue;

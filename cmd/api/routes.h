@@ -29,6 +29,10 @@ int api_route(struct api_app *app, struct api_req *req);
  * the server runs it on a worker thread instead of an I/O thread. */
 bool api_route_blocking(struct api_req *req);
 
+/* The pattern of the first route whose path matches `path` (any method),
+ * or NULL. For labelling requests the middleware answers itself. */
+const char *api_route_pattern(const char *path);
+
 /* The Allow header value for `path`, or NULL when no route has that path.
  * Allocated in req's arena. */
 const char *api_route_allow(struct api_req *req, const char *path);

@@ -9,7 +9,17 @@
  *                      DISCARD_MAX bytes, answer at once (and MHD closes)
  *   last call          middleware → router → handler; queue the response
  *   completed callback request log line, arena destroyed
- * Everything a request allocates dies with its arena.
+ * Everything a request allocates dies with its arena. The metrics layer of
+ * the chain lives here, at the two moments only this file sees: a request
+ * arriving (on_uri) and its response sent (on_completed).
+ *
+ * Shutdown (api_server_quiesce): MHD stops accepting; connections the
+ * kernel had already accepted but MHD had not yet picked up are taken from
+ * the listening socket and handed to MHD (MHD_add_connection), and only
+ * then is the socket shut down, so a client whose connect() succeeded
+ * before the signal is served, and later clients are refused. Connections
+ * that have not yet sent a request are counted in app->fresh_conns, so
+ * main.c's drain can wait for them too.
  *
  * Routes that wait on the database run on the I/O thread while the pool
  * has an idle connection (the fast path: a prepared statement on a warm
@@ -27,12 +37,15 @@
 #include "cmd/api/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <time.h>
@@ -40,9 +53,12 @@
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
+#include "cmd/api/metrics.h"
 #include "cmd/api/routes.h"
+#include "internal/base/clock.h"
 #include "internal/data/pool.h"
 #include "internal/jsonlog/jsonlog.h"
+#include "internal/sdnotify/sdnotify.h"
 
 /* Bytes of an oversized body read and dropped before answering early. Go
  * reads to the end too; answering mid-upload resets clients that are still
@@ -72,25 +88,79 @@ struct api_server {
     bool stopping;
     int nworkers;
     pthread_t *workers;
+    MHD_socket listen_fd; /* after quiesce: shut down, closed by stop */
+    bool inherited; /* listening on systemd's socket (LISTEN_FDS) */
+    atomic_long adopt_credit; /* see adopt_backlog */
 };
 
 static const char static_500[] =
     "{\n    \"error\": \"the server encountered a problem and could not "
     "process your request\"\n}\n";
 
-static int64_t
-mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 const char *
 api_req_header(struct api_req *req, const char *name)
 {
     struct conn_state *cs = (struct conn_state *)req;
-    return MHD_lookup_connection_value(cs->mhd, MHD_HEADER_KIND, name);
+    const char *v = MHD_lookup_connection_value(cs->mhd, MHD_HEADER_KIND, name);
+    if (v == NULL) {
+        return NULL;
+    }
+    /* RFC 9110 §5.5: surrounding whitespace is not part of a field value;
+     * libmicrohttpd strips only the leading part. */
+    size_t len = strlen(v);
+    if (len == 0 || (v[len - 1] != ' ' && v[len - 1] != '\t')) {
+        return v;
+    }
+    while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t')) {
+        len--;
+    }
+    const char *trimmed = rl_arena_strndup(req->arena, v, len);
+    return trimmed != NULL ? trimmed : v;
+}
+
+struct header_join {
+    struct api_req *req;
+    const char *name;
+    char *out;
+    bool failed;
+};
+
+static enum MHD_Result
+join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+            const char *value)
+{
+    (void)kind;
+    struct header_join *j = cls;
+    if (key == NULL || strcasecmp(key, j->name) != 0) {
+        return MHD_YES;
+    }
+    const char *v = value ? value : "";
+    j->out = j->out == NULL ? rl_arena_strdup(j->req->arena, v)
+                            : rl_arena_printf(j->req->arena, "%s, %s", j->out,
+                                              v);
+    if (j->out == NULL) {
+        j->failed = true;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+const char *
+api_req_header_all(struct api_req *req, const char *name)
+{
+    struct conn_state *cs = (struct conn_state *)req;
+    struct header_join j = {.req = req, .name = name};
+    MHD_get_connection_values(cs->mhd, MHD_HEADER_KIND, join_header, &j);
+    return j.failed ? NULL : j.out;
+}
+
+bool
+api_req_peer_ip(struct api_req *req, struct rl_ip *out)
+{
+    struct conn_state *cs = (struct conn_state *)req;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        cs->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci != NULL && rl_ip_from_sockaddr(ci->client_addr, out);
 }
 
 const char *
@@ -157,6 +227,14 @@ static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 {
     struct api_app *app = cls;
+    api_metrics_received(app->metrics);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    bool *fresh = ci != NULL ? ci->socket_context : NULL;
+    if (fresh != NULL && *fresh) {
+        *fresh = false; /* in_flight takes over below */
+        atomic_fetch_sub(&app->fresh_conns, 1);
+    }
     struct rl_arena *arena = rl_arena_create(8192);
     if (arena == NULL) {
         return NULL;
@@ -168,11 +246,50 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *con)
     }
     cs->req.app = app;
     cs->req.arena = arena;
-    cs->req.start_ns = mono_ns();
+    cs->req.start_ns = rl_mono_ns();
     cs->req.raw_uri = rl_arena_strdup(arena, uri ? uri : "");
     cs->mhd = con;
     atomic_fetch_add(&app->in_flight, 1);
     return cs;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: socket_context holds a malloc'd "has not
+ * sent a request yet" flag, so shutdown can wait for connections that were
+ * accepted but whose request has not been read (they are in neither
+ * in_flight nor idle). Without memory the connection is simply not
+ * counted. */
+static void
+on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+              enum MHD_ConnectionNotificationCode toe)
+{
+    struct api_server *s = cls;
+    (void)con;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        bool *fresh = malloc(sizeof(*fresh));
+        *socket_context = fresh;
+        if (fresh == NULL) {
+            return;
+        }
+        *fresh = true;
+        /* A connection adopted during shutdown was counted in advance. */
+        long credit = atomic_load(&s->adopt_credit);
+        while (credit > 0 && !atomic_compare_exchange_weak(&s->adopt_credit,
+                                                           &credit,
+                                                           credit - 1)) {
+        }
+        if (credit <= 0) {
+            atomic_fetch_add(&s->app->fresh_conns, 1);
+        }
+        return;
+    }
+    bool *fresh = *socket_context;
+    if (fresh != NULL) {
+        if (*fresh) {
+            atomic_fetch_sub(&s->app->fresh_conns, 1);
+        }
+        free(fresh);
+        *socket_context = NULL;
+    }
 }
 
 static bool
@@ -219,9 +336,12 @@ queue(struct conn_state *cs)
     struct MHD_Response *resp;
     bool fallback = req->status == 0 ||
                     (req->resp_body == NULL && req->status == 500);
+    int nheaders = req->nresp_headers;
     if (fallback) {
         req->status = 500;
         req->close_conn = true;
+        req->content_type = NULL;
+        nheaders = req->nbase_headers; /* CORS and Vary stay */
         resp = MHD_create_response_from_buffer(
             sizeof(static_500) - 1, (void *)static_500, MHD_RESPMEM_PERSISTENT);
     } else {
@@ -236,9 +356,11 @@ queue(struct conn_state *cs)
     }
     if (req->resp_body != NULL || fallback) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                "application/json");
+                                req->content_type != NULL
+                                    ? req->content_type
+                                    : "application/json");
     }
-    for (int i = 0; !fallback && i < req->nresp_headers; i++) {
+    for (int i = 0; i < nheaders; i++) {
         MHD_add_response_header(resp, req->resp_headers[i].name,
                                 req->resp_headers[i].value);
     }
@@ -314,7 +436,23 @@ on_access(void *cls, struct MHD_Connection *con, const char *url,
     (void)version;
     struct conn_state *cs = *con_cls;
     if (cs == NULL) {
-        return MHD_NO; /* on_uri ran out of memory: drop the connection */
+        /* on_uri ran out of memory: no request state, not even an arena.
+         * Answer the static 500 and close (answering on the first call
+         * makes MHD close the connection after the response). */
+        rl_log(RL_LOG_ERROR, "out of memory creating request state",
+               "request_method", method, "request_url", url, NULL);
+        struct MHD_Response *resp = MHD_create_response_from_buffer(
+            sizeof(static_500) - 1, (void *)static_500,
+            MHD_RESPMEM_PERSISTENT);
+        if (resp == NULL) {
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "application/json");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+        enum MHD_Result r = MHD_queue_response(con, 500, resp);
+        MHD_destroy_response(resp);
+        return r;
     }
     struct api_req *req = &cs->req;
     if (!cs->first_call_done) {
@@ -377,7 +515,7 @@ log_request(struct conn_state *cs, enum MHD_RequestTerminationCode toe)
         memcpy(line + pos, "...", 3);
         pos += 3;
     }
-    int64_t us = (mono_ns() - req->start_ns) / 1000;
+    int64_t us = (rl_mono_ns() - req->start_ns) / 1000;
     pos += (size_t)snprintf(
         line + pos, sizeof(line) - pos,
         "\",\"status\":%d,\"bytes\":%zu,\"duration_us\":%lld,"
@@ -407,6 +545,10 @@ on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
     *con_cls = NULL;
     if (cs->first_call_done) {
         log_request(cs, toe);
+    }
+    if (cs->answered) {
+        api_metrics_sent(app->metrics, &cs->req,
+                         rl_mono_ns() - cs->req.start_ns);
     }
     rl_arena_destroy(cs->req.arena);
     atomic_fetch_sub(&app->in_flight, 1);
@@ -448,6 +590,8 @@ api_server_start(struct api_app *app, struct api_server **out)
         return RL_ERR_NOMEM;
     }
     s->app = app;
+    s->listen_fd = MHD_INVALID_SOCKET;
+    atomic_init(&s->adopt_credit, 0);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     int nworkers = app->cfg.db.max_open;
@@ -468,18 +612,36 @@ api_server_start(struct api_app *app, struct api_server **out)
     unsigned threads = app->cfg.http_threads > 0
                            ? (unsigned)app->cfg.http_threads
                            : 1;
+    /* Socket activation (api.socket): serve on the socket systemd passed
+     * as fd 3 instead of binding -port; it outlives this process, so a
+     * restart refuses no connection. */
+    s->inherited = rl_sd_listen_fds() >= 1;
+    if (s->inherited) {
+        rl_log(RL_LOG_INFO, "listening on the socket passed by systemd",
+               "fd", "3", NULL);
+    }
+    /* Only when inherited: otherwise the daemon binds -port as before. */
+    struct MHD_OptionItem listen_opt[] = {
+        {s->inherited ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END,
+         RL_SD_LISTEN_FDS_START, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     for (int attempt = 0; attempt < 2 && s->daemon == NULL; attempt++) {
-        unsigned f = flags | (attempt == 0 ? MHD_USE_DUAL_STACK : 0);
+        unsigned f = flags | (attempt == 0 && !s->inherited
+                                  ? MHD_USE_DUAL_STACK
+                                  : 0);
         s->daemon = MHD_start_daemon(
             f, (uint16_t)app->cfg.port, NULL, NULL, on_access, s,
             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+            MHD_OPTION_ARRAY, listen_opt,
             MHD_OPTION_THREAD_POOL_SIZE, threads,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
             MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
     }
     if (s->daemon == NULL) {
         stop_workers(s);
@@ -489,14 +651,74 @@ api_server_start(struct api_app *app, struct api_server **out)
     return RL_OK;
 }
 
+/* Hands MHD the connections waiting in the listening socket's backlog:
+ * the kernel completed their handshakes, so their clients believe they are
+ * connected and may have sent a request already. Each is counted in
+ * fresh_conns at once (the MHD thread that registers it later uses up one
+ * adopt_credit instead of counting it again), so the drain cannot miss it
+ * in between. */
+static void
+adopt_backlog(struct api_server *s, MHD_socket fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        return;
+    }
+    long adopted = 0;
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int c = accept4(fd, (struct sockaddr *)&ss, &len,
+                        SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            break; /* EAGAIN: the backlog is empty */
+        }
+        atomic_fetch_add(&s->app->fresh_conns, 1);
+        atomic_fetch_add(&s->adopt_credit, 1);
+        if (MHD_add_connection(s->daemon, c, (struct sockaddr *)&ss, len) !=
+            MHD_YES) {
+            /* MHD closed it; nothing will register it. */
+            long credit = atomic_load(&s->adopt_credit);
+            while (credit > 0 &&
+                   !atomic_compare_exchange_weak(&s->adopt_credit, &credit,
+                                                 credit - 1)) {
+            }
+            if (credit > 0) {
+                atomic_fetch_sub(&s->app->fresh_conns, 1);
+            }
+            continue;
+        }
+        adopted++;
+    }
+    if (adopted > 0) {
+        char n[32];
+        snprintf(n, sizeof(n), "%ld", adopted);
+        rl_log(RL_LOG_INFO, "shutdown: took over queued connections", "count",
+               n, NULL);
+    }
+}
+
 void
 api_server_quiesce(struct api_server *s)
 {
     atomic_store(&s->app->shutting_down, true);
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET) {
-        close(fd);
+    if (fd == MHD_INVALID_SOCKET) {
+        return;
     }
+    s->listen_fd = fd;
+    if (s->inherited) {
+        /* systemd's socket: shutting it down would kill it for the next
+         * instance too; what waits in its backlog is served by that one. */
+        return;
+    }
+    adopt_backlog(s, fd);
+    /* From here new connections are refused (RST) instead of queued. The
+     * descriptor stays open until MHD_stop_daemon, as MHD requires. */
+    shutdown(fd, SHUT_RDWR);
 }
 
 void
@@ -508,6 +730,10 @@ api_server_stop(struct api_server *s)
     /* Workers first: they resume their connections, which MHD requires
      * before it stops. */
     struct MHD_Daemon *d = s->daemon;
+    MHD_socket fd = s->listen_fd;
     stop_workers(s);
     MHD_stop_daemon(d);
+    if (fd != MHD_INVALID_SOCKET) {
+        close(fd);
+    }
 }

@@ -12,17 +12,17 @@
 enum rl_err {
     RL_OK = 0,
     RL_ERR_NOMEM,
-    RL_ERR_INVALID,        /* bad argument or input */
-    RL_ERR_NOT_FOUND,      /* no such record */
-    RL_ERR_EDIT_CONFLICT,  /* optimistic concurrency check lost */
+    RL_ERR_INVALID,       /* bad argument or input */
+    RL_ERR_NOT_FOUND,     /* no such record */
+    RL_ERR_EDIT_CONFLICT, /* optimistic concurrency check lost */
     RL_ERR_DUPLICATE_EMAIL,
-    RL_ERR_TIMEOUT,        /* statement timeout (SQLSTATE 57014) */
-    RL_ERR_POOL_TIMEOUT,   /* no connection became free before the deadline */
-    RL_ERR_DB,             /* any other database error */
-    RL_ERR_CONN,           /* connection lost or could not be made */
-    RL_ERR_IO,             /* file or socket error */
-    RL_ERR_DIRTY,          /* migrations: database marked dirty */
-    RL_ERR_LOCKED,         /* migrations: another migrator holds the lock */
+    RL_ERR_TIMEOUT,      /* statement timeout (SQLSTATE 57014) */
+    RL_ERR_POOL_TIMEOUT, /* no connection became free before the deadline */
+    RL_ERR_DB,           /* any other database error */
+    RL_ERR_CONN,         /* connection lost or could not be made */
+    RL_ERR_IO,           /* file or socket error */
+    RL_ERR_DIRTY,        /* migrations: database marked dirty */
+    RL_ERR_LOCKED,       /* migrations: another migrator holds the lock */
 };
 
 /* Returns a static, lower-case description of err. Thread-safe. */

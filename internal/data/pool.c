@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "internal/base/clock.h"
 #include "internal/jsonlog/jsonlog.h"
 
 #define IDLE_CHECK_MS 1000
@@ -58,22 +59,6 @@ struct rl_db {
     int64_t max_idle_closed;
     int64_t max_idle_time_closed;
 };
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Server NOTICEs (e.g. "text-search query doesn't contain lexemes") are
  * expected and harmless: keep them off stderr. */
@@ -209,20 +194,13 @@ janitor_main(void *arg)
         if (period > 1000) {
             period = 1000;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += period / 1000;
-        ts.tv_nsec += (period % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct timespec ts = rl_mono_deadline(period);
         pthread_cond_timedwait(&db->wake, &db->mu, &ts);
         if (db->closing) {
             break;
         }
         /* Idle list is newest first: cut the tail of expired ones. */
-        int64_t limit = now_ms() - db->cfg.max_idle_time_ms;
+        int64_t limit = rl_mono_ms() - db->cfg.max_idle_time_ms;
         struct rl_conn **pp = &db->idle;
         while (*pp != NULL && (*pp)->idle_since_ms > limit) {
             pp = &(*pp)->next;
@@ -337,7 +315,7 @@ rl_db_close(struct rl_db *db)
 enum rl_err
 rl_db_acquire(struct rl_db *db, struct rl_conn **out)
 {
-    int64_t deadline = now_ms() + db->cfg.acquire_timeout_ms;
+    int64_t deadline = rl_mono_ms() + db->cfg.acquire_timeout_ms;
     bool waited = false;
     int64_t wait_start = 0;
     pthread_mutex_lock(&db->mu);
@@ -354,14 +332,14 @@ rl_db_acquire(struct rl_db *db, struct rl_conn **out)
             db->in_use++;
             if (waited) {
                 db->wait_count++;
-                db->wait_ns += now_ns() - wait_start;
+                db->wait_ns += rl_mono_ns() - wait_start;
             }
             pthread_mutex_unlock(&db->mu);
             c->next = NULL;
             /* A connection reused within IDLE_CHECK_MS skips the check (a
              * poll(2) per request is measurable); a read that still finds
              * it dead is retried on a fresh one by rl_db_exec. */
-            if (now_ms() - c->idle_since_ms > IDLE_CHECK_MS &&
+            if (rl_mono_ms() - c->idle_since_ms > IDLE_CHECK_MS &&
                 !conn_alive(c)) {
                 rl_log(RL_LOG_INFO, "replacing dead database connection",
                        NULL);
@@ -379,7 +357,7 @@ rl_db_acquire(struct rl_db *db, struct rl_conn **out)
             db->in_use++;
             if (waited) {
                 db->wait_count++;
-                db->wait_ns += now_ns() - wait_start;
+                db->wait_ns += rl_mono_ns() - wait_start;
             }
             pthread_mutex_unlock(&db->mu);
             struct rl_conn *c;
@@ -397,23 +375,16 @@ rl_db_acquire(struct rl_db *db, struct rl_conn **out)
         }
         if (!waited) {
             waited = true;
-            wait_start = now_ns();
+            wait_start = rl_mono_ns();
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - rl_mono_ms();
         if (left <= 0) {
             db->wait_count++;
-            db->wait_ns += now_ns() - wait_start;
+            db->wait_ns += rl_mono_ns() - wait_start;
             pthread_mutex_unlock(&db->mu);
             return RL_ERR_POOL_TIMEOUT;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct timespec ts = rl_mono_deadline(left);
         pthread_cond_timedwait(&db->freed, &db->mu, &ts);
     }
 }
@@ -448,7 +419,7 @@ rl_db_release(struct rl_db *db, struct rl_conn *c)
             db->max_idle_closed++;
         }
     } else {
-        c->idle_since_ms = now_ms();
+        c->idle_since_ms = rl_mono_ms();
         c->next = db->idle;
         db->idle = c;
         db->idle_count++;

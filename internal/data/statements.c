@@ -155,4 +155,10 @@ const struct rl_stmt_def rl_stmts[RL_STMT_COUNT_] = {
          "WHERE email = $1) AND permission_id = (SELECT id FROM permissions "
          "WHERE code = $2)",
          2, false, RL_STMT_PERMISSION_REMOVE},
+    /* GET /metrics: the outbox gauges (outbox_stats.c). */
+    [RL_STMT_OUTBOX_COUNTS] =
+        {"outbox_counts",
+         "SELECT status, count(*) FROM mail_outbox "
+         "WHERE status IN ('pending', 'dead') GROUP BY status",
+         0, true, RL_STMT_OUTBOX_COUNTS},
 };

@@ -31,11 +31,11 @@
 #define RL_JIN_KEY_QUOTE_MAX 200
 
 enum rl_jin_kind {
-    RL_JIN_STRING,       /* a JSON string */
-    RL_JIN_INT32,        /* an integer literal (no fraction, no exponent)
-                            within INT32_MIN..INT32_MAX */
-    RL_JIN_STRING_ARRAY, /* an array whose elements are all strings */
-    RL_JIN_CUSTOM,       /* any value that check() accepts */
+    RL_JIN_STRING,        /* a JSON string */
+    RL_JIN_INT32,         /* an integer literal (no fraction, no exponent)
+                             within INT32_MIN..INT32_MAX */
+    RL_JIN_STRING_ARRAY,  /* an array whose elements are all strings */
+    RL_JIN_CUSTOM,        /* any value that check() accepts */
     RL_JIN_CUSTOM_STRING, /* RL_JIN_CUSTOM for string values; any other
                              non-null value fails at once, unbuilt, so a
                              hostile body cannot make it allocate */

@@ -39,8 +39,8 @@ mac(const struct rl_jwt_key *key, const char *data, size_t len,
 }
 
 enum rl_err
-rl_jwt_sign(const struct rl_jwt_key *key, int64_t sub, int64_t now,
-            int64_t ttl, char *out, size_t cap)
+rl_jwt_sign(const struct rl_jwt_key *key, int64_t sub, int64_t now, int64_t ttl,
+            char *out, size_t cap)
 {
     if (key->len < RL_JWT_MIN_KEY || cap > 0x7fffffff) {
         return RL_ERR_INVALID;
@@ -48,9 +48,9 @@ rl_jwt_sign(const struct rl_jwt_key *key, int64_t sub, int64_t now,
     char sub_s[24];
     snprintf(sub_s, sizeof(sub_s), "%lld", (long long)sub);
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "sub", sub_s,
-                               "iss", key->issuer, "aud", key->audience,
-                               "iat", (json_int_t)now, "nbf", (json_int_t)now,
-                               "exp", (json_int_t)(now + ttl));
+                               "iss", key->issuer, "aud", key->audience, "iat",
+                               (json_int_t)now, "nbf", (json_int_t)now, "exp",
+                               (json_int_t)now + (json_int_t)ttl);
     if (claims == NULL) {
         return RL_ERR_NOMEM;
     }
@@ -68,8 +68,8 @@ rl_jwt_sign(const struct rl_jwt_key *key, int64_t sub, int64_t now,
     }
     memcpy(out, header_b64, hlen);
     out[hlen] = '.';
-    sodium_bin2base64(out + hlen + 1, p64, (const unsigned char *)payload,
-                      plen, B64);
+    sodium_bin2base64(out + hlen + 1, p64, (const unsigned char *)payload, plen,
+                      B64);
     size_t signed_len = strlen(out);
     unsigned char sig[crypto_auth_hmacsha256_BYTES];
     mac(key, out, signed_len, sig);
@@ -84,8 +84,7 @@ decode_part(const char *s, size_t len)
 {
     unsigned char buf[RL_JWT_MAX_LEN];
     size_t n;
-    if (sodium_base642bin(buf, sizeof(buf), s, len, NULL, &n, NULL, B64) !=
-        0) {
+    if (sodium_base642bin(buf, sizeof(buf), s, len, NULL, &n, NULL, B64) != 0) {
         return NULL;
     }
     json_t *v = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
@@ -116,7 +115,8 @@ check_claims(const struct rl_jwt_key *key, const json_t *c, int64_t now,
              int64_t skew, int64_t *sub)
 {
     const json_t *iss = json_object_get(c, "iss");
-    if (!json_is_string(iss) || strcmp(json_string_value(iss), key->issuer)) {
+    if (!json_is_string(iss) ||
+        strcmp(json_string_value(iss), key->issuer) != 0) {
         return RL_JWT_BAD_CLAIMS;
     }
     const json_t *aud = json_object_get(c, "aud");

@@ -31,12 +31,12 @@ enum rl_err rl_jwt_sign(const struct rl_jwt_key *key, int64_t sub, int64_t now,
 
 enum rl_jwt_result {
     RL_JWT_OK = 0,
-    RL_JWT_MALFORMED,   /* not three base64url parts of JSON objects */
-    RL_JWT_BAD_ALG,     /* alg is not exactly "HS256" */
-    RL_JWT_BAD_SIG,     /* signature does not match (constant-time check) */
-    RL_JWT_BAD_CLAIMS,  /* iss / aud / sub missing or wrong */
-    RL_JWT_EXPIRED,     /* exp <= now - skew */
-    RL_JWT_NOT_YET,     /* nbf or iat > now + skew */
+    RL_JWT_MALFORMED,  /* not three base64url parts of JSON objects */
+    RL_JWT_BAD_ALG,    /* alg is not exactly "HS256" */
+    RL_JWT_BAD_SIG,    /* signature does not match (constant-time check) */
+    RL_JWT_BAD_CLAIMS, /* iss / aud / sub missing or wrong */
+    RL_JWT_EXPIRED,    /* exp <= now - skew */
+    RL_JWT_NOT_YET,    /* nbf or iat > now + skew */
 };
 
 /* Verifies token (len bytes): structure, algorithm, signature, then the

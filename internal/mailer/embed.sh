@@ -25,7 +25,7 @@ mkdir -p "$(dirname "$out")"
             ;;
         esac
         echo "/* $f */"
-        echo "static const unsigned char t$i[] = {"
+        echo "static const unsigned char t${i}[] = {"
         od -An -v -tx1 "$f" | awk '
             { line = "   "; for (i = 1; i <= NF; i++) line = line " 0x" $i ","
               print line }'

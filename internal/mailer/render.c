@@ -86,11 +86,8 @@ sb_free(struct sbuf *b)
     b->len = b->cap = 0;
 }
 
-static void set_why(char *why, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_why(char *why, size_t cap, const char *fmt, ...)
+void
+rl_mailer_set_why(char *why, size_t cap, const char *fmt, ...)
 {
     if (why == NULL || cap == 0) {
         return;
@@ -380,8 +377,8 @@ find_block(const struct rl_mail_template *t, const char *name,
         const char *text_end = open ? open : end;
         for (const char *q = p; q < text_end; q++) {
             if (*q != ' ' && *q != '\n' && *q != '\r' && *q != '\t') {
-                set_why(why, why_cap, "template %s: text outside a block",
-                        t->name);
+                rl_mailer_set_why(why, why_cap,
+                                  "template %s: text outside a block", t->name);
                 return false;
             }
         }
@@ -391,21 +388,24 @@ find_block(const struct rl_mail_template *t, const char *name,
         if (strncmp(open, "{{/*", 4) == 0) {
             const char *close = strstr(open + 4, "*/}}");
             if (close == NULL) {
-                set_why(why, why_cap, "template %s: unclosed comment", t->name);
+                rl_mailer_set_why(why, why_cap, "template %s: unclosed comment",
+                                  t->name);
                 return false;
             }
             p = close + 4;
             continue;
         }
         if (strncmp(open, "{{define \"", 10) != 0) {
-            set_why(why, why_cap, "template %s: unknown action", t->name);
+            rl_mailer_set_why(why, why_cap, "template %s: unknown action",
+                              t->name);
             return false;
         }
         const char *bname = open + 10;
         const char *q = strstr(bname, "\"}}");
         const char *body_end = q ? strstr(q, "{{end}}") : NULL;
         if (q == NULL || body_end == NULL) {
-            set_why(why, why_cap, "template %s: unclosed define", t->name);
+            rl_mailer_set_why(why, why_cap, "template %s: unclosed define",
+                              t->name);
             return false;
         }
         const char *body = q + 3;
@@ -427,7 +427,8 @@ find_block(const struct rl_mail_template *t, const char *name,
         p = body_end + 7;
     }
     if (!found) {
-        set_why(why, why_cap, "template %s: no \"%s\" block", t->name, name);
+        rl_mailer_set_why(why, why_cap, "template %s: no \"%s\" block", t->name,
+                          name);
     }
     return found;
 }
@@ -442,8 +443,8 @@ put_value(struct sbuf *b, enum mode mode, const char *v, char *why,
         unsigned char c = *p;
         if (is_ctl(c)) {
             if (mode == M_SUBJECT) {
-                set_why(why, why_cap,
-                        "header value contains a control character");
+                rl_mailer_set_why(why, why_cap,
+                                  "header value contains a control character");
                 return false;
             }
             sb_char(b, ' ');
@@ -491,7 +492,7 @@ expand(struct sbuf *b, const char *text, size_t len, enum mode mode,
         sb_add(b, p, (size_t)(open - p));
         const char *close = strstr(open, "}}");
         if (close == NULL || close > end) {
-            set_why(why, why_cap, "template: unclosed action");
+            rl_mailer_set_why(why, why_cap, "template: unclosed action");
             return false;
         }
         if (strncmp(open, "{{/*", 4) == 0) {
@@ -499,7 +500,7 @@ expand(struct sbuf *b, const char *text, size_t len, enum mode mode,
             continue;
         }
         if (open[2] != '.' || close - open - 3 <= 0 || close - open > 64) {
-            set_why(why, why_cap, "template: unknown action");
+            rl_mailer_set_why(why, why_cap, "template: unknown action");
             return false;
         }
         char key[64];
@@ -512,7 +513,7 @@ expand(struct sbuf *b, const char *text, size_t len, enum mode mode,
         if (json_is_string(v)) {
             s = json_string_value(v);
             if (strlen(s) != json_string_length(v)) {
-                set_why(why, why_cap, "data: %s contains NUL", key);
+                rl_mailer_set_why(why, why_cap, "data: %s contains NUL", key);
                 return false;
             }
         } else if (json_is_integer(v)) {
@@ -520,7 +521,8 @@ expand(struct sbuf *b, const char *text, size_t len, enum mode mode,
                      json_integer_value(v));
             s = num;
         } else {
-            set_why(why, why_cap, "data: %s is missing or not a string", key);
+            rl_mailer_set_why(why, why_cap,
+                              "data: %s is missing or not a string", key);
             return false;
         }
         if (!put_value(b, mode, s, why, why_cap)) {
@@ -564,28 +566,28 @@ rl_mail_render(const char *tmpl, const char *data_json, const char *sender,
 {
     *out = NULL;
     *len = 0;
-    set_why(why, why_cap, "%s", "");
+    rl_mailer_set_why(why, why_cap, "%s", "");
     const struct rl_mail_template *t = find_template(tmpl);
     if (t == NULL) {
-        set_why(why, why_cap, "unknown template");
+        rl_mailer_set_why(why, why_cap, "unknown template");
         return RL_ERR_INVALID;
     }
     char addr[320];
     if (rl_mail_address(sender, addr, sizeof(addr)) != RL_OK ||
         !rl_mail_header_ok(sender)) {
-        set_why(why, why_cap, "invalid sender");
+        rl_mailer_set_why(why, why_cap, "invalid sender");
         return RL_ERR_INVALID;
     }
     if (recipient[0] == '\0' || !rl_mail_header_ok(recipient) ||
         strpbrk(recipient, "<>") != NULL) {
-        set_why(why, why_cap, "invalid recipient");
+        rl_mailer_set_why(why, why_cap, "invalid recipient");
         return RL_ERR_INVALID;
     }
     json_error_t jerr;
     json_t *data = data_json ? json_loads(data_json, 0, &jerr) : NULL;
     if (!json_is_object(data)) {
         json_decref(data);
-        set_why(why, why_cap, "data is not a JSON object");
+        rl_mailer_set_why(why, why_cap, "data is not a JSON object");
         return RL_ERR_INVALID;
     }
 
@@ -597,13 +599,14 @@ rl_mail_render(const char *tmpl, const char *data_json, const char *sender,
         goto done;
     }
     if (subject.failed || plain.failed || html.failed) {
-        set_why(why, why_cap, "message too large or out of memory");
+        rl_mailer_set_why(why, why_cap, "message too large or out of memory");
         e = subject.too_big || plain.too_big || html.too_big ? RL_ERR_INVALID
                                                              : RL_ERR_NOMEM;
         goto done;
     }
     if (subject.p != NULL && !rl_mail_header_ok(subject.p)) {
-        set_why(why, why_cap, "header value contains a control character");
+        rl_mailer_set_why(why, why_cap,
+                          "header value contains a control character");
         goto done;
     }
 
@@ -636,7 +639,7 @@ rl_mail_render(const char *tmpl, const char *data_json, const char *sender,
     sb_str(&msg, boundary);
     sb_str(&msg, "--\r\n");
     if (msg.failed) {
-        set_why(why, why_cap, "message too large or out of memory");
+        rl_mailer_set_why(why, why_cap, "message too large or out of memory");
         e = msg.too_big ? RL_ERR_INVALID : RL_ERR_NOMEM;
         goto done;
     }

@@ -43,4 +43,9 @@ enum rl_err rl_mail_address(const char *sender, char *buf,
  * above all) and no DEL. Pure. */
 bool rl_mail_header_ok(const char *s);
 
+/* printf into why (cap bytes) when why is not NULL: how the mailer's
+ * functions explain a failure to their caller. */
+void rl_mailer_set_why(char *why, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -19,21 +19,6 @@
 
 #include "internal/mailer/render.h"
 
-static void set_why(char *why, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_why(char *why, size_t cap, const char *fmt, ...)
-{
-    if (why == NULL || cap == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-}
-
 enum rl_err
 rl_smtp_url(const char *host, int port, char *buf, size_t cap)
 {
@@ -89,17 +74,17 @@ rl_smtp_send(const struct rl_smtp_config *cfg, const char *recipient,
     if (cfg->host == NULL || cfg->host[0] == '\0' ||
         !rl_mail_header_ok(cfg->host) ||
         rl_smtp_url(cfg->host, cfg->port, url, sizeof(url)) != RL_OK) {
-        set_why(why, why_cap, "invalid smtp host");
+        rl_mailer_set_why(why, why_cap, "invalid smtp host");
         return RL_ERR_INVALID;
     }
     if (rl_mail_address(cfg->sender, addr, sizeof(addr)) != RL_OK) {
-        set_why(why, why_cap, "invalid sender address");
+        rl_mailer_set_why(why, why_cap, "invalid sender address");
         return RL_ERR_INVALID;
     }
     snprintf(from, sizeof(from), "<%s>", addr);
     if (rl_mail_address(recipient, addr, sizeof(addr)) != RL_OK ||
         !rl_mail_header_ok(recipient)) {
-        set_why(why, why_cap, "invalid recipient address");
+        rl_mailer_set_why(why, why_cap, "invalid recipient address");
         return RL_ERR_INVALID;
     }
     snprintf(rcpt, sizeof(rcpt), "<%s>", addr);
@@ -109,7 +94,7 @@ rl_smtp_send(const struct rl_smtp_config *cfg, const char *recipient,
     if (curl == NULL || rcpts == NULL) {
         curl_easy_cleanup(curl);
         curl_slist_free_all(rcpts);
-        set_why(why, why_cap, "out of memory");
+        rl_mailer_set_why(why, why_cap, "out of memory");
         return RL_ERR_NOMEM;
     }
     bool auth = cfg->username != NULL && cfg->username[0] != '\0';
@@ -149,9 +134,9 @@ rl_smtp_send(const struct rl_smtp_config *cfg, const char *recipient,
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
         const char *text = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
         if (code > 0) {
-            set_why(why, why_cap, "smtp: %s (reply %ld)", text, code);
+            rl_mailer_set_why(why, why_cap, "smtp: %s (reply %ld)", text, code);
         } else {
-            set_why(why, why_cap, "smtp: %s", text);
+            rl_mailer_set_why(why, why_cap, "smtp: %s", text);
         }
         e = rc == CURLE_OUT_OF_MEMORY ? RL_ERR_NOMEM : RL_ERR_IO;
     }
@@ -216,14 +201,14 @@ rl_mail_write_eml(const char *dir, int64_t job_id, const char *tmpl,
 {
     if (tmpl[0] == '\0' || tmpl[strspn(tmpl, "abcdefghijklmnopqrstuvwxyz"
                                              "0123456789_")] != '\0') {
-        set_why(why, why_cap, "invalid template name");
+        rl_mailer_set_why(why, why_cap, "invalid template name");
         return RL_ERR_INVALID;
     }
     struct tm tm;
     char stamp[32];
     if (gmtime_r(&now, &tm) == NULL ||
         strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0) {
-        set_why(why, why_cap, "cannot format the time");
+        rl_mailer_set_why(why, why_cap, "cannot format the time");
         return RL_ERR_INVALID;
     }
     char tmp[4096];
@@ -232,26 +217,26 @@ rl_mail_write_eml(const char *dir, int64_t job_id, const char *tmpl,
     int m = snprintf(tmp, sizeof(tmp), "%s/.%s-%lld-%s.eml.tmp", dir, stamp,
                      (long long)job_id, tmpl);
     if (n < 0 || (size_t)n >= path_cap || m < 0 || (size_t)m >= sizeof(tmp)) {
-        set_why(why, why_cap, "mail directory path too long");
+        rl_mailer_set_why(why, why_cap, "mail directory path too long");
         return RL_ERR_INVALID;
     }
     if (mkdir_p(dir) != 0) {
-        set_why(why, why_cap, "mkdir %s: %s", dir, strerror(errno));
+        rl_mailer_set_why(why, why_cap, "mkdir %s: %s", dir, strerror(errno));
         return RL_ERR_IO;
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_why(why, why_cap, "open %s: %s", tmp, strerror(errno));
+        rl_mailer_set_why(why, why_cap, "open %s: %s", tmp, strerror(errno));
         return RL_ERR_IO;
     }
     if (write_all(fd, msg, len) != 0 || fsync(fd) != 0) {
-        set_why(why, why_cap, "write %s: %s", tmp, strerror(errno));
+        rl_mailer_set_why(why, why_cap, "write %s: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
         return RL_ERR_IO;
     }
     if (close(fd) != 0) {
-        set_why(why, why_cap, "close %s: %s", tmp, strerror(errno));
+        rl_mailer_set_why(why, why_cap, "close %s: %s", tmp, strerror(errno));
         unlink(tmp);
         return RL_ERR_IO;
     }
@@ -263,7 +248,7 @@ rl_mail_write_eml(const char *dir, int64_t job_id, const char *tmpl,
             access(path, F_OK) != 0 && rename(tmp, path) == 0) {
             return RL_OK;
         }
-        set_why(why, why_cap, "link %s: %s", path, strerror(err));
+        rl_mailer_set_why(why, why_cap, "link %s: %s", path, strerror(err));
         unlink(tmp);
         return RL_ERR_IO;
     }

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal/base/clock.h"
 #include "internal/data/statements.h"
 #include "internal/jsonlog/jsonlog.h"
 #include "internal/mailer/render.h"
@@ -66,14 +67,6 @@ struct rl_mailer {
     int nworkers;
     bool curl_ready;
 };
-
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 fmt_i64(char *buf, size_t cap, int64_t v)
@@ -662,18 +655,11 @@ wait_exited(struct rl_mailer *m, int64_t deadline)
 {
     pthread_mutex_lock(&m->mu);
     while (m->running > 0) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - rl_mono_ms();
         if (left <= 0) {
             break;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct timespec ts = rl_mono_deadline(left);
         pthread_cond_timedwait(&m->exited, &m->mu, &ts);
     }
     bool done = m->running == 0;
@@ -694,7 +680,7 @@ rl_mailer_stop(struct rl_mailer *m)
             n = write(m->stop_pipe[1], "x", 1);
         } while (n < 0 && errno == EINTR);
     }
-    if (!wait_exited(m, mono_ms() + m->cfg.stop_timeout_ms)) {
+    if (!wait_exited(m, rl_mono_ms() + m->cfg.stop_timeout_ms)) {
         rl_log(RL_LOG_ERROR,
                "mailer: stop timeout: aborting the sends in flight", NULL);
         atomic_store(&m->abort_sends, true);

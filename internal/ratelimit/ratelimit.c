@@ -133,8 +133,8 @@ rl_limiter_new(const struct rl_limiter_config *cfg, struct rl_limiter **out)
 #ifdef MADV_NOHUGEPAGE
     (void)madvise(l->map, l->map_len, MADV_NOHUGEPAGE); /* advice only */
 #endif
-    l->shards = aligned_alloc(_Alignof(struct shard),
-                              nshards * sizeof(struct shard));
+    l->shards =
+        aligned_alloc(_Alignof(struct shard), nshards * sizeof(struct shard));
     if (l->shards == NULL) {
         munmap(l->map, l->map_len);
         free(l);
@@ -175,8 +175,7 @@ idle(const struct rl_limiter *l, const struct entry *e, int64_t now)
 
 /* Clears the idle entries of group g. Caller holds sh->mu. */
 static size_t
-sweep_group(const struct rl_limiter *l, struct shard *sh, size_t g,
-            int64_t now)
+sweep_group(const struct rl_limiter *l, struct shard *sh, size_t g, int64_t now)
 {
     struct entry *grp = sh->slots + g * GROUP;
     size_t n = 0;
@@ -225,8 +224,8 @@ scan(struct entry *grp, uint64_t fp, int *used, struct entry **avail,
 }
 
 void
-rl_limiter_allow(struct rl_limiter *l, const unsigned char key[16],
-                 int64_t now, struct rl_limiter_result *out)
+rl_limiter_allow(struct rl_limiter *l, const unsigned char key[16], int64_t now,
+                 struct rl_limiter_result *out)
 {
     if (now <= 0) {
         now = 1; /* 0 marks a free slot */
@@ -301,9 +300,8 @@ rl_limiter_allow(struct rl_limiter *l, const unsigned char key[16],
         out->retry_after_s = 0;
     }
     out->remaining = slack / l->t_ns;
-    out->reset_s = slack >= l->tau_ns
-                       ? 0
-                       : ceil_s((out->remaining + 1) * l->t_ns - slack);
+    out->reset_s =
+        slack >= l->tau_ns ? 0 : ceil_s((out->remaining + 1) * l->t_ns - slack);
     pthread_mutex_unlock(&sh->mu);
 }
 

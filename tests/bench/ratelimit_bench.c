@@ -218,8 +218,8 @@ main(void)
     printf("  after %u new clients              %+8ld KiB  (%.1f bytes "
            "a client)\n",
            CLIENTS, rss_d - rss_a, (double)(rss_d - rss_a) * 1024 / CLIENTS);
-    printf("  bound: %zu slots x 16 bytes            = %8zu KiB\n",
-           st.capacity, st.capacity * 16 / 1024);
+    printf("  bound: %zu slots x 16 bytes            = %8zu KiB\n", st.capacity,
+           st.capacity * 16 / 1024);
     printf("  clients held %zu; %llu (%.2f%%) replaced the stalest client "
            "of a full pair of groups\n",
            st.clients, (unsigned long long)st.evicted_full,

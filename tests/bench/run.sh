@@ -12,7 +12,14 @@
 #      INSERT ... SELECT generate_series (titles from word lists, 1 in 30 with
 #      the word "River"; years 1900..2024; runtimes 60..200; 1-3 of 12 genres,
 #      among them "drama"), then ANALYZE;
-#   2. bin/api -env development;
+#   2. bin/api -env development -jwt-secret <32 random bytes, hex>, plus
+#      -limiter-enabled=false when `bin/api -help` lists that flag (wrk sends
+#      everything from 127.0.0.1: with the limiter on, nearly all would be
+#      429s); then the bench user: registered with POST /v1/users (so the
+#      server makes its Argon2id hash), activated in SQL, granted movies:write
+#      with `bin/api users grant`, and logged in once for a stateful token
+#      (POST /v1/tokens/authentication) and once for a JWT (POST
+#      /v1/tokens/jwt); the movie routes require a token (CONTRACT §2);
 #   3. bin/bench-bare, answering every request with the body that bin/api sent
 #      for GET /v1/healthcheck (the libmicrohttpd ceiling);
 #   4. nginx answering GET /v1/healthcheck with that same body (the ceiling
@@ -20,38 +27,47 @@
 # Scenarios, each measured BENCH_ROUNDS times, round-robin (round 1: nginx,
 # bare, api, pgbench, get_by_id, ...; round 2: ...) so that noise on the
 # machine hits all of them alike:
-#   nginx, bare, api   GET /v1/healthcheck
+#   nginx, bare, api   GET /v1/healthcheck (anonymous)
 #   pgbench            pgbench -n -M prepared -c32 -j2 -T BENCH_SECONDS running
 #                      the SELECT of GET /v1/movies/:id on random seeded ids,
 #                      over TCP as the API's role: the database's ceiling
-#   get_by_id          GET /v1/movies/:id, random seeded ids (Lua)
-#   title_search       GET /v1/movies?title=river&page_size=20
-#   genres_sort        GET /v1/movies?genres=drama&sort=-year
-#   post               POST /v1/movies, a valid body with a varied title (Lua);
-#                      the rows accumulate.  They never contain "river" nor
-#                      "drama", so the two list scenarios keep their results.
+#   get_by_id          GET /v1/movies/:id, random seeded ids (Lua), with the
+#                      stateful token
+#   get_by_id_jwt      the same with the JWT
+#   title_search       GET /v1/movies?title=river&page_size=20 (stateful token)
+#   genres_sort        GET /v1/movies?genres=drama&sort=-year (stateful token)
+#   post               POST /v1/movies, a valid body with a varied title (Lua,
+#                      stateful token); the rows accumulate.  They never
+#                      contain "river" nor "drama", so the two list scenarios
+#                      keep their results.
 # The HTTP scenarios run
 #   wrk -t2 -c32 -dBENCH_SECONDS --latency
 # Before the rounds every movie request is sent once with curl and must get
-# its exact status (200, or 201 for POST); during the rounds wrk's socket
-# errors and "Non-2xx or 3xx responses" (wrk counts any status >= 400) are
-# counted and shown.  Once, before the rounds, the list SQL of title_search and
+# its exact status (200, or 201 for POST; and 401 without a token); during the
+# rounds wrk's socket errors and "Non-2xx or 3xx responses" (wrk counts any
+# status >= 400) are counted and shown.  Once, before the rounds, the list SQL of title_search and
 # genres_sort (as internal/data/movies.c builds it, checked against the text
 # the server's own sessions show in pg_stat_activity) is PREPAREd, executed 6
 # times and then run under EXPLAIN (ANALYZE, BUFFERS) EXECUTE, the plan that
 # the server's plan cache would pick; the script says whether it uses
 # movies_title_idx / movies_genres_idx and whether the plan was generic.
+# After the rounds, once: login, POST /v1/tokens/authentication with the
+# bench user's password, wrk -t2 -c<2 x CPUs> -dBENCH_LOGIN_SECONDS, shown
+# beside the cost of one Argon2id verification (the median of 3 single
+# logins on the idle server, timed by curl) and the ceiling that cost allows
+# (CPUs / cost).
 #
 # The output: the healthcheck table (medians over the rounds, ratios to the
 # ceilings), the movies table (median req/s and p99, ratio to pgbench's median
-# tps, the target ratio and PASS/below), bin/api's peak RSS; all numbers also
-# go to var/bench/bench-<UTC timestamp>.json.
+# tps, the target ratio and PASS/below), the login line, bin/api's peak RSS;
+# all numbers also go to var/bench/bench-<UTC timestamp>.json.
 #
 # Environment: BENCH_SECONDS (default 8), BENCH_ROUNDS (default 3),
 # BENCH_WARMUP seconds of unrecorded load per scenario first (default 1, 0 for
-# none).  Run time is bounded: about
-#   20 s set-up + 8 scenarios x (BENCH_WARMUP + BENCH_ROUNDS x BENCH_SECONDS),
-# i.e. under 4 minutes with the defaults, and each wrk or pgbench run is killed
+# none), BENCH_LOGIN_SECONDS (default 5).  Run time is bounded: about
+#   25 s set-up + 9 scenarios x (BENCH_WARMUP + BENCH_ROUNDS x BENCH_SECONDS)
+#   + BENCH_LOGIN_SECONDS,
+# i.e. under 5 minutes with the defaults, and each wrk or pgbench run is killed
 # if it overruns by 30 s.
 #
 # Adding a scenario: start what it needs in start_services, then register it
@@ -69,12 +85,15 @@ cd -- "$ROOT"
 BENCH_SECONDS=${BENCH_SECONDS:-8}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
+BENCH_LOGIN_SECONDS=${BENCH_LOGIN_SECONDS:-5}
 WRK_THREADS=2
 WRK_CONNECTIONS=32
 SUITE=bench
 SEED_MOVIES=10000
 # The movies scenarios' target ratios to pgbench's tps (the issue's numbers).
-declare -A TARGET=([get_by_id]=0.50 [title_search]=0.05 [genres_sort]=0.04 [post]=0.10)
+# get_by_id: issue 5's target for an authenticated GET by id, either token.
+declare -A TARGET=([get_by_id]=0.25 [get_by_id_jwt]=0.25 [title_search]=0.05
+    [genres_sort]=0.04 [post]=0.10)
 
 API_BIN=$ROOT/bin/api
 BARE_BIN=$ROOT/bin/bench-bare
@@ -98,9 +117,11 @@ check_uint() { # NAME VALUE MIN MAX
 check_uint BENCH_SECONDS "$BENCH_SECONDS" 1 600
 check_uint BENCH_ROUNDS "$BENCH_ROUNDS" 1 50
 check_uint BENCH_WARMUP "$BENCH_WARMUP" 0 60
+check_uint BENCH_LOGIN_SECONDS "$BENCH_LOGIN_SECONDS" 1 600
 BENCH_SECONDS=$((10#$BENCH_SECONDS))
 BENCH_ROUNDS=$((10#$BENCH_ROUNDS))
 BENCH_WARMUP=$((10#$BENCH_WARMUP))
+BENCH_LOGIN_SECONDS=$((10#$BENCH_LOGIN_SECONDS))
 
 NGINX=$(command -v nginx || true)
 if [[ -z "$NGINX" && -x /usr/sbin/nginx ]]; then
@@ -376,8 +397,13 @@ NGINX_URL=""
 SEED_LO=""   # the ids of the seeded movies: SEED_LO..SEED_HI
 SEED_HI=""
 
+# The JWT signing key of the bench's bin/api: 32 random bytes as 64 hex digits.
+JWT_SECRET=$(od -An -v -N32 -tx1 /dev/urandom | tr -d ' \n')
+[[ ${#JWT_SECRET} -eq 64 ]] || die "could not read 32 random bytes from /dev/urandom"
+
 start_services() {
     local api_port bare_port nginx_port nginx_pid pg_port body=$WORK/healthcheck.json
+    local help api_flags
 
     pg_port=$(free_port)
     api_port=$(free_port)
@@ -400,9 +426,19 @@ start_services() {
         die "loading $FIXTURE failed: $(tail -n 5 "$WORK/fixture.log")"
     seed_movies
 
+    api_flags=(-port "$api_port" -db-dsn "$DSN" -env development
+        -jwt-secret "$JWT_SECRET" -mail-dir "$WORK/mail")
+    # wrk sends everything from 127.0.0.1: with the rate limiter on, all
+    # but 2 requests a second would be 429s.  A bin/api without a limiter
+    # has no such flag, and would refuse to start with it.
+    help=$("$API_BIN" -help 2>&1 || true)
+    if [[ "$help" == *-limiter-enabled* ]]; then
+        api_flags+=(-limiter-enabled=false)
+    else
+        say "note: this bin/api has no -limiter-enabled flag (no rate limiter)"
+    fi
     say "bin/api on 127.0.0.1:$api_port"
-    "$API_BIN" -port "$api_port" -db-dsn "$DSN" -env development \
-        >"$WORK/api.log" 2>&1 &
+    "$API_BIN" "${api_flags[@]}" >"$WORK/api.log" 2>&1 &
     API_PID=$!
     PIDS+=("$API_PID")
     API_BASE="http://127.0.0.1:$api_port"
@@ -453,6 +489,70 @@ same_response() {
             say "note: $url sends Content-Type '${ct#* }', $1 sends '${first_ct#* }'"
         fi
     done
+}
+
+# ------------------------------------------------------------ bench user ---
+
+BENCH_EMAIL=bench@example.com
+BENCH_PASSWORD="" # random, set by setup_auth
+BENCH_UID=""
+TOKEN="" # the bench user's stateful authentication token
+JWT=""   # and a JWT
+ARGON2_MS="" # one login on the idle server: one Argon2id verification
+LOGIN_TIMES="" # the single logins it was measured from, ms
+POST_TIME="" # api_post: curl's time_total of the request, in seconds
+
+# POST a JSON body to bin/api; the status must be STATUS.  The body goes to
+# $WORK/check.NAME, curl's time_total to POST_TIME.
+api_post() { # NAME STATUS PATH BODY
+    local got
+    got=$(curl -sS --max-time 10 -X POST -H 'Content-Type: application/json' \
+        --data-binary "$4" -o "$WORK/check.$1" -w '%{http_code} %{time_total}' \
+        "$API_BASE$3") || die "$1: POST $3 failed"
+    [[ "${got%% *}" == "$2" ]] ||
+        die "$1: POST $3 answered ${got%% *}, not $2: $(head -c 300 "$WORK/check.$1")"
+    POST_TIME=${got#* }
+}
+
+json_token() { # FILE: the "token" of an {"authentication_token": ...} body
+    sed -n 's/.*"token": *"\([^"]*\)".*/\1/p' "$1" | head -n 1
+}
+
+# The bench user: registered through the API (the server makes the Argon2id
+# hash of its password), activated with SQL, granted movies:write with the
+# operator CLI; then a stateful token, a JWT, and the cost of one login.
+setup_auth() {
+    local creds out i ms times=()
+    BENCH_PASSWORD=$(od -An -v -N12 -tx1 /dev/urandom | tr -d ' \n')
+    creds=$(printf '{"email":"%s","password":"%s"}' "$BENCH_EMAIL" "$BENCH_PASSWORD")
+    api_post register 202 /v1/users "{\"name\":\"Bench User\",${creds#\{}"
+    out=$(psql -X -q -At -v ON_ERROR_STOP=1 "$DSN" 2>"$WORK/activate.log" \
+        -c "UPDATE users SET activated = true WHERE email = '$BENCH_EMAIL' RETURNING id") ||
+        die "activating the bench user failed: $(tail -n 5 "$WORK/activate.log")"
+    BENCH_UID=${out%%$'\n'*}
+    [[ "$BENCH_UID" =~ ^[0-9]+$ ]] || die "activating the bench user: unexpected '$out'"
+    "$API_BIN" -db-dsn "$DSN" users grant "$BENCH_EMAIL" movies:write \
+        >"$WORK/grant.log" 2>&1 ||
+        die "bin/api users grant failed: $(tail -n 5 "$WORK/grant.log")"
+
+    # One login on the idle server is one Argon2id verification plus two
+    # queries: the median of 3 is the cost per hash shown beside login.
+    for ((i = 0; i < 3; i++)); do
+        api_post login 201 /v1/tokens/authentication "$creds"
+        ms=$(awk -v t="$POST_TIME" 'BEGIN { printf "%.1f", t * 1000 }')
+        times+=("$ms")
+    done
+    LOGIN_TIMES="${times[*]}"
+    ARGON2_MS=$(median "${times[@]}")
+    TOKEN=$(json_token "$WORK/check.login")
+    [[ "$TOKEN" =~ ^[A-Z2-7]{26}$ ]] ||
+        die "login: no 26-character token in $(head -c 300 "$WORK/check.login")"
+    api_post jwt 201 /v1/tokens/jwt "$creds"
+    JWT=$(json_token "$WORK/check.jwt")
+    [[ "$JWT" =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] ||
+        die "jwt: no JWT in $(head -c 300 "$WORK/check.jwt")"
+    say "bench user $BENCH_EMAIL (id $BENCH_UID): activated, movies:read + movies:write;" \
+        "stateful token and JWT issued; one login takes $(printf '%.0f' "$ARGON2_MS") ms"
 }
 
 # -------------------------------------------------- scenarios and results ---
@@ -701,11 +801,14 @@ declare -A SC_DESC=()   # name -> what it sends, for the JSON
 declare -A TOTAL=()     # list scenario -> metadata.total_records before the rounds
 declare -A SQL_MATCH=() # list scenario -> true if the server ran our SQL text
 
-write_movie_scripts() {
-    cat >"$WORK/get_by_id.lua" <<LUA
--- generated by tests/bench/run.sh: GET /v1/movies/:id, random seeded ids.
+# GET /v1/movies/:id as the holder of bearer TOKEN.
+write_get_by_id_script() { # FILE TOKEN KIND
+    cat >"$1" <<LUA
+-- generated by tests/bench/run.sh: GET /v1/movies/:id, random seeded ids,
+-- with the bench user's $3.
 -- Each thread draws its ids once (math.random) and cycles through them.
 local lo, hi, n, i = $SEED_LO, $SEED_HI, 10000, 0
+local headers = { ["Authorization"] = "Bearer $2" }
 local reqs = {}
 local threads = 0
 function setup(thread)
@@ -715,7 +818,7 @@ end
 function init(args)
     math.randomseed(os.time() + 7919 * (thread_no or 0))
     for k = 1, n do
-        reqs[k] = wrk.format(nil, "/v1/movies/" .. math.random(lo, hi))
+        reqs[k] = wrk.format(nil, "/v1/movies/" .. math.random(lo, hi), headers)
     end
 end
 function request()
@@ -723,6 +826,11 @@ function request()
     return reqs[i]
 end
 LUA
+}
+
+write_movie_scripts() {
+    write_get_by_id_script "$WORK/get_by_id.lua" "$TOKEN" "stateful token"
+    write_get_by_id_script "$WORK/get_by_id_jwt.lua" "$JWT" JWT
     # Titles without "river", genres without "drama": the rows that pile up
     # do not change what title_search and genres_sort find.
     cat >"$WORK/post.lua" <<LUA
@@ -732,7 +840,8 @@ local genres = { "comedy", "action", "thriller", "romance", "horror", "sci-fi",
     "documentary", "animation", "crime", "adventure", "fantasy" }
 local words = { "Paper", "Glass", "Copper", "Signal", "Harvest", "Meridian",
     "Ember", "Compass", "Velvet", "Lantern", "Orbit", "Thunder" }
-local headers = { ["Content-Type"] = "application/json" }
+local headers = { ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer $TOKEN" }
 local threads, count = 0, 0
 function setup(thread)
     threads = threads + 1
@@ -757,13 +866,25 @@ end
 LUA
     printf '\\set id random(%d, %d)\n%s;\n' "$SEED_LO" "$SEED_HI" "$GET_SQL" \
         >"$WORK/get_by_id.pgbench"
+    cat >"$WORK/login.lua" <<LUA
+-- generated by tests/bench/run.sh: POST /v1/tokens/authentication with the
+-- bench user's e-mail and password.
+wrk.method = "POST"
+wrk.body = '{"email":"$BENCH_EMAIL","password":"$BENCH_PASSWORD"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
 }
 
-# One request with curl: the exact status, a JSON body.
+# One request with curl: the exact status, a JSON body.  Sent with the
+# bench user's stateful token, or with CHECK_TOKEN when that is set (empty:
+# anonymous).
 check_request() { # NAME STATUS METHOD PATH [BODY]
-    local name=$1 want=$2 method=$3 path=$4 got args=()
+    local name=$1 want=$2 method=$3 path=$4 got args=() token=${CHECK_TOKEN-$TOKEN}
+    if [[ -n "$token" ]]; then
+        args+=(-H "Authorization: Bearer $token")
+    fi
     if [[ -n "${5:-}" ]]; then
-        args=(-H 'Content-Type: application/json' --data-binary "$5")
+        args+=(-H 'Content-Type: application/json' --data-binary "$5")
     fi
     got=$(curl -sS --max-time 10 -X "$method" "${args[@]}" -o "$WORK/check.$name" \
         -w '%{http_code} %{content_type}' "$API_BASE$path") ||
@@ -798,6 +919,9 @@ preflight() {
     local body
     check_request get_by_id 200 GET "/v1/movies/$SEED_LO"
     check_request get_by_id 200 GET "/v1/movies/$SEED_HI"
+    CHECK_TOKEN=$JWT check_request get_by_id_jwt 200 GET "/v1/movies/$SEED_LO"
+    # The movie routes do check: without a token, 401.
+    CHECK_TOKEN="" check_request anonymous 401 GET "/v1/movies/$SEED_LO"
     check_request title_search 200 GET "$TITLE_PATH"
     TOTAL[title_search]=$(total_records "$WORK/check.title_search") ||
         die "title_search: no metadata.total_records in $(head -c 300 "$WORK/check.title_search")"
@@ -810,8 +934,8 @@ preflight() {
         "$MAX_YEAR" 95)
     check_request post 201 POST /v1/movies "$body"
     reset_movies
-    say "every movie scenario answers its status; title=river matches ${TOTAL[title_search]}," \
-        "genres=drama ${TOTAL[genres_sort]}"
+    say "every movie scenario answers its status (401 without a token);" \
+        "title=river matches ${TOTAL[title_search]}, genres=drama ${TOTAL[genres_sort]}"
 }
 
 # --------------------------------------------------------------- EXPLAIN ---
@@ -868,6 +992,7 @@ print_plans() {
 # ----------------------------------------------------------------- main ---
 
 start_services
+setup_auth
 write_movie_scripts
 preflight
 explain_lists
@@ -878,18 +1003,41 @@ scenario api "$API_URL"
 pgbench_scenario pgbench "$WORK/get_by_id.pgbench"
 SC_DESC[pgbench]="pgbench -n -M prepared: $GET_SQL, id random in $SEED_LO..$SEED_HI (TCP 127.0.0.1, role redlight)"
 scenario get_by_id "$API_BASE/v1/movies/$SEED_LO" -s "$WORK/get_by_id.lua"
-SC_DESC[get_by_id]="GET /v1/movies/:id, id random in $SEED_LO..$SEED_HI"
-scenario title_search "$API_BASE$TITLE_PATH"
-scenario genres_sort "$API_BASE$GENRES_PATH"
+SC_DESC[get_by_id]="GET /v1/movies/:id, id random in $SEED_LO..$SEED_HI, stateful bearer token"
+scenario get_by_id_jwt "$API_BASE/v1/movies/$SEED_LO" -s "$WORK/get_by_id_jwt.lua"
+SC_DESC[get_by_id_jwt]="GET /v1/movies/:id, id random in $SEED_LO..$SEED_HI, JWT (HS256) bearer token"
+scenario title_search "$API_BASE$TITLE_PATH" -H "Authorization: Bearer $TOKEN"
+SC_DESC[title_search]="GET $TITLE_PATH, stateful bearer token"
+scenario genres_sort "$API_BASE$GENRES_PATH" -H "Authorization: Bearer $TOKEN"
+SC_DESC[genres_sort]="GET $GENRES_PATH, stateful bearer token"
 scenario post "$API_BASE/v1/movies" -s "$WORK/post.lua"
-SC_DESC[post]="POST /v1/movies, valid JSON bodies with varied titles"
+SC_DESC[post]="POST /v1/movies, valid JSON bodies with varied titles, stateful bearer token"
 SC_AFTER[post]=reset_movies
 HEALTH_SCENARIOS=(nginx bare api)
-MOVIE_SCENARIOS=(get_by_id title_search genres_sort post)
+MOVIE_SCENARIOS=(get_by_id get_by_id_jwt title_search genres_sort post)
 
 say "${#SCENARIOS[@]} scenarios x $BENCH_ROUNDS rounds x ${BENCH_SECONDS}s" \
     "(wrk -t$WRK_THREADS -c$WRK_CONNECTIONS; pgbench -c$WRK_CONNECTIONS -j$WRK_THREADS), $(nproc) CPUs"
 run_rounds
+
+# login: once, after the rounds.  It is bound by Argon2id (one verification
+# per login, at most one per CPU at a time: internal/password), so a short
+# run says all there is; 2 connections per CPU keep every hash slot busy
+# without queueing requests past wrk's timeout.
+LOGIN_CONNECTIONS=$(($(nproc) * 2))
+((LOGIN_CONNECTIONS >= WRK_THREADS)) || LOGIN_CONNECTIONS=$WRK_THREADS
+scenario login "$API_BASE/v1/tokens/authentication" -s "$WORK/login.lua" --timeout 10s
+SC_DESC[login]="POST /v1/tokens/authentication with the bench user's e-mail and password (wrk -t$WRK_THREADS -c$LOGIN_CONNECTIONS -d${BENCH_LOGIN_SECONDS}s, one run)"
+say "login: wrk -t$WRK_THREADS -c$LOGIN_CONNECTIONS -d${BENCH_LOGIN_SECONDS}s, once"
+WRK_CONNECTIONS=$LOGIN_CONNECTIONS BENCH_SECONDS=$BENCH_LOGIN_SECONDS measure login 1
+LOGIN_MEAN_MS=$(awk '$1 == "Latency" && $2 != "Distribution" { print $2; exit }' \
+    "$WORK/wrk.login.1.txt")
+LOGIN_MEAN_MS=$(to_ms "$LOGIN_MEAN_MS") || die "cannot read wrk's mean latency for login"
+# What the CPUs allow if every one of them did nothing but Argon2id, and the
+# CPU time one login took at the measured rate.
+LOGIN_CEILING=$(awk -v c="$(nproc)" -v ms="$ARGON2_MS" 'BEGIN { printf "%.1f", c * 1000 / ms }')
+LOGIN_CPU_MS=$(awk -v c="$(nproc)" -v r="$(med_rps login)" \
+    'BEGIN { if (r > 0) printf "%.1f", c * 1000 / r; else print "null" }')
 
 api_rss=$(vm_hwm_kb "$API_PID")
 bare_rss=$(vm_hwm_kb "$BARE_PID")
@@ -933,6 +1081,17 @@ report() {
     fi
     printf 'title=river matches %s movies, genres=drama %s; post created %d movies, removed after each run\n' \
         "${TOTAL[title_search]}" "${TOTAL[genres_sort]}" "$POSTED"
+    printf '\nlogin — POST /v1/tokens/authentication, wrk -t%d -c%d -d%ds, one run after the rounds\n\n' \
+        "$WRK_THREADS" "$LOGIN_CONNECTIONS" "$BENCH_LOGIN_SECONDS"
+    printf '%-13s %10s %10s %10s %8s %8s\n' '' 'req/s' 'mean (ms)' 'p99 (ms)' 'sock err' 'non-2xx'
+    printf '%-13s %10.1f %10.1f %10.1f %8d %8d\n' login "$(med_rps login)" "$LOGIN_MEAN_MS" \
+        "$(med_p99 login)" "${RES_SOCK[login]}" "${RES_NON2XX[login]}"
+    printf 'Argon2id cost per hash: one login on the idle server takes %.1f ms (median of %s ms)\n' \
+        "$ARGON2_MS" "$LOGIN_TIMES"
+    printf 'so %d CPUs allow at most %.1f logins/s; measured %.1f (%s of that), %s CPU-ms per login\n' \
+        "$(nproc)" "$LOGIN_CEILING" "$(med_rps login)" \
+        "$(awk -v r="$(med_rps login)" -v c="$LOGIN_CEILING" 'BEGIN { printf "%.0f%%", 100 * r / c }')" \
+        "$LOGIN_CPU_MS"
     printf '\napi peak RSS (VmHWM): %s kB   (bench-bare: %s kB)\n' \
         "${api_rss:-?}" "${bare_rss:-?}"
     print_plans
@@ -988,6 +1147,9 @@ write_json() {
             "${PLAN_MS[$name]}" "$(json_str "${PLAN_TEXT[$name]}")"
     done
     printf '\n  },\n'
+    printf '  "auth": {"user_id": %s, "login": {"connections": %d, "seconds": %d, "req_per_s": %s, "mean_ms": %s, "p99_ms": %s, "argon2id_one_login_ms": %s, "single_logins_ms": %s, "ceiling_req_per_s": %s, "cpu_ms_per_login": %s}},\n' \
+        "$BENCH_UID" "$LOGIN_CONNECTIONS" "$BENCH_LOGIN_SECONDS" "$(med_rps login)" "$LOGIN_MEAN_MS" \
+        "$(med_p99 login)" "$ARGON2_MS" "$(json_list "$LOGIN_TIMES")" "$LOGIN_CEILING" "$LOGIN_CPU_MS"
     printf '  "api_peak_rss_kb": %s,\n' "${api_rss:-null}"
     printf '  "bare_peak_rss_kb": %s,\n' "${bare_rss:-null}"
     printf '  "ratios": {"api/bare": %s, "api/nginx": %s' "$(ratio api bare)" "$(ratio api nginx)"

@@ -263,6 +263,10 @@ EXTRA_FLAGS=(
     # instances a test points elsewhere); -mail-dir serves -smtp-host "".
     -smtp-host 127.0.0.1 -smtp-port "$SMTP_PORT"
     -mail-dir "$TMP/mail"
+    # Every test talks from 127.0.0.1, far above 2 requests a second: the
+    # limiter is tested on instances of its own (tests/test_ratelimit.py,
+    # which appends -limiter-enabled=true; the last value of a flag wins).
+    -limiter-enabled=false
 )
 SERVER_CMD=$(printf '%q ' env "${SAN_ENV[@]}" "$SERVER_BIN" "${EXTRA_FLAGS[@]}")
 SERVER_LOG=$TMP/server.log

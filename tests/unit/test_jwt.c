@@ -3,10 +3,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+
+/* after setjmp.h, stdarg.h and stddef.h, which it needs */
+#include <cmocka.h>
+#include <sodium.h>
 
 #include "internal/jwt/jwt.h"
 
@@ -126,20 +128,30 @@ test_claims(void **state)
     int64_t sub;
     char f[RL_JWT_MAX_LEN];
     const char *h = "{\"alg\":\"HS256\"}";
-    forge(h, "{\"sub\":\"7\",\"iss\":\"other\",\"aud\":\"redlight\","
-             "\"exp\":1800003600}", secret, 33, f, sizeof(f));
+    forge(h,
+          "{\"sub\":\"7\",\"iss\":\"other\",\"aud\":\"redlight\","
+          "\"exp\":1800003600}",
+          secret, 33, f, sizeof(f));
     assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
-    forge(h, "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"other\","
-             "\"exp\":1800003600}", secret, 33, f, sizeof(f));
+    forge(h,
+          "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"other\","
+          "\"exp\":1800003600}",
+          secret, 33, f, sizeof(f));
     assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
-    forge(h, "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":[\"x\",\"redlight\"],"
-             "\"exp\":1800003600}", secret, 33, f, sizeof(f));
+    forge(h,
+          "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":[\"x\",\"redlight\"],"
+          "\"exp\":1800003600}",
+          secret, 33, f, sizeof(f));
     assert_int_equal(verify(f, NOW, &sub), RL_JWT_OK);
-    forge(h, "{\"sub\":7,\"iss\":\"redlight\",\"aud\":\"redlight\","
-             "\"exp\":1800003600}", secret, 33, f, sizeof(f));
+    forge(h,
+          "{\"sub\":7,\"iss\":\"redlight\",\"aud\":\"redlight\","
+          "\"exp\":1800003600}",
+          secret, 33, f, sizeof(f));
     assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
-    forge(h, "{\"sub\":\"0\",\"iss\":\"redlight\",\"aud\":\"redlight\","
-             "\"exp\":1800003600}", secret, 33, f, sizeof(f));
+    forge(h,
+          "{\"sub\":\"0\",\"iss\":\"redlight\",\"aud\":\"redlight\","
+          "\"exp\":1800003600}",
+          secret, 33, f, sizeof(f));
     assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
     forge(h, "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"redlight\"}",
           secret, 33, f, sizeof(f));
@@ -151,8 +163,14 @@ test_malformed(void **state)
 {
     (void)state;
     int64_t sub;
-    const char *bad[] = {"", "a", "a.b", "a.b.c.d", "!!.??.**", "..",
-                         "eyJhbGciOiJIUzI1NiJ9..", "eyJ.eyJ.abc"};
+    const char *bad[] = {"",
+                         "a",
+                         "a.b",
+                         "a.b.c.d",
+                         "!!.??.**",
+                         "..",
+                         "eyJhbGciOiJIUzI1NiJ9..",
+                         "eyJ.eyJ.abc"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         enum rl_jwt_result r = verify(bad[i], NOW, &sub);
         assert_true(r == RL_JWT_MALFORMED || r == RL_JWT_BAD_ALG ||
@@ -168,8 +186,7 @@ test_short_key_refused(void **state)
     (void)state;
     struct rl_jwt_key k = {secret, 31, "redlight", "redlight"};
     char t[RL_JWT_MAX_LEN];
-    assert_int_equal(rl_jwt_sign(&k, 1, NOW, 60, t, sizeof(t)),
-                     RL_ERR_INVALID);
+    assert_int_equal(rl_jwt_sign(&k, 1, NOW, 60, t, sizeof(t)), RL_ERR_INVALID);
 }
 
 int

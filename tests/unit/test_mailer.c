@@ -237,6 +237,8 @@ part(const char *body, const char *boundary, const char *type)
         free(hdrs);
         if (match) {
             const char *content = blank + 4;
+            /* next is not NULL: assert_non_null above does not return */
+            /* cppcheck-suppress nullPointerArithmeticRedundantCheck */
             return qp_decode(content, (size_t)(next - content) + 2);
         }
         p = next;

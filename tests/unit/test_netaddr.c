@@ -49,21 +49,10 @@ parse_addresses(void **state)
     assert_true(parses("::1"));
     assert_true(parses("255.255.255.255"));
 
-    const char *bad[] = {"",
-                         "1.2.3",
-                         "1.2.3.4.5",
-                         "256.1.1.1",
-                         "01.2.3.4",
-                         "1.2.3.4 ",
-                         " 1.2.3.4",
-                         "0x7f.0.0.1",
-                         "127.1",
-                         "[::1]",
-                         "1.2.3.4:80",
-                         "fe80::1%eth0",
-                         "2001:db8:::1",
-                         "example.com",
-                         "unknown"};
+    const char *bad[] = {
+        "",           "1.2.3",        "1.2.3.4.5",    "256.1.1.1",   "01.2.3.4",
+        "1.2.3.4 ",   " 1.2.3.4",     "0x7f.0.0.1",   "127.1",       "[::1]",
+        "1.2.3.4:80", "fe80::1%eth0", "2001:db8:::1", "example.com", "unknown"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_false(parses(bad[i]));
     }
@@ -184,10 +173,10 @@ static void
 bad_sets(void **state)
 {
     (void)state;
-    const char *bad[] = {"10.0.0.0/33",  "::/129",        "10.0.0.0/",
-                         "10.0.0.0/-1",  "10.0.0.0/08",   "10.0.0.0/1x",
-                         "10.0.0/8",     "localhost",     "10.0.0.0/8/8",
-                         "/8",           "10.0.0.1-10.0.0.9"};
+    const char *bad[] = {"10.0.0.0/33", "::/129",           "10.0.0.0/",
+                         "10.0.0.0/-1", "10.0.0.0/08",      "10.0.0.0/1x",
+                         "10.0.0/8",    "localhost",        "10.0.0.0/8/8",
+                         "/8",          "10.0.0.1-10.0.0.9"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct rl_ipset *s = NULL;
         const char *where = NULL;

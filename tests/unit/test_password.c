@@ -174,6 +174,7 @@ concurrent_hashes_queue_behind_the_cap(void **state)
     assert_true(cap >= 2);
     enum { N = 12 };
     struct job jobs[N];
+    memset(jobs, 0, sizeof(jobs));
     pthread_t th[N];
     for (int i = 0; i < N; i++) {
         snprintf(jobs[i].pw, sizeof(jobs[i].pw), "password-%d", i);

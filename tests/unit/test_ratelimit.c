@@ -240,8 +240,7 @@ capacity_is_a_bound(void **state)
     assert_int_equal(st.capacity, 256);
     assert_true(st.clients <= 256);
     assert_true(st.clients >= 200); /* nearly every slot is in use */
-    assert_int_equal(st.clients + st.evicted_full + st.evicted_idle,
-                     100000);
+    assert_int_equal(st.clients + st.evicted_full + st.evicted_idle, 100000);
     assert_true(st.evicted_full > 90000);
     rl_limiter_free(l);
 }

@@ -1,0 +1,738 @@
+/*
+ * metrics.c — request counters and the latency histogram (struct
+ * api_metrics, owned by struct api_app, created once before the server
+ * starts and freed after it stops), and the handlers of GET /debug/vars and
+ * GET /metrics, which read them along with the pool, the rate limiter, the
+ * mail outbox and the process.
+ *
+ * Every counter is an atomic updated with relaxed ordering: nothing on the
+ * request path takes a lock. A scrape reads each counter once, so totals
+ * seen together may be a few requests apart; each one is monotonic.
+ * Histogram buckets are stored per bucket and summed into the cumulative
+ * `le` form while writing, so the buckets of one scrape never decrease.
+ */
+#include "cmd/api/metrics.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cmd/api/errors.h"
+#include "cmd/api/handlers.h"
+#include "cmd/api/helpers.h"
+#include "cmd/api/routes.h"
+#include "internal/base/utf8.h"
+#include "internal/data/outbox_stats.h"
+#include "internal/data/pool.h"
+#include "internal/procstat/procstat.h"
+#include "internal/ratelimit/ratelimit.h"
+
+#define STATUS_MIN 100
+#define STATUS_MAX 599
+#define NCLASSES 5 /* 1xx .. 5xx */
+
+static const char *const methods[] = {"GET",   "HEAD",   "POST",    "PUT",
+                                      "PATCH", "DELETE", "OPTIONS", "other"};
+#define NMETHODS (sizeof(methods) / sizeof(methods[0]))
+
+/* Upper bounds of the latency buckets in microseconds: the API answers in
+ * well under a millisecond when the database is warm, so the low end is
+ * finer than Prometheus's default buckets. */
+static const int64_t bucket_us[] = {500,     1000,    2500,    5000,    10000,
+                                    25000,   50000,   100000,  250000,  500000,
+                                    1000000, 2500000, 5000000, 10000000};
+#define NBUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
+/* Per series: NBUCKETS counts, the +Inf count, then the sum in µs. */
+#define SERIES_SLOTS (NBUCKETS + 2)
+
+struct api_metrics {
+    atomic_uint_fast64_t received;
+    atomic_uint_fast64_t sent;
+    atomic_uint_fast64_t processing_us;
+    atomic_uint_fast64_t by_status[STATUS_MAX - STATUS_MIN + 1];
+    size_t npatterns; /* distinct route patterns, then "unmatched" */
+    const char **patterns;
+    atomic_uint_fast64_t *series; /* [pattern][method][class][slot] */
+    int64_t start_unix;
+};
+
+enum rl_err
+api_metrics_init(struct api_app *app)
+{
+    enum rl_err e =
+        rl_ipset_parse(app->cfg.metrics_allow, &app->metrics_allow, NULL, NULL);
+    if (e != RL_OK) {
+        return e;
+    }
+    struct api_metrics *m = calloc(1, sizeof(*m));
+    size_t nroutes = 0;
+    while (api_routes[nroutes].method != NULL) {
+        nroutes++;
+    }
+    if (m != NULL) {
+        m->patterns = calloc(nroutes + 1, sizeof(m->patterns[0]));
+    }
+    if (m == NULL || m->patterns == NULL) {
+        free(m);
+        rl_ipset_free(app->metrics_allow);
+        app->metrics_allow = NULL;
+        return RL_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < nroutes; i++) {
+        size_t j = 0;
+        while (j < m->npatterns &&
+               strcmp(m->patterns[j], api_routes[i].pattern) != 0) {
+            j++;
+        }
+        if (j == m->npatterns) {
+            m->patterns[m->npatterns++] = api_routes[i].pattern;
+        }
+    }
+    m->patterns[m->npatterns++] = "unmatched";
+    size_t nslots = m->npatterns * NMETHODS * NCLASSES * SERIES_SLOTS;
+    m->series = calloc(nslots, sizeof(m->series[0]));
+    if (m->series == NULL) {
+        free(m->patterns);
+        free(m);
+        rl_ipset_free(app->metrics_allow);
+        app->metrics_allow = NULL;
+        return RL_ERR_NOMEM;
+    }
+    /* calloc's zero bytes are a valid zero for these lock-free atomics. */
+    m->start_unix = (int64_t)time(NULL);
+    app->metrics = m;
+    return RL_OK;
+}
+
+void
+api_metrics_free(struct api_app *app)
+{
+    if (app->metrics != NULL) {
+        free(app->metrics->series);
+        free(app->metrics->patterns);
+        free(app->metrics);
+        app->metrics = NULL;
+    }
+    rl_ipset_free(app->metrics_allow);
+    app->metrics_allow = NULL;
+}
+
+void
+api_metrics_received(struct api_metrics *m)
+{
+    if (m != NULL) {
+        atomic_fetch_add_explicit(&m->received, 1, memory_order_relaxed);
+    }
+}
+
+static size_t
+pattern_index(const struct api_metrics *m, const char *route)
+{
+    size_t last = m->npatterns - 1;
+    if (route == NULL) {
+        return last;
+    }
+    for (size_t i = 0; i < last; i++) {
+        if (m->patterns[i] == route || strcmp(m->patterns[i], route) == 0) {
+            return i;
+        }
+    }
+    return last;
+}
+
+static size_t
+method_index(const char *method)
+{
+    for (size_t i = 0; method != NULL && i < NMETHODS - 1; i++) {
+        if (strcmp(methods[i], method) == 0) {
+            return i;
+        }
+    }
+    return NMETHODS - 1; /* "other": bounded label values */
+}
+
+static atomic_uint_fast64_t *
+series_at(const struct api_metrics *m, size_t p, size_t meth, size_t cls)
+{
+    return m->series + ((p * NMETHODS + meth) * NCLASSES + cls) * SERIES_SLOTS;
+}
+
+void
+api_metrics_sent(struct api_metrics *m, const struct api_req *req,
+                 int64_t duration_ns)
+{
+    if (m == NULL) {
+        return;
+    }
+    uint_fast64_t us = duration_ns > 0 ? (uint_fast64_t)duration_ns / 1000 : 0;
+    atomic_fetch_add_explicit(&m->sent, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->processing_us, us, memory_order_relaxed);
+    int st = req->status;
+    if (st < STATUS_MIN || st > STATUS_MAX) {
+        return; /* never sent by this server; nothing sensible to count */
+    }
+    atomic_fetch_add_explicit(&m->by_status[st - STATUS_MIN], 1,
+                              memory_order_relaxed);
+    atomic_uint_fast64_t *s =
+        series_at(m, pattern_index(m, req->route), method_index(req->method),
+                  (size_t)(st / 100 - 1));
+    size_t b = 0;
+    while (b < NBUCKETS && (int64_t)us > bucket_us[b]) {
+        b++;
+    }
+    atomic_fetch_add_explicit(&s[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s[NBUCKETS + 1], us, memory_order_relaxed);
+}
+
+static uint64_t
+load(atomic_uint_fast64_t *c)
+{
+    return (uint64_t)atomic_load_explicit(c, memory_order_relaxed);
+}
+
+bool
+api_metrics_hidden(struct api_app *app, struct api_req *req)
+{
+    static const char *const paths[] = {"/debug/vars", "/debug/vars/",
+                                        "/metrics", "/metrics/"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        if (strcmp(req->path, paths[i]) == 0) {
+            return !rl_ipset_contains(app->metrics_allow, &req->client);
+        }
+    }
+    return false;
+}
+
+/* ---- a growable text buffer in the request's arena ---------------------- */
+
+struct sbuf {
+    struct rl_arena *arena;
+    char *data;
+    size_t len;
+    size_t cap;
+    bool failed;
+};
+
+static bool
+sb_reserve(struct sbuf *b, size_t more)
+{
+    if (b->failed) {
+        return false;
+    }
+    if (b->len + more + 1 <= b->cap) {
+        return true;
+    }
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more + 1) {
+        cap *= 2;
+    }
+    char *nd = rl_arena_alloc(b->arena, cap);
+    if (nd == NULL) {
+        b->failed = true;
+        return false;
+    }
+    if (b->len) {
+        memcpy(nd, b->data, b->len);
+    }
+    b->data = nd;
+    b->cap = cap;
+    return true;
+}
+
+static void
+sb_put(struct sbuf *b, const char *s, size_t n)
+{
+    if (sb_reserve(b, n)) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+    }
+}
+
+static void
+sb_puts(struct sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void
+sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = true;
+        return;
+    }
+    if ((size_t)n < sizeof(tmp)) {
+        sb_put(b, tmp, (size_t)n);
+        return;
+    }
+    if (!sb_reserve(b, (size_t)n)) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* ---- cmdline with secrets hidden -------------------------------------- */
+
+#define REDACTED "REDACTED"
+
+/* Copies s, replacing passwords: the one in a URL's userinfo
+ * (postgres://user:PASSWORD@host) and every password= / sslpassword=
+ * value of a key/value DSN or URL query. */
+static void
+put_scrubbed(struct sbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    size_t i = 0;
+    while (i < n) {
+        if (strncmp(s + i, "://", 3) == 0) {
+            size_t start = i + 3;
+            size_t end = start;
+            while (end < n && s[end] != '/' && s[end] != '?' && s[end] != '#') {
+                end++;
+            }
+            const char *at = memrchr(s + start, '@', end - start);
+            const char *colon =
+                at ? memchr(s + start, ':', (size_t)(at - (s + start))) : NULL;
+            if (colon != NULL) {
+                sb_put(b, s + i, (size_t)(colon + 1 - (s + i)));
+                sb_puts(b, REDACTED);
+                i = (size_t)(at - s);
+                continue;
+            }
+            sb_put(b, s + i, 3);
+            i += 3;
+            continue;
+        }
+        bool key_start = i == 0 || strchr(" \t?&;", s[i - 1]) != NULL;
+        size_t klen = strncasecmp(s + i, "password", 8) == 0       ? 8
+                      : strncasecmp(s + i, "sslpassword", 11) == 0 ? 11
+                                                                   : 0;
+        if (key_start && klen > 0) {
+            size_t j = i + klen;
+            while (s[j] == ' ') {
+                j++;
+            }
+            if (s[j] == '=') {
+                j++;
+                while (s[j] == ' ') {
+                    j++;
+                }
+                sb_put(b, s + i, j - i);
+                sb_puts(b, REDACTED);
+                if (s[j] == '\'') { /* libpq quoting: 'a b\'c' */
+                    j++;
+                    while (j < n && s[j] != '\'') {
+                        j += s[j] == '\\' && j + 1 < n ? 2 : 1;
+                    }
+                    j += j < n;
+                } else {
+                    while (j < n && s[j] != ' ' && s[j] != '\t' &&
+                           s[j] != '&' && s[j] != '#') {
+                        j++;
+                    }
+                }
+                i = j;
+                continue;
+            }
+        }
+        sb_put(b, s + i, 1);
+        i++;
+    }
+}
+
+/* "-jwt-secret", "--smtp-password=x": a secret flag by its full name. */
+static bool
+names_secret_flag(const char *s)
+{
+    if (s[0] != '-') {
+        return false;
+    }
+    s += s[1] == '-' ? 2 : 1;
+    size_t len = strcspn(s, "=");
+    return (len == 10 && strncmp(s, "jwt-secret", 10) == 0) ||
+           (len == 13 && strncmp(s, "smtp-password", 13) == 0);
+}
+
+/* Copies s replacing malformed UTF-8 with U+FFFD, so JSON can carry it. */
+static const char *
+utf8_clean(struct rl_arena *a, const char *s)
+{
+    struct sbuf b = {.arena = a};
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t k = rl_utf8_seq_len((const unsigned char *)s + i, n - i);
+        if (k == 0) {
+            sb_puts(&b, "\xef\xbf\xbd");
+            i++;
+        } else {
+            sb_put(&b, s + i, k);
+            i += k;
+        }
+    }
+    sb_put(&b, "", 0);
+    return b.failed ? NULL : b.data;
+}
+
+const char *
+api_metrics_cmdline_arg(const struct api_config *cfg, int i,
+                        struct rl_arena *arena)
+{
+    const char *s = cfg->argv[i];
+    if (i > 0 && cfg->secret_args_overflow) {
+        return REDACTED;
+    }
+    struct sbuf b = {.arena = arena};
+    uintptr_t lo = (uintptr_t)s;
+    uintptr_t hi = lo + strlen(s);
+    bool done = false;
+    /* Exactly where config.c's parser found a secret flag's value (which
+     * also covers abbreviations such as -smtp-pass). */
+    for (int k = 0; k < cfg->nsecret_args && !done; k++) {
+        uintptr_t v = (uintptr_t)cfg->secret_args[k].value;
+        if (v < lo || v > hi) {
+            continue;
+        }
+        sb_put(&b, s, v - lo); /* "-flag=" when given in one argument */
+        if (cfg->secret_args[k].dsn) {
+            put_scrubbed(&b, cfg->secret_args[k].value);
+        } else {
+            sb_puts(&b, REDACTED);
+        }
+        done = true;
+    }
+    /* And by name, whatever the parser thought. */
+    if (!done && i > 0 && names_secret_flag(cfg->argv[i - 1]) &&
+        strchr(cfg->argv[i - 1], '=') == NULL) {
+        sb_puts(&b, REDACTED);
+        done = true;
+    }
+    if (!done && names_secret_flag(s) && strchr(s, '=') != NULL) {
+        sb_put(&b, s, (size_t)(strchr(s, '=') + 1 - s));
+        sb_puts(&b, REDACTED);
+        done = true;
+    }
+    if (!done) {
+        put_scrubbed(&b, s); /* a DSN anywhere else */
+    }
+    sb_put(&b, "", 0);
+    return b.failed ? NULL : utf8_clean(arena, b.data);
+}
+
+/* ---- GET /debug/vars ---------------------------------------------------- */
+
+static json_t *
+integer(int64_t v)
+{
+    return json_integer((json_int_t)v);
+}
+
+int
+api_debug_vars(struct api_app *app, struct api_req *req)
+{
+    struct api_metrics *m = app->metrics;
+    json_t *cmdline = api_keep(req, json_array());
+    json_t *by_status = api_keep(req, json_object());
+    if (cmdline == NULL || by_status == NULL) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    for (int i = 0; i < app->cfg.argc; i++) {
+        const char *arg = api_metrics_cmdline_arg(&app->cfg, i, req->arena);
+        if (arg == NULL || json_array_append_new(cmdline, json_string(arg))) {
+            return api_reply_server_error(req, "out of memory");
+        }
+    }
+    for (int st = STATUS_MIN; st <= STATUS_MAX; st++) {
+        uint64_t n = load(&m->by_status[st - STATUS_MIN]);
+        char key[16];
+        snprintf(key, sizeof(key), "%d", st);
+        if (n != 0 &&
+            json_object_set_new(by_status, key, integer((int64_t)n)) != 0) {
+            return api_reply_server_error(req, "out of memory");
+        }
+    }
+    struct rl_db_stats ds;
+    rl_db_stats(app->db, &ds);
+    struct rl_procstat ps;
+    if (rl_procstat_read(&ps) != RL_OK) {
+        /* Not worth a 500: report what was read, 0 for what was not. */
+        ps.rss_bytes = ps.rss_bytes < 0 ? 0 : ps.rss_bytes;
+        ps.threads = ps.threads < 0 ? 0 : ps.threads;
+    }
+    /* Keys in Go's expvar order (sorted); every value is built here. */
+    json_t *body = json_pack(
+        "{s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I,"
+        " s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:O, s:s}",
+        "cmdline", cmdline, "database", "MaxOpenConnections",
+        (json_int_t)ds.max_open, "OpenConnections", (json_int_t)ds.open,
+        "InUse", (json_int_t)ds.in_use, "Idle", (json_int_t)ds.idle,
+        "WaitCount", (json_int_t)ds.wait_count, "WaitDuration",
+        (json_int_t)ds.wait_duration_ns, "MaxIdleClosed",
+        (json_int_t)ds.max_idle_closed, "MaxIdleTimeClosed",
+        (json_int_t)ds.max_idle_time_closed, "MaxLifetimeClosed",
+        (json_int_t)ds.max_lifetime_closed, "goroutines",
+        (json_int_t)ps.threads, "memstats", "Sys", (json_int_t)ps.rss_bytes,
+        "HeapAlloc", (json_int_t)ps.heap_bytes, "timestamp",
+        (json_int_t)time(NULL), "total_processing_time_\xce\xbcs",
+        (json_int_t)load(&m->processing_us), "total_requests_received",
+        (json_int_t)load(&m->received), "total_responses_sent",
+        (json_int_t)load(&m->sent), "total_responses_sent_by_status", by_status,
+        "version", RL_VERSION);
+    int status = api_reply_json(req, 200, body);
+    if (status == 200) {
+        req->content_type = "application/json; charset=utf-8";
+    }
+    return status;
+}
+
+/* ---- GET /metrics ---------------------------------------------------------
+ */
+
+static void
+family(struct sbuf *b, const char *name, const char *type, const char *help)
+{
+    sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+sample(struct sbuf *b, const char *name, uint64_t v)
+{
+    sb_printf(b, "%s %" PRIu64 "\n", name, v);
+}
+
+/* A label value with \, " and newline escaped, as the format requires. */
+static void
+put_label_value(struct sbuf *b, const char *v)
+{
+    for (; *v != '\0'; v++) {
+        if (*v == '\\' || *v == '"') {
+            sb_put(b, "\\", 1);
+            sb_put(b, v, 1);
+        } else if (*v == '\n') {
+            sb_puts(b, "\\n");
+        } else {
+            sb_put(b, v, 1);
+        }
+    }
+}
+
+static void
+write_histogram(struct sbuf *b, struct api_metrics *m)
+{
+    const char *name = "redlight_http_request_duration_seconds";
+    family(b, name, "histogram",
+           "Time from a request's arrival to its response being sent, by "
+           "route pattern, method and status class.");
+    for (size_t p = 0; p < m->npatterns; p++) {
+        for (size_t meth = 0; meth < NMETHODS; meth++) {
+            for (size_t cls = 0; cls < NCLASSES; cls++) {
+                atomic_uint_fast64_t *s = series_at(m, p, meth, cls);
+                uint64_t counts[NBUCKETS + 1];
+                uint64_t total = 0;
+                for (size_t i = 0; i <= NBUCKETS; i++) {
+                    counts[i] = load(&s[i]);
+                    total += counts[i];
+                }
+                if (total == 0) {
+                    continue; /* only series that have seen a request */
+                }
+                uint64_t sum_us = load(&s[NBUCKETS + 1]);
+                uint64_t cum = 0;
+                for (size_t i = 0; i <= NBUCKETS; i++) {
+                    cum += counts[i];
+                    sb_printf(b, "%s_bucket{route=\"", name);
+                    put_label_value(b, m->patterns[p]);
+                    if (i < NBUCKETS) {
+                        sb_printf(b,
+                                  "\",method=\"%s\",status=\"%zuxx\","
+                                  "le=\"%g\"} %" PRIu64 "\n",
+                                  methods[meth], cls + 1,
+                                  (double)bucket_us[i] / 1e6, cum);
+                    } else {
+                        sb_printf(b,
+                                  "\",method=\"%s\",status=\"%zuxx\","
+                                  "le=\"+Inf\"} %" PRIu64 "\n",
+                                  methods[meth], cls + 1, cum);
+                    }
+                }
+                sb_printf(b, "%s_sum{route=\"", name);
+                put_label_value(b, m->patterns[p]);
+                sb_printf(b,
+                          "\",method=\"%s\",status=\"%zuxx\"} %" PRIu64
+                          ".%06" PRIu64 "\n",
+                          methods[meth], cls + 1, sum_us / 1000000,
+                          sum_us % 1000000);
+                sb_printf(b, "%s_count{route=\"", name);
+                put_label_value(b, m->patterns[p]);
+                sb_printf(b, "\",method=\"%s\",status=\"%zuxx\"} %" PRIu64 "\n",
+                          methods[meth], cls + 1, cum);
+            }
+        }
+    }
+}
+
+static void
+write_pool(struct sbuf *b, struct rl_db *db)
+{
+    struct rl_db_stats ds;
+    rl_db_stats(db, &ds);
+    family(b, "redlight_db_pool_max_open_connections", "gauge",
+           "Most connections the pool may open (-db-max-open-conns).");
+    sample(b, "redlight_db_pool_max_open_connections", (uint64_t)ds.max_open);
+    family(b, "redlight_db_pool_open_connections", "gauge",
+           "Connections open now, in use or idle.");
+    sample(b, "redlight_db_pool_open_connections", (uint64_t)ds.open);
+    family(b, "redlight_db_pool_in_use_connections", "gauge",
+           "Connections handed out to requests now.");
+    sample(b, "redlight_db_pool_in_use_connections", (uint64_t)ds.in_use);
+    family(b, "redlight_db_pool_idle_connections", "gauge",
+           "Connections open and idle now.");
+    sample(b, "redlight_db_pool_idle_connections", (uint64_t)ds.idle);
+    family(b, "redlight_db_pool_wait_count_total", "counter",
+           "Acquisitions that had to wait for a connection.");
+    sample(b, "redlight_db_pool_wait_count_total", (uint64_t)ds.wait_count);
+    family(b, "redlight_db_pool_wait_duration_seconds_total", "counter",
+           "Total time spent waiting for a connection.");
+    sb_printf(b,
+              "redlight_db_pool_wait_duration_seconds_total %" PRId64
+              ".%09" PRId64 "\n",
+              ds.wait_duration_ns / 1000000000,
+              ds.wait_duration_ns % 1000000000);
+    family(b, "redlight_db_pool_max_idle_closed_total", "counter",
+           "Connections closed because of -db-max-idle-conns.");
+    sample(b, "redlight_db_pool_max_idle_closed_total",
+           (uint64_t)ds.max_idle_closed);
+    family(b, "redlight_db_pool_max_idle_time_closed_total", "counter",
+           "Connections closed because of -db-max-idle-time.");
+    sample(b, "redlight_db_pool_max_idle_time_closed_total",
+           (uint64_t)ds.max_idle_time_closed);
+    family(b, "redlight_db_pool_max_lifetime_closed_total", "counter",
+           "Connections closed because of their maximum lifetime.");
+    sample(b, "redlight_db_pool_max_lifetime_closed_total",
+           (uint64_t)ds.max_lifetime_closed);
+}
+
+static void
+write_limiter(struct sbuf *b, struct rl_limiter *l)
+{
+    struct rl_limiter_stats st = {0};
+    if (l != NULL) {
+        rl_limiter_stats(l, &st);
+    }
+    family(b, "redlight_ratelimit_rejected_total", "counter",
+           "Requests refused with 429 by the rate limiter.");
+    sample(b, "redlight_ratelimit_rejected_total", st.rejected);
+    if (l == NULL) {
+        return; /* -limiter-enabled=false: nothing else to say */
+    }
+    family(b, "redlight_ratelimit_clients", "gauge",
+           "Clients the rate limiter remembers (idle ones until swept).");
+    sample(b, "redlight_ratelimit_clients", st.clients);
+    family(b, "redlight_ratelimit_capacity", "gauge",
+           "Most clients the rate limiter can remember.");
+    sample(b, "redlight_ratelimit_capacity", st.capacity);
+    family(b, "redlight_ratelimit_evicted_total", "counter",
+           "Clients forgotten: idle for 3 minutes, or replaced when the "
+           "table was full.");
+    sb_printf(b,
+              "redlight_ratelimit_evicted_total{reason=\"idle\"} %" PRIu64 "\n",
+              st.evicted_idle);
+    sb_printf(b,
+              "redlight_ratelimit_evicted_total{reason=\"full\"} %" PRIu64 "\n",
+              st.evicted_full);
+}
+
+int
+api_metrics_prometheus(struct api_app *app, struct api_req *req)
+{
+    struct api_metrics *m = app->metrics;
+    struct sbuf b = {.arena = req->arena};
+
+    family(&b, "redlight_build_info", "gauge",
+           "Always 1; the version label is the running build.");
+    sb_puts(&b, "redlight_build_info{version=\"");
+    put_label_value(&b, RL_VERSION);
+    sb_puts(&b, "\"} 1\n");
+
+    family(&b, "redlight_http_requests_received_total", "counter",
+           "Requests received.");
+    sample(&b, "redlight_http_requests_received_total", load(&m->received));
+    family(&b, "redlight_http_responses_sent_total", "counter",
+           "Responses sent.");
+    sample(&b, "redlight_http_responses_sent_total", load(&m->sent));
+    family(&b, "redlight_http_requests_in_flight", "gauge",
+           "Requests received and not yet answered.");
+    long inflight = atomic_load(&app->in_flight);
+    sample(&b, "redlight_http_requests_in_flight",
+           (uint64_t)(inflight > 0 ? inflight : 0));
+    family(&b, "redlight_http_responses_total", "counter",
+           "Responses sent, by status code.");
+    for (int st = STATUS_MIN; st <= STATUS_MAX; st++) {
+        uint64_t n = load(&m->by_status[st - STATUS_MIN]);
+        if (n != 0) {
+            sb_printf(
+                &b, "redlight_http_responses_total{code=\"%d\"} %" PRIu64 "\n",
+                st, n);
+        }
+    }
+    write_histogram(&b, m);
+    write_pool(&b, app->db);
+    write_limiter(&b, app->limiter);
+
+    /* The outbox needs the database; when it is unreachable the rest of
+     * the page is still worth having, so say so instead of failing. */
+    struct rl_outbox_counts oc;
+    bool outbox_ok = rl_outbox_counts(app->db, &oc) == RL_OK;
+    family(&b, "redlight_mail_outbox_up", "gauge",
+           "1 when the outbox gauges below could be read from the "
+           "database, 0 when not.");
+    sample(&b, "redlight_mail_outbox_up", outbox_ok ? 1 : 0);
+    if (outbox_ok) {
+        family(&b, "redlight_mail_outbox_jobs", "gauge",
+               "Mail jobs in the outbox, by status: pending (to be sent or "
+               "retried) and dead (given up).");
+        sb_printf(&b,
+                  "redlight_mail_outbox_jobs{status=\"pending\"} %" PRId64 "\n",
+                  oc.pending);
+        sb_printf(&b,
+                  "redlight_mail_outbox_jobs{status=\"dead\"} %" PRId64 "\n",
+                  oc.dead);
+    }
+
+    struct rl_procstat ps;
+    bool ps_ok = rl_procstat_read(&ps) == RL_OK;
+    if (ps_ok) {
+        family(&b, "process_resident_memory_bytes", "gauge",
+               "Resident memory size in bytes.");
+        sample(&b, "process_resident_memory_bytes", (uint64_t)ps.rss_bytes);
+        family(&b, "process_threads", "gauge", "Threads of the process.");
+        sample(&b, "process_threads", (uint64_t)ps.threads);
+    }
+    family(&b, "process_heap_bytes", "gauge",
+           "Bytes allocated with malloc and not freed (glibc mallinfo2).");
+    sample(&b, "process_heap_bytes", (uint64_t)ps.heap_bytes);
+    family(&b, "process_start_time_seconds", "gauge",
+           "Start time of the process since the Unix epoch in seconds.");
+    sample(&b, "process_start_time_seconds", (uint64_t)m->start_unix);
+
+    if (b.failed) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    req->status = 200;
+    req->resp_body = b.data;
+    req->resp_len = b.len;
+    req->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return 200;
+}

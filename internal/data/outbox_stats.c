@@ -1,0 +1,43 @@
+/*
+ * outbox_stats.c — GROUP BY status over mail_outbox. Owns nothing beyond
+ * the call: the numbers are copied out before PQclear.
+ */
+#include "internal/data/outbox_stats.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum rl_err
+rl_outbox_counts(struct rl_db *db, struct rl_outbox_counts *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct rl_conn *c;
+    enum rl_err e = rl_db_acquire(db, &c);
+    if (e != RL_OK) {
+        return e;
+    }
+    PGresult *r;
+    e = rl_db_exec(c, RL_STMT_OUTBOX_COUNTS, NULL, NULL, &r);
+    rl_db_release(db, c);
+    if (e != RL_OK) {
+        return e;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        errno = 0;
+        char *end;
+        long long n = strtoll(PQgetvalue(r, i, 1), &end, 10);
+        if (errno != 0 || *end != '\0' || n < 0) {
+            e = RL_ERR_DB;
+            break;
+        }
+        const char *status = PQgetvalue(r, i, 0);
+        if (strcmp(status, "pending") == 0) {
+            out->pending = n;
+        } else if (strcmp(status, "dead") == 0) {
+            out->dead = n;
+        }
+    }
+    PQclear(r);
+    return e;
+}
