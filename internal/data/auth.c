@@ -31,14 +31,8 @@ load(struct rl_db *db, enum rl_stmt stmt, const char *param,
      struct rl_auth_user *out)
 {
     const char *params[] = {param};
-    struct rl_conn *c;
-    enum rl_err e = rl_db_acquire(db, &c);
-    if (e != RL_OK) {
-        return e;
-    }
     PGresult *r;
-    e = rl_db_exec(c, stmt, params, NULL, &r);
-    rl_db_release(db, c);
+    enum rl_err e = rl_db_run(db, stmt, params, &r);
     if (e != RL_OK) {
         return e;
     }
@@ -89,14 +83,8 @@ static enum rl_err
 run(struct rl_db *db, enum rl_stmt stmt, const char *const *params,
     char *tuples, size_t cap)
 {
-    struct rl_conn *c;
-    enum rl_err e = rl_db_acquire(db, &c);
-    if (e != RL_OK) {
-        return e;
-    }
     PGresult *r;
-    e = rl_db_exec(c, stmt, params, NULL, &r);
-    rl_db_release(db, c);
+    enum rl_err e = rl_db_run(db, stmt, params, &r);
     if (e == RL_OK) {
         if (tuples != NULL) {
             snprintf(tuples, cap, "%s",

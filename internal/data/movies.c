@@ -248,17 +248,12 @@ rl_movie_insert(struct rl_db *db, struct rl_movie *m)
         return RL_ERR_NOMEM;
     }
     const char *params[] = {m->title, year, runtime, genres};
-    struct rl_conn *c;
-    enum rl_err e = rl_db_acquire(db, &c);
+    PGresult *r;
+    enum rl_err e = rl_db_run(db, RL_STMT_MOVIE_INSERT, params, &r);
     if (e == RL_OK) {
-        PGresult *r;
-        e = rl_db_exec(c, RL_STMT_MOVIE_INSERT, params, NULL, &r);
-        if (e == RL_OK) {
-            m->id = parse_i64(PQgetvalue(r, 0, 0));
-            m->version = (int32_t)parse_i64(PQgetvalue(r, 0, 1));
-            PQclear(r);
-        }
-        rl_db_release(db, c);
+        m->id = parse_i64(PQgetvalue(r, 0, 0));
+        m->version = (int32_t)parse_i64(PQgetvalue(r, 0, 1));
+        PQclear(r);
     }
     rl_arena_destroy(arena);
     return e;
@@ -271,14 +266,8 @@ rl_movie_get(struct rl_db *db, int64_t id, struct rl_arena *arena,
     char idbuf[24];
     snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
     const char *params[] = {idbuf};
-    struct rl_conn *c;
-    enum rl_err e = rl_db_acquire(db, &c);
-    if (e != RL_OK) {
-        return e;
-    }
     PGresult *r;
-    e = rl_db_exec(c, RL_STMT_MOVIE_GET, params, NULL, &r);
-    rl_db_release(db, c);
+    enum rl_err e = rl_db_run(db, RL_STMT_MOVIE_GET, params, &r);
     if (e != RL_OK) {
         return e;
     }
@@ -309,20 +298,15 @@ rl_movie_update(struct rl_db *db, struct rl_movie *m)
         return RL_ERR_NOMEM;
     }
     const char *params[] = {id, version, m->title, year, runtime, genres};
-    struct rl_conn *c;
-    enum rl_err e = rl_db_acquire(db, &c);
+    PGresult *r;
+    enum rl_err e = rl_db_run(db, RL_STMT_MOVIE_UPDATE, params, &r);
     if (e == RL_OK) {
-        PGresult *r;
-        e = rl_db_exec(c, RL_STMT_MOVIE_UPDATE, params, NULL, &r);
-        if (e == RL_OK) {
-            if (PQntuples(r) == 0) {
-                e = RL_ERR_EDIT_CONFLICT;
-            } else {
-                m->version = (int32_t)parse_i64(PQgetvalue(r, 0, 0));
-            }
-            PQclear(r);
+        if (PQntuples(r) == 0) {
+            e = RL_ERR_EDIT_CONFLICT;
+        } else {
+            m->version = (int32_t)parse_i64(PQgetvalue(r, 0, 0));
         }
-        rl_db_release(db, c);
+        PQclear(r);
     }
     rl_arena_destroy(arena);
     return e;
@@ -335,17 +319,10 @@ rl_movie_delete(struct rl_db *db, int64_t id, int32_t version)
     snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
     snprintf(vbuf, sizeof(vbuf), "%" PRId32, version);
     const char *params[] = {idbuf, vbuf};
-    struct rl_conn *c;
-    enum rl_err e = rl_db_acquire(db, &c);
-    if (e != RL_OK) {
-        return e;
-    }
     PGresult *r;
-    e = rl_db_exec(c,
-                   version > 0 ? RL_STMT_MOVIE_DELETE_VERSION
-                               : RL_STMT_MOVIE_DELETE,
-                   params, NULL, &r);
-    rl_db_release(db, c);
+    enum rl_err e = rl_db_run(
+        db, version > 0 ? RL_STMT_MOVIE_DELETE_VERSION : RL_STMT_MOVIE_DELETE,
+        params, &r);
     if (e != RL_OK) {
         return e;
     }

@@ -12,14 +12,8 @@ enum rl_err
 rl_outbox_counts(struct rl_db *db, struct rl_outbox_counts *out)
 {
     memset(out, 0, sizeof(*out));
-    struct rl_conn *c;
-    enum rl_err e = rl_db_acquire(db, &c);
-    if (e != RL_OK) {
-        return e;
-    }
     PGresult *r;
-    e = rl_db_exec(c, RL_STMT_OUTBOX_COUNTS, NULL, NULL, &r);
-    rl_db_release(db, c);
+    enum rl_err e = rl_db_run(db, RL_STMT_OUTBOX_COUNTS, NULL, &r);
     if (e != RL_OK) {
         return e;
     }

@@ -565,6 +565,27 @@ rl_db_exec(struct rl_conn *c, enum rl_stmt id, const char *const *values,
     return rl_db_exec_def(c, &rl_stmts[id], values, lengths, res);
 }
 
+enum rl_err
+rl_db_run_def(struct rl_db *db, const struct rl_stmt_def *def,
+              const char *const *values, PGresult **res)
+{
+    struct rl_conn *c;
+    enum rl_err e = rl_db_acquire(db, &c);
+    if (e != RL_OK) {
+        return e;
+    }
+    e = rl_db_exec_def(c, def, values, NULL, res);
+    rl_db_release(db, c);
+    return e;
+}
+
+enum rl_err
+rl_db_run(struct rl_db *db, enum rl_stmt id, const char *const *values,
+          PGresult **res)
+{
+    return rl_db_run_def(db, &rl_stmts[id], values, res);
+}
+
 const char *
 rl_db_last_sqlstate(const struct rl_conn *c)
 {

@@ -90,6 +90,14 @@ enum rl_err rl_db_exec_def(struct rl_conn *c, const struct rl_stmt_def *def,
                            const char *const *values, const int *lengths,
                            PGresult **res) RL_MUST_CHECK;
 
+/* One statement on a pooled connection, outside any transaction:
+ * rl_db_acquire + rl_db_exec(_def) + rl_db_release. *res as rl_db_exec. */
+enum rl_err rl_db_run(struct rl_db *db, enum rl_stmt id,
+                      const char *const *values, PGresult **res) RL_MUST_CHECK;
+enum rl_err rl_db_run_def(struct rl_db *db, const struct rl_stmt_def *def,
+                          const char *const *values,
+                          PGresult **res) RL_MUST_CHECK;
+
 /* The SQLSTATE of the last failed rl_db_exec on this connection ("" if
  * none), and the constraint name it named (or ""). */
 const char *rl_db_last_sqlstate(const struct rl_conn *c);

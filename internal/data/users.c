@@ -154,14 +154,8 @@ static enum rl_err
 get_one(struct rl_db *db, enum rl_stmt stmt, const char *const *params,
         struct rl_arena *arena, struct rl_user *u)
 {
-    struct rl_conn *c;
-    enum rl_err e = rl_db_acquire(db, &c);
-    if (e != RL_OK) {
-        return e;
-    }
     PGresult *r;
-    e = rl_db_exec(c, stmt, params, NULL, &r);
-    rl_db_release(db, c);
+    enum rl_err e = rl_db_run(db, stmt, params, &r);
     if (e != RL_OK) {
         return e;
     }
