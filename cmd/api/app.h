@@ -84,8 +84,8 @@ struct api_app {
     struct api_config cfg;
     struct rl_jwt_key jwt; /* from cfg.jwt; len 0 when JWTs are off */
     struct rl_db *db;
-    atomic_long in_flight; /* requests between first call and completion */
-    atomic_long fresh_conns; /* connections that have not sent a request */
+    atomic_long in_flight;     /* requests between first call and completion */
+    atomic_long fresh_conns;   /* connections that have not sent a request */
     atomic_bool shutting_down; /* set by api_server_quiesce */
     /* Built from cfg at start-up (middleware.c, metrics.c), immutable
      * afterwards except through their own locks and atomics. */
@@ -108,9 +108,9 @@ struct api_req {
     struct rl_arena *arena;
     void *conn; /* server.c's connection handle; opaque elsewhere */
     const char *method;
-    const char *path; /* decoded path, without the query string */
+    const char *path;    /* decoded path, without the query string */
     const char *raw_uri; /* the request target as sent */
-    const char *route; /* matched route pattern, or NULL */
+    const char *route;   /* matched route pattern, or NULL */
     struct rl_ip client; /* the client's address (middleware.c: the peer,
                             or from X-Forwarded-For behind a trusted
                             proxy) */
@@ -154,8 +154,7 @@ const char *api_req_header(struct api_req *req, const char *name);
 
 /* The first value of query parameter `name` and its length (which may
  * include NUL bytes a client sent as %00), or NULL when absent. */
-const char *api_req_query(struct api_req *req, const char *name,
-                          size_t *len);
+const char *api_req_query(struct api_req *req, const char *name, size_t *len);
 
 /* The client's address as text ("127.0.0.1", "::1"). */
 const char *api_req_peer(struct api_req *req);

@@ -47,8 +47,8 @@ api_authenticate(struct api_app *app, struct api_req *req)
     if (rl_jwt_looks_like(token, len)) {
         int64_t sub;
         if (app->jwt.len == 0 ||
-            rl_jwt_verify(&app->jwt, token, len, (int64_t)time(NULL),
-                          JWT_SKEW, &sub) != RL_JWT_OK) {
+            rl_jwt_verify(&app->jwt, token, len, (int64_t)time(NULL), JWT_SKEW,
+                          &sub) != RL_JWT_OK) {
             return api_reply_invalid_auth_token(req);
         }
         e = rl_auth_by_id(app->db, sub, &req->user);
@@ -158,7 +158,7 @@ reply_token(struct api_req *req, const char *token, const char *expiry)
 int
 api_token_authentication(struct api_app *app, struct api_req *req)
 {
-    struct rl_user u;
+    struct rl_user u = {0};
     int status = check_credentials(app, req, &u);
     if (status != 0) {
         return status;
@@ -180,7 +180,7 @@ api_token_jwt(struct api_app *app, struct api_req *req)
     if (app->jwt.len == 0) {
         return api_reply_not_found(req);
     }
-    struct rl_user u;
+    struct rl_user u = {0};
     int status = check_credentials(app, req, &u);
     if (status != 0) {
         return status;

@@ -150,10 +150,13 @@ api_cli_migrate(int argc, char **argv, const char *dsn, const char *dir)
         (!parse_uint(arg, SIZE_MAX, &n) || n == 0)) {
         return usage_error("N must be a whole number >= 1");
     }
-    if (verb == VERB_GOTO && !parse_uint(arg, INT64_MAX, &n)) {
+    if (verb == VERB_GOTO && (arg == NULL || !parse_uint(arg, INT64_MAX, &n))) {
         return usage_error("V must be a version number");
     }
     if (verb == VERB_FORCE) {
+        if (arg == NULL) {
+            return usage_error("V must be a version number or -1");
+        }
         if (strcmp(arg, "-1") == 0) {
             force_to = RL_MIGRATE_NIL_VERSION;
         } else if (parse_uint(arg, INT64_MAX, &n)) {

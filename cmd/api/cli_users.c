@@ -53,8 +53,10 @@ api_cli_users(int argc, char **argv, const char *dsn)
         fprintf(stderr, "error: no user with email %s\n", email);
         return 1;
     case RL_ERR_INVALID:
-        fprintf(stderr, "error: no permission %s (known: movies:read, "
-                        "movies:write)\n", code);
+        fprintf(stderr,
+                "error: no permission %s (known: movies:read, "
+                "movies:write)\n",
+                code);
         return 1;
     default:
         fprintf(stderr, "error: %s\n", rl_err_str(e));

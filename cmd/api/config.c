@@ -138,9 +138,12 @@ format_value(const struct api_config *cfg, const struct flag *f, char *buf,
     case K_INT:
         snprintf(buf, cap, "%d", *(const int *)(base + f->off));
         break;
-    case K_FLOAT:
-        snprintf(buf, cap, "%g", *(const double *)(base + f->off));
+    case K_FLOAT: {
+        double d;
+        memcpy(&d, base + f->off, sizeof(d));
+        snprintf(buf, cap, "%g", d);
         break;
+    }
     case K_STRING:
         snprintf(buf, cap, "\"%s\"", *(const char *const *)(base + f->off));
         break;
@@ -229,7 +232,7 @@ parse_value(struct api_config *cfg, const struct flag *f, const char *v)
         if (errno != 0 || *end != '\0' || !isfinite(d)) {
             return false;
         }
-        *(double *)(base + f->off) = d;
+        memcpy(base + f->off, &d, sizeof(d));
         return true;
     }
     case K_STRING:
@@ -271,7 +274,8 @@ check(const struct api_config *cfg)
     if (cfg->db.max_idle < 0) {
         return "-db-max-idle-conns must not be negative";
     }
-    if (cfg->jwt.secret[0] != '\0' && strlen(cfg->jwt.secret) < RL_JWT_MIN_KEY) {
+    if (cfg->jwt.secret[0] != '\0' &&
+        strlen(cfg->jwt.secret) < RL_JWT_MIN_KEY) {
         return "-jwt-secret must be at least 32 bytes long";
     }
     if (cfg->smtp.port < 1 || cfg->smtp.port > 65535) {
@@ -344,15 +348,15 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, int *next)
     struct option opts[NFLAGS + 1];
     for (size_t i = 0; i < NFLAGS; i++) {
         opts[i].name = flags[i].name;
-        opts[i].has_arg = flags[i].kind == K_BOOL ? optional_argument
-                          : (flags[i].kind == K_HELP ||
-                             flags[i].kind == K_VERSION)
-                              ? no_argument
-                              : required_argument;
+        opts[i].has_arg =
+            flags[i].kind == K_BOOL ? optional_argument
+            : (flags[i].kind == K_HELP || flags[i].kind == K_VERSION)
+                ? no_argument
+                : required_argument;
         opts[i].flag = NULL;
         opts[i].val = 1000 + (int)i;
     }
-    memset(&opts[NFLAGS], 0, sizeof(opts[NFLAGS]));
+    memset(&opts[NFLAGS], 0, sizeof(struct option));
     opterr = 0;
     optind = 1;
     const char *prog = argc > 0 ? argv[0] : "api";

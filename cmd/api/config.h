@@ -7,9 +7,9 @@
 #include "cmd/api/app.h"
 
 enum api_config_result {
-    API_CONFIG_OK,      /* serve, or run the subcommand at argv[*next] */
-    API_CONFIG_EXIT_0,  /* -help or -version was printed */
-    API_CONFIG_EXIT_2,  /* bad flag: one line was printed on stderr */
+    API_CONFIG_OK,     /* serve, or run the subcommand at argv[*next] */
+    API_CONFIG_EXIT_0, /* -help or -version was printed */
+    API_CONFIG_EXIT_2, /* bad flag: one line was printed on stderr */
 };
 
 /* Fills cfg from defaults, the environment (REDLIGHT_DB_DSN) and argv.

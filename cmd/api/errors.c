@@ -128,7 +128,8 @@ int
 api_reply_inactive_account(struct api_req *req)
 {
     return api_reply_error(
-        req, 403, "your user account must be activated to access this resource");
+        req, 403,
+        "your user account must be activated to access this resource");
 }
 
 int

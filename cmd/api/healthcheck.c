@@ -7,8 +7,8 @@
 int
 api_healthcheck(struct api_app *app, struct api_req *req)
 {
-    json_t *body = json_pack("{s:s, s:{s:s, s:s}}", "status", "available",
-                             "system_info", "environment", app->cfg.env,
-                             "version", RL_VERSION);
+    json_t *body =
+        json_pack("{s:s, s:{s:s, s:s}}", "status", "available", "system_info",
+                  "environment", app->cfg.env, "version", RL_VERSION);
     return api_reply_json(req, 200, body);
 }

@@ -125,9 +125,9 @@ api_read_json(struct api_req *req, const struct rl_jin_field *fields,
               size_t nfields)
 {
     struct rl_jin_result r;
-    enum rl_jin_status st = rl_jin_read(req->body ? req->body : "",
-                                        req->body_len, req->body_truncated,
-                                        fields, nfields, &r);
+    enum rl_jin_status st =
+        rl_jin_read(req->body ? req->body : "", req->body_len,
+                    req->body_truncated, fields, nfields, &r);
     switch (st) {
     case RL_JIN_OK:
         if (api_keep(req, r.object) == NULL) {

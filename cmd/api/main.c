@@ -24,8 +24,8 @@
 #include "internal/data/movies.h"
 #include "internal/data/pool.h"
 #include "internal/jsonlog/jsonlog.h"
-#include "internal/password/password.h"
 #include "internal/mailer/worker.h"
+#include "internal/password/password.h"
 #include "internal/sdnotify/sdnotify.h"
 
 static const char *
@@ -70,8 +70,8 @@ static int
 serve(struct api_app *app)
 {
     if (app->cfg.db.dsn == NULL || app->cfg.db.dsn[0] == '\0') {
-        rl_log(RL_LOG_FATAL,
-               "no database DSN: set -db-dsn or REDLIGHT_DB_DSN", NULL);
+        rl_log(RL_LOG_FATAL, "no database DSN: set -db-dsn or REDLIGHT_DB_DSN",
+               NULL);
         return 1;
     }
     sigset_t sigs;
@@ -123,9 +123,8 @@ serve(struct api_app *app)
         .sender = app->cfg.smtp.sender,
         .mail_dir = app->cfg.smtp.mail_dir,
         /* 0 would mean the mailer's default: keep "no wait" at 1 ms */
-        .stop_timeout_ms = app->cfg.shutdown_timeout_ms > 0
-                               ? app->cfg.shutdown_timeout_ms
-                               : 1,
+        .stop_timeout_ms =
+            app->cfg.shutdown_timeout_ms > 0 ? app->cfg.shutdown_timeout_ms : 1,
     };
     rl_mailer_config_env(&mc);
     struct rl_mailer *mailer;
@@ -172,15 +171,13 @@ serve(struct api_app *app)
     }
     struct rl_sd_watchdog *watchdog = NULL;
     if (rl_sd_watchdog_start(rl_sd_watchdog_usec(), &watchdog) != RL_OK) {
-        rl_log(RL_LOG_ERROR, "cannot start the systemd watchdog thread",
-               NULL);
+        rl_log(RL_LOG_ERROR, "cannot start the systemd watchdog thread", NULL);
     }
 
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0) {
     }
-    rl_log(RL_LOG_INFO, "shutting down server", "signal", strsignal(sig),
-           NULL);
+    rl_log(RL_LOG_INFO, "shutting down server", "signal", strsignal(sig), NULL);
     if (rl_sd_notify("STOPPING=1") != RL_OK) {
         rl_log(RL_LOG_ERROR, "cannot notify systemd (NOTIFY_SOCKET)", NULL);
     }

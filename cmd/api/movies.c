@@ -50,16 +50,16 @@ movie_json(const struct rl_movie *m)
         return NULL;
     }
     int bad = json_object_set_new_nocheck(o, "id", json_integer(m->id));
-    bad |= json_object_set_new_nocheck(o, "title",
-                                       json_string_nocheck(m->title));
+    bad |=
+        json_object_set_new_nocheck(o, "title", json_string_nocheck(m->title));
     if (m->year != 0) {
         bad |= json_object_set_new_nocheck(o, "year", json_integer(m->year));
     }
     if (m->runtime != 0) {
         char rt[32];
         rl_runtime_format(m->runtime, rt, sizeof(rt));
-        bad |= json_object_set_new_nocheck(o, "runtime",
-                                           json_string_nocheck(rt));
+        bad |=
+            json_object_set_new_nocheck(o, "runtime", json_string_nocheck(rt));
     }
     if (m->ngenres > 0) {
         genres = json_array();
@@ -225,7 +225,7 @@ load(struct api_app *app, struct api_req *req, struct rl_movie *m)
 int
 api_movie_show(struct api_app *app, struct api_req *req)
 {
-    struct rl_movie m;
+    struct rl_movie m = {0};
     int status = load(app, req, &m);
     if (status != 0) {
         return status;
@@ -255,14 +255,13 @@ check_if_match(struct api_req *req, const struct rl_movie *m)
     if (tag == NULL) {
         return api_reply_server_error(req, "out of memory");
     }
-    return etag_listed(im, tag, false) ? 0
-                                       : api_reply_precondition_failed(req);
+    return etag_listed(im, tag, false) ? 0 : api_reply_precondition_failed(req);
 }
 
 int
 api_movie_update(struct api_app *app, struct api_req *req)
 {
-    struct rl_movie m;
+    struct rl_movie m = {0};
     int status = load(app, req, &m);
     if (status == 0) {
         status = check_if_match(req, &m);
@@ -313,7 +312,7 @@ api_movie_delete(struct api_app *app, struct api_req *req)
     }
     int32_t version = 0;
     if (api_req_header(req, "If-Match") != NULL) {
-        struct rl_movie m;
+        struct rl_movie m = {0};
         int status = load(app, req, &m);
         if (status == 0) {
             status = check_if_match(req, &m);
@@ -524,8 +523,7 @@ api_movie_list(struct api_app *app, struct api_req *req)
     if (pg.total_records > 0) {
         int64_t last = (pg.total_records + page_size - 1) / page_size;
         json_object_set_new_nocheck(meta, "current_page", json_integer(page));
-        json_object_set_new_nocheck(meta, "page_size",
-                                    json_integer(page_size));
+        json_object_set_new_nocheck(meta, "page_size", json_integer(page_size));
         json_object_set_new_nocheck(meta, "first_page", json_integer(1));
         json_object_set_new_nocheck(meta, "last_page", json_integer(last));
         json_object_set_new_nocheck(meta, "total_records",

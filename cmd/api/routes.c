@@ -24,10 +24,8 @@ const struct api_route api_routes[] = {
     {"PUT", "/v1/users/activated", api_user_activate, NULL, true},
     {"PUT", "/v1/users/password", api_user_reset_password, NULL, true},
     {"POST", "/v1/tokens/activation", api_token_activation, NULL, true},
-    {"POST", "/v1/tokens/password-reset", api_token_password_reset, NULL,
-     true},
-    {"POST", "/v1/tokens/authentication", api_token_authentication, NULL,
-     true},
+    {"POST", "/v1/tokens/password-reset", api_token_password_reset, NULL, true},
+    {"POST", "/v1/tokens/authentication", api_token_authentication, NULL, true},
     {"DELETE", "/v1/tokens/authentication", api_token_revoke, NULL, true},
     {"POST", "/v1/tokens/jwt", api_token_jwt, NULL, true},
     {"GET", "/v1/openapi.json", api_openapi, NULL, false},
@@ -83,7 +81,7 @@ match(const char *pattern, const char *path, struct api_req *req)
     return true;
 }
 
-static const char *const method_order[] = {"DELETE", "GET",   "HEAD", "OPTIONS",
+static const char *const method_order[] = {"DELETE", "GET",  "HEAD", "OPTIONS",
                                            "PATCH",  "POST", "PUT"};
 #define NMETHODS (sizeof(method_order) / sizeof(method_order[0]))
 
@@ -129,8 +127,8 @@ api_route_allow(struct api_req *req, const char *path)
 static int
 redirect(struct api_req *req, const char *target)
 {
-    bool safe = strcmp(req->method, "GET") == 0 ||
-                strcmp(req->method, "HEAD") == 0;
+    bool safe =
+        strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     const char *query = api_req_query_string(req);
     const char *loc = query != NULL && *query != '\0'
                           ? rl_arena_printf(req->arena, "%s?%s", target, query)
@@ -139,8 +137,8 @@ redirect(struct api_req *req, const char *target)
         return api_reply_server_error(req, "out of memory");
     }
     api_add_header(req, "Location", loc);
-    json_t *body = json_pack("{s:s}", "message",
-                             "the resource has moved permanently");
+    json_t *body =
+        json_pack("{s:s}", "message", "the resource has moved permanently");
     return api_reply_json(req, safe ? 301 : 308, body);
 }
 

@@ -13,7 +13,7 @@ struct api_route {
     const char *pattern; /* segments; ":name" captures one segment */
     api_handler handler;
     const char *permission; /* required permission code, or NULL */
-    bool blocking; /* waits on the database: run on a worker thread */
+    bool blocking;          /* waits on the database: run on a worker thread */
 };
 
 /* The table, terminated by an entry with a NULL method. Immutable. */

@@ -39,16 +39,16 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
@@ -88,8 +88,8 @@ struct api_server {
     bool stopping;
     int nworkers;
     pthread_t *workers;
-    MHD_socket listen_fd; /* after quiesce: shut down, closed by stop */
-    bool inherited; /* listening on systemd's socket (LISTEN_FDS) */
+    MHD_socket listen_fd;     /* after quiesce: shut down, closed by stop */
+    bool inherited;           /* listening on systemd's socket (LISTEN_FDS) */
     atomic_long adopt_credit; /* see adopt_backlog */
 };
 
@@ -135,9 +135,9 @@ join_header(void *cls, enum MHD_ValueKind kind, const char *key,
         return MHD_YES;
     }
     const char *v = value ? value : "";
-    j->out = j->out == NULL ? rl_arena_strdup(j->req->arena, v)
-                            : rl_arena_printf(j->req->arena, "%s, %s", j->out,
-                                              v);
+    j->out = j->out == NULL
+                 ? rl_arena_strdup(j->req->arena, v)
+                 : rl_arena_printf(j->req->arena, "%s, %s", j->out, v);
     if (j->out == NULL) {
         j->failed = true;
         return MHD_NO;
@@ -158,8 +158,8 @@ bool
 api_req_peer_ip(struct api_req *req, struct rl_ip *out)
 {
     struct conn_state *cs = (struct conn_state *)req;
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-        cs->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(cs->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     return ci != NULL && rl_ip_from_sockaddr(ci->client_addr, out);
 }
 
@@ -197,8 +197,8 @@ api_req_peer(struct api_req *req)
     if (cs->peer[0] != '\0') {
         return cs->peer;
     }
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-        cs->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(cs->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci == NULL || ci->client_addr == NULL) {
         snprintf(cs->peer, sizeof(cs->peer), "unknown");
         return cs->peer;
@@ -273,9 +273,8 @@ on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
         *fresh = true;
         /* A connection adopted during shutdown was counted in advance. */
         long credit = atomic_load(&s->adopt_credit);
-        while (credit > 0 && !atomic_compare_exchange_weak(&s->adopt_credit,
-                                                           &credit,
-                                                           credit - 1)) {
+        while (credit > 0 && !atomic_compare_exchange_weak(
+                                 &s->adopt_credit, &credit, credit - 1)) {
         }
         if (credit <= 0) {
             atomic_fetch_add(&s->app->fresh_conns, 1);
@@ -334,8 +333,8 @@ queue(struct conn_state *cs)
 {
     struct api_req *req = &cs->req;
     struct MHD_Response *resp;
-    bool fallback = req->status == 0 ||
-                    (req->resp_body == NULL && req->status == 500);
+    bool fallback =
+        req->status == 0 || (req->resp_body == NULL && req->status == 500);
     int nheaders = req->nresp_headers;
     if (fallback) {
         req->status = 500;
@@ -356,9 +355,8 @@ queue(struct conn_state *cs)
     }
     if (req->resp_body != NULL || fallback) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                req->content_type != NULL
-                                    ? req->content_type
-                                    : "application/json");
+                                req->content_type != NULL ? req->content_type
+                                                          : "application/json");
     }
     for (int i = 0; i < nheaders; i++) {
         MHD_add_response_header(resp, req->resp_headers[i].name,
@@ -369,8 +367,8 @@ queue(struct conn_state *cs)
     if (req->close_conn || atomic_load(&req->app->shutting_down)) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     }
-    enum MHD_Result r = MHD_queue_response(cs->mhd, (unsigned)req->status,
-                                           resp);
+    enum MHD_Result r =
+        MHD_queue_response(cs->mhd, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
     cs->answered = true;
     return r;
@@ -442,8 +440,7 @@ on_access(void *cls, struct MHD_Connection *con, const char *url,
         rl_log(RL_LOG_ERROR, "out of memory creating request state",
                "request_method", method, "request_url", url, NULL);
         struct MHD_Response *resp = MHD_create_response_from_buffer(
-            sizeof(static_500) - 1, (void *)static_500,
-            MHD_RESPMEM_PERSISTENT);
+            sizeof(static_500) - 1, (void *)static_500, MHD_RESPMEM_PERSISTENT);
         if (resp == NULL) {
             return MHD_NO;
         }
@@ -522,9 +519,7 @@ log_request(struct conn_state *cs, enum MHD_RequestTerminationCode toe)
         "\"remote_addr\":\"%s\"%s}}\n",
         cs->answered ? req->status : 0, cs->answered ? req->resp_len : 0,
         (long long)us, api_req_peer(req),
-        toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
-            ? ""
-            : ",\"aborted\":true");
+        toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
     if (pos >= sizeof(line)) {
         pos = sizeof(line) - 1;
         line[pos - 1] = '\n';
@@ -609,16 +604,15 @@ api_server_start(struct api_app *app, struct api_server **out)
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
-    unsigned threads = app->cfg.http_threads > 0
-                           ? (unsigned)app->cfg.http_threads
-                           : 1;
+    unsigned threads =
+        app->cfg.http_threads > 0 ? (unsigned)app->cfg.http_threads : 1;
     /* Socket activation (api.socket): serve on the socket systemd passed
      * as fd 3 instead of binding -port; it outlives this process, so a
      * restart refuses no connection. */
     s->inherited = rl_sd_listen_fds() >= 1;
     if (s->inherited) {
-        rl_log(RL_LOG_INFO, "listening on the socket passed by systemd",
-               "fd", "3", NULL);
+        rl_log(RL_LOG_INFO, "listening on the socket passed by systemd", "fd",
+               "3", NULL);
     }
     /* Only when inherited: otherwise the daemon binds -port as before. */
     struct MHD_OptionItem listen_opt[] = {
@@ -627,14 +621,12 @@ api_server_start(struct api_app *app, struct api_server **out)
         {MHD_OPTION_END, 0, NULL},
     };
     for (int attempt = 0; attempt < 2 && s->daemon == NULL; attempt++) {
-        unsigned f = flags | (attempt == 0 && !s->inherited
-                                  ? MHD_USE_DUAL_STACK
-                                  : 0);
+        unsigned f =
+            flags | (attempt == 0 && !s->inherited ? MHD_USE_DUAL_STACK : 0);
         s->daemon = MHD_start_daemon(
             f, (uint16_t)app->cfg.port, NULL, NULL, on_access, s,
-            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
-            MHD_OPTION_ARRAY, listen_opt,
-            MHD_OPTION_THREAD_POOL_SIZE, threads,
+            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_ARRAY,
+            listen_opt, MHD_OPTION_THREAD_POOL_SIZE, threads,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
@@ -682,9 +674,8 @@ adopt_backlog(struct api_server *s, MHD_socket fd)
             MHD_YES) {
             /* MHD closed it; nothing will register it. */
             long credit = atomic_load(&s->adopt_credit);
-            while (credit > 0 &&
-                   !atomic_compare_exchange_weak(&s->adopt_credit, &credit,
-                                                 credit - 1)) {
+            while (credit > 0 && !atomic_compare_exchange_weak(
+                                     &s->adopt_credit, &credit, credit - 1)) {
             }
             if (credit > 0) {
                 atomic_fetch_sub(&s->app->fresh_conns, 1);

@@ -60,7 +60,7 @@ load_user_by_email(struct api_app *app, struct api_req *req, struct rl_user *u)
 int
 api_token_activation(struct api_app *app, struct api_req *req)
 {
-    struct rl_user u;
+    struct rl_user u = {0};
     int status = load_user_by_email(app, req, &u);
     if (status != 0) {
         return status;
@@ -82,7 +82,7 @@ api_token_activation(struct api_app *app, struct api_req *req)
 int
 api_token_password_reset(struct api_app *app, struct api_req *req)
 {
-    struct rl_user u;
+    struct rl_user u = {0};
     int status = load_user_by_email(app, req, &u);
     if (status != 0) {
         return status;

@@ -104,7 +104,7 @@ api_user_register(struct api_app *app, struct api_req *req)
         return api_reply_server_error(req, "hashing password failed");
     }
     u.password_hash = hash;
-    struct rl_token activation;
+    struct rl_token activation = {0};
     e = rl_user_register(app->db, &u, &activation);
     if (e == RL_ERR_DUPLICATE_EMAIL) {
         return reply_field_error(req, "email",
@@ -132,7 +132,7 @@ api_user_activate(struct api_app *app, struct api_req *req)
         return status;
     }
 
-    struct rl_user u;
+    struct rl_user u = {0};
     enum rl_err e = rl_user_get_for_token(app->db, RL_SCOPE_ACTIVATION, token,
                                           strlen(token), req->arena, &u);
     if (e == RL_ERR_NOT_FOUND) {
@@ -169,7 +169,7 @@ api_user_reset_password(struct api_app *app, struct api_req *req)
         return status;
     }
 
-    struct rl_user u;
+    struct rl_user u = {0};
     enum rl_err e = rl_user_get_for_token(app->db, RL_SCOPE_PASSWORD_RESET,
                                           token, strlen(token), req->arena, &u);
     if (e == RL_ERR_NOT_FOUND) {

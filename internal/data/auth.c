@@ -113,8 +113,8 @@ rl_permission_set(struct rl_db *db, const char *email, const char *code,
     const char *params[] = {email, code};
     char found[8];
     /* "uc": u = the user exists, c = the code exists. */
-    enum rl_err e = run(db, RL_STMT_PERMISSION_LOOKUP, params, found,
-                        sizeof(found));
+    enum rl_err e =
+        run(db, RL_STMT_PERMISSION_LOOKUP, params, found, sizeof(found));
     if (e != RL_OK) {
         return e;
     }

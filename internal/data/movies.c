@@ -106,13 +106,13 @@ rl_movie_validate(struct rl_validator *v, const struct rl_movie *m,
     rl_check(v, m->ngenres >= 1, "genres", "must contain at least 1 genre");
     rl_check(v, m->ngenres <= RL_MOVIE_MAX_GENRES, "genres",
              "must not contain more than 5 genres");
-    if (!rl_failed(v, "genres")) {
+    if (m->genres != NULL && !rl_failed(v, "genres")) {
         rl_check(v, rl_unique(m->genres, m->ngenres), "genres",
                  "must not contain duplicate values");
         bool short_enough = true;
         for (size_t i = 0; i < m->ngenres; i++) {
-            short_enough = short_enough &&
-                           strlen(m->genres[i]) <= RL_MOVIE_GENRE_MAX;
+            short_enough =
+                short_enough && strlen(m->genres[i]) <= RL_MOVIE_GENRE_MAX;
         }
         rl_check(v, short_enough, "genres",
                  "must not contain a genre more than 500 bytes long");
@@ -150,14 +150,14 @@ where_clause(unsigned mask, char *buf, size_t cap)
     }
     if (mask & F_GENRES) {
         n++;
-        len += (size_t)snprintf(buf + len, cap - len,
-                                "%sgenres @> $%d::text[]", sep, n);
+        len += (size_t)snprintf(buf + len, cap - len, "%sgenres @> $%d::text[]",
+                                sep, n);
         sep = " AND ";
     }
     if (mask & F_YEAR) {
-        len += (size_t)snprintf(buf + len, cap - len,
-                                "%syear BETWEEN $%d AND $%d", sep, n + 1,
-                                n + 2);
+        /* The last clause: nothing follows, so len is not advanced. */
+        snprintf(buf + len, cap - len, "%syear BETWEEN $%d AND $%d", sep, n + 1,
+                 n + 2);
         n += 2;
     }
     return n;
@@ -170,8 +170,8 @@ rl_movie_statements_init(void)
     for (unsigned mask = 0; mask < NMASKS; mask++) {
         char where[256];
         int n = where_clause(mask, where, sizeof(where));
-        snprintf(count_names[mask], sizeof(count_names[mask]),
-                 "movie_count_%u", mask);
+        snprintf(count_names[mask], sizeof(count_names[mask]), "movie_count_%u",
+                 mask);
         snprintf(count_sql[mask], sizeof(count_sql[mask]),
                  "SELECT count(*) FROM movies%s", where);
         count_defs[mask] = (struct rl_stmt_def){
@@ -379,8 +379,8 @@ rl_movie_list(struct rl_db *db, const struct rl_movie_filter *f,
     int rows = PQntuples(r);
     out->n = 0;
     out->total_records = 0;
-    out->movies = rl_arena_calloc(arena, rows ? (size_t)rows : 1,
-                                  sizeof(*out->movies));
+    out->movies =
+        rl_arena_calloc(arena, rows ? (size_t)rows : 1, sizeof(*out->movies));
     if (out->movies == NULL) {
         e = RL_ERR_NOMEM;
     }

@@ -26,7 +26,7 @@ struct rl_movie {
     int64_t id;
     const char *title;
     int32_t year;
-    int32_t runtime; /* minutes */
+    int32_t runtime;     /* minutes */
     const char **genres; /* NULL when absent */
     size_t ngenres;
     int32_t version;
@@ -81,17 +81,17 @@ struct rl_movie_filter {
     const char *title;   /* full-text words; NULL or "" = no filter */
     const char **genres; /* must contain all; NULL = no filter */
     size_t ngenres;
-    int32_t year_from;   /* 0 = no year filter */
+    int32_t year_from; /* 0 = no year filter */
     int32_t year_to;
     enum rl_movie_sort sort;
-    int32_t page;        /* >= 1 */
-    int32_t page_size;   /* >= 1 */
+    int32_t page;      /* >= 1 */
+    int32_t page_size; /* >= 1 */
 };
 
 struct rl_movie_page {
     struct rl_movie *movies; /* in arena */
     size_t n;
-    int64_t total_records;   /* 0: nothing matched at all */
+    int64_t total_records; /* 0: nothing matched at all */
 };
 
 /* Runs the list query: one round trip when the page has rows, a second

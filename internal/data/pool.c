@@ -16,8 +16,8 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <stdatomic.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +44,8 @@ struct rl_db {
     struct rl_db_config cfg;
     char *dsn;
     pthread_mutex_t mu;
-    pthread_cond_t freed;  /* a connection was released or a slot freed */
-    pthread_cond_t wake;   /* janitor: close/stop */
+    pthread_cond_t freed; /* a connection was released or a slot freed */
+    pthread_cond_t wake;  /* janitor: close/stop */
     pthread_t janitor;
     bool janitor_started;
     bool closing;
@@ -86,7 +86,7 @@ conn_open(struct rl_db *db, struct rl_conn **out, const char **errmsg)
     /* Defaults first: a DSN that sets the same keywords wins. */
     const char *keys[] = {"application_name", "connect_timeout",
                           "tcp_user_timeout", "keepalives_idle",
-                          "dbname", NULL};
+                          "dbname",           NULL};
     const char *vals[] = {"redlight", "5", "10000", "30", db->dsn, NULL};
     struct rl_conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -102,8 +102,7 @@ conn_open(struct rl_db *db, struct rl_conn **out, const char **errmsg)
         if (errmsg != NULL) {
             *errmsg = msg;
         }
-        rl_log(RL_LOG_ERROR, "database connection failed", "error", msg,
-               NULL);
+        rl_log(RL_LOG_ERROR, "database connection failed", "error", msg, NULL);
         conn_free(c);
         return RL_ERR_CONN;
     }
@@ -341,8 +340,7 @@ rl_db_acquire(struct rl_db *db, struct rl_conn **out)
              * it dead is retried on a fresh one by rl_db_exec. */
             if (rl_mono_ms() - c->idle_since_ms > IDLE_CHECK_MS &&
                 !conn_alive(c)) {
-                rl_log(RL_LOG_INFO, "replacing dead database connection",
-                       NULL);
+                rl_log(RL_LOG_INFO, "replacing dead database connection", NULL);
                 if (conn_reopen(c) != RL_OK) {
                     c->broken = true;
                     rl_db_release(db, c);
@@ -411,8 +409,7 @@ rl_db_release(struct rl_db *db, struct rl_conn *c)
     c->constraint[0] = '\0';
     pthread_mutex_lock(&db->mu);
     db->in_use--;
-    bool drop = c->broken || db->closing ||
-                db->idle_count >= db->cfg.max_idle;
+    bool drop = c->broken || db->closing || db->idle_count >= db->cfg.max_idle;
     if (drop) {
         db->open--;
         if (!c->broken && !db->closing) {
@@ -476,8 +473,8 @@ exec_once(struct rl_conn *c, const struct rl_stmt_def *def,
             if (st != PGRES_COMMAND_OK) {
                 copy_field(c->sqlstate, sizeof(c->sqlstate), r,
                            PG_DIAG_SQLSTATE);
-                rl_log(RL_LOG_ERROR, "prepare failed", "statement",
-                       def->name, "error", PQresultErrorMessage(r), NULL);
+                rl_log(RL_LOG_ERROR, "prepare failed", "statement", def->name,
+                       "error", PQresultErrorMessage(r), NULL);
                 PQclear(r);
                 *conn_lost = PQstatus(c->pg) != CONNECTION_OK;
                 return *conn_lost ? RL_ERR_CONN : RL_ERR_DB;
@@ -514,9 +511,8 @@ exec_once(struct rl_conn *c, const struct rl_stmt_def *def,
     }
     if (e != RL_ERR_TIMEOUT && strcmp(c->sqlstate, "23505") != 0 &&
         strcmp(c->sqlstate, "23514") != 0) {
-        rl_log(RL_LOG_ERROR, "query failed", "statement", def->name,
-               "sqlstate", c->sqlstate, "error", PQresultErrorMessage(r),
-               NULL);
+        rl_log(RL_LOG_ERROR, "query failed", "statement", def->name, "sqlstate",
+               c->sqlstate, "error", PQresultErrorMessage(r), NULL);
     }
     PQclear(r);
     return e;

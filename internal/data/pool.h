@@ -22,12 +22,12 @@
 
 struct rl_db_config {
     const char *dsn;
-    int max_open;               /* > 0 */
-    int max_idle;               /* >= 0, clamped to max_open */
-    int64_t max_idle_time_ms;   /* 0: idle connections are never closed */
-    bool prepared;              /* server-side prepared statements */
-    int query_timeout_ms;       /* statement_timeout on every connection */
-    int acquire_timeout_ms;     /* how long rl_db_acquire waits */
+    int max_open;             /* > 0 */
+    int max_idle;             /* >= 0, clamped to max_open */
+    int64_t max_idle_time_ms; /* 0: idle connections are never closed */
+    bool prepared;            /* server-side prepared statements */
+    int query_timeout_ms;     /* statement_timeout on every connection */
+    int acquire_timeout_ms;   /* how long rl_db_acquire waits */
 };
 
 /* Go's sql.DBStats, for /debug/vars. Durations in nanoseconds. */

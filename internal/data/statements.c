@@ -116,8 +116,8 @@ const struct rl_stmt_def rl_stmts[RL_STMT_COUNT_] = {
          4, false, RL_STMT_TOKEN_INSERT},
     [RL_STMT_TOKEN_DELETE_ALL] =
         {"token_delete_all",
-         "DELETE FROM tokens WHERE user_id = $1 AND scope = $2",
-         2, false, RL_STMT_TOKEN_DELETE_ALL},
+         "DELETE FROM tokens WHERE user_id = $1 AND scope = $2", 2, false,
+         RL_STMT_TOKEN_DELETE_ALL},
     /* Authentication: the user and every permission code, one round trip. */
     [RL_STMT_AUTH_BY_TOKEN] =
         {"auth_by_token",
