@@ -14,15 +14,18 @@ import email.policy
 import email.utils
 import os
 import re
+import signal
 import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import requests
 
 from conftest import Mailbox, Psql, free_port, mail_text
 
@@ -409,3 +412,52 @@ def test_without_smtp_host_mails_are_eml_files(
     log = log_text(srv)
     assert f'"path":"{path}"' in log
     assert TOKEN not in log
+
+
+def test_sigterm_under_load_keeps_the_outbox_intact(
+        mail_db, spawn_server, smtp_sink, unique):
+    """SIGTERM while requests are in flight and mail cannot be sent: the
+    server exits 0, every job is still pending with its data (none lost,
+    none sent, none dead), and the next instance delivers each one once."""
+    port = free_port()  # SMTP is down for the first instance
+    srv = spawn_server("-db-dsn", mail_db.dsn, *mail_flags(port))
+    srv.check_exit = False  # checked here
+    recipients = [unique("outbox") + "@example.com" for _ in range(10)]
+    jobs = [insert_job(mail_db, r) for r in recipients]
+    wait_for("a failed attempt",
+             lambda: any(job_row(mail_db, j)[1] >= 1 for j in jobs))
+
+    stop = threading.Event()
+    failures = []
+
+    def load():
+        while not stop.is_set():
+            try:
+                r = srv.anonymous().get("/v1/healthcheck")
+                if r.status_code != 200:
+                    failures.append(r.status_code)
+            except requests.ConnectionError:
+                return  # the listener closed: this client is done
+    threads = [threading.Thread(target=load, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(timeout=40) == 0, log_text(srv)[-2000:]
+    stop.set()
+    for t in threads:
+        t.join(timeout=15)
+    assert not failures, failures
+
+    rows = [job_row(mail_db, j) for j in jobs]
+    assert [r[0] for r in rows] == ["pending"] * len(jobs), rows
+    assert not any(r[2] for r in rows), "data scrubbed before sending"
+
+    sink = smtp_sink(port)
+    spawn_server("-db-dsn", mail_db.dsn, *mail_flags(port))
+    for r in recipients:
+        sink.wait(r, timeout=20)
+    wait_for("every job marked sent",
+             lambda: all(job_row(mail_db, j)[0] == "sent" for j in jobs),
+             timeout=20)
+    assert all(len(sink.messages(r)) == 1 for r in recipients)
