@@ -409,3 +409,17 @@ def mail_token(msg):
 @pytest.fixture(scope="session")
 def mailbox():
     return Mailbox(_env("REDLIGHT_MAILDIR"))
+
+
+def ok_json(r, status):
+    """The JSON body of r after checking the status, the JSON content type
+    and the closing newline every API response has."""
+    assert r.status_code == status, f"{r.status_code} {r.text!r}"
+    assert r.headers["Content-Type"].split(";")[0] == "application/json"
+    assert r.content.endswith(b"\n")
+    return r.json()
+
+
+def invalid(r, errors):
+    """422 with exactly these field errors."""
+    assert ok_json(r, 422) == {"error": errors}

@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from conftest import free_port, mail_token, make_user
+from conftest import free_port, mail_token, make_user, ok_json
 from conftest import unique as unique_name
 
 PASSWORD = "pa55word-for-auth-tests"
@@ -46,13 +46,6 @@ JWT_SECRET = secrets.token_urlsafe(36)
 
 
 # ---- helpers ---------------------------------------------------------------
-
-def ok_json(r, status):
-    assert r.status_code == status, f"{r.status_code} {r.text!r}"
-    assert r.headers["Content-Type"].split(";")[0] == "application/json"
-    assert r.content.endswith(b"\n")
-    return r.json()
-
 
 def assert_error(r, status, message, www_authenticate=False):
     """status + {"error": message}; WWW-Authenticate: Bearer exactly when

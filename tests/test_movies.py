@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from conftest import movie_body
+from conftest import invalid, movie_body, ok_json
 
 NOT_FOUND = {"error": "the requested resource could not be found"}
 CONFLICT = {"error": "unable to update the record due to an edit conflict, "
@@ -21,18 +21,6 @@ MOVIE_KEYS = {"id", "title", "year", "runtime", "genres", "version"}
 
 def this_year():
     return datetime.datetime.now(datetime.timezone.utc).year
-
-
-def ok_json(r, status):
-    assert r.status_code == status, f"{r.status_code} {r.text!r}"
-    assert r.headers["Content-Type"].split(";")[0] == "application/json"
-    assert r.content.endswith(b"\n")
-    return r.json()
-
-
-def invalid(r, errors):
-    """422 with exactly these field errors."""
-    assert ok_json(r, 422) == {"error": errors}
 
 
 def path_of(movie):

@@ -17,7 +17,7 @@ import threading
 
 import pytest
 
-from conftest import mail_text, mail_token
+from conftest import invalid, mail_text, mail_token, ok_json
 
 USER_KEYS = {"id", "created_at", "name", "email", "activated"}
 PASSWORD = "pa55word-correct"
@@ -33,18 +33,6 @@ ACTIVATION_SENT = {"message": "an email will be sent to you containing "
 RESET_SENT = {"message": "an email will be sent to you containing password "
                          "reset instructions"}
 RESET_DONE = {"message": "your password was successfully reset"}
-
-
-def ok_json(r, status):
-    assert r.status_code == status, f"{r.status_code} {r.text!r}"
-    assert r.headers["Content-Type"].split(";")[0] == "application/json"
-    assert r.content.endswith(b"\n")
-    return r.json()
-
-
-def invalid(r, errors):
-    """422 with exactly these field errors."""
-    assert ok_json(r, 422) == {"error": errors}
 
 
 def new_email(unique, domain="example.com"):
