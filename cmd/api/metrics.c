@@ -588,21 +588,39 @@ write_pool(struct sbuf *b, struct rl_db *db)
 {
     struct rl_db_stats ds;
     rl_db_stats(db, &ds);
-    family(b, "redlight_db_pool_max_open_connections", "gauge",
-           "Most connections the pool may open (-db-max-open-conns).");
-    sample(b, "redlight_db_pool_max_open_connections", (uint64_t)ds.max_open);
-    family(b, "redlight_db_pool_open_connections", "gauge",
-           "Connections open now, in use or idle.");
-    sample(b, "redlight_db_pool_open_connections", (uint64_t)ds.open);
-    family(b, "redlight_db_pool_in_use_connections", "gauge",
-           "Connections handed out to requests now.");
-    sample(b, "redlight_db_pool_in_use_connections", (uint64_t)ds.in_use);
-    family(b, "redlight_db_pool_idle_connections", "gauge",
-           "Connections open and idle now.");
-    sample(b, "redlight_db_pool_idle_connections", (uint64_t)ds.idle);
-    family(b, "redlight_db_pool_wait_count_total", "counter",
-           "Acquisitions that had to wait for a connection.");
-    sample(b, "redlight_db_pool_wait_count_total", (uint64_t)ds.wait_count);
+    const struct {
+        const char *name;
+        const char *type;
+        const char *help;
+        uint64_t value;
+    } rows[] = {
+        {"redlight_db_pool_max_open_connections", "gauge",
+         "Most connections the pool may open (-db-max-open-conns).",
+         (uint64_t)ds.max_open},
+        {"redlight_db_pool_open_connections", "gauge",
+         "Connections open now, in use or idle.", (uint64_t)ds.open},
+        {"redlight_db_pool_in_use_connections", "gauge",
+         "Connections handed out to requests now.", (uint64_t)ds.in_use},
+        {"redlight_db_pool_idle_connections", "gauge",
+         "Connections open and idle now.", (uint64_t)ds.idle},
+        {"redlight_db_pool_wait_count_total", "counter",
+         "Acquisitions that had to wait for a connection.",
+         (uint64_t)ds.wait_count},
+        {"redlight_db_pool_max_idle_closed_total", "counter",
+         "Connections closed because of -db-max-idle-conns.",
+         (uint64_t)ds.max_idle_closed},
+        {"redlight_db_pool_max_idle_time_closed_total", "counter",
+         "Connections closed because of -db-max-idle-time.",
+         (uint64_t)ds.max_idle_time_closed},
+        {"redlight_db_pool_max_lifetime_closed_total", "counter",
+         "Connections closed because of their maximum lifetime.",
+         (uint64_t)ds.max_lifetime_closed},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        family(b, rows[i].name, rows[i].type, rows[i].help);
+        sample(b, rows[i].name, rows[i].value);
+    }
+    /* Seconds with nanosecond digits: not a whole number like the rest. */
     family(b, "redlight_db_pool_wait_duration_seconds_total", "counter",
            "Total time spent waiting for a connection.");
     sb_printf(b,
@@ -610,18 +628,6 @@ write_pool(struct sbuf *b, struct rl_db *db)
               ".%09" PRId64 "\n",
               ds.wait_duration_ns / 1000000000,
               ds.wait_duration_ns % 1000000000);
-    family(b, "redlight_db_pool_max_idle_closed_total", "counter",
-           "Connections closed because of -db-max-idle-conns.");
-    sample(b, "redlight_db_pool_max_idle_closed_total",
-           (uint64_t)ds.max_idle_closed);
-    family(b, "redlight_db_pool_max_idle_time_closed_total", "counter",
-           "Connections closed because of -db-max-idle-time.");
-    sample(b, "redlight_db_pool_max_idle_time_closed_total",
-           (uint64_t)ds.max_idle_time_closed);
-    family(b, "redlight_db_pool_max_lifetime_closed_total", "counter",
-           "Connections closed because of their maximum lifetime.");
-    sample(b, "redlight_db_pool_max_lifetime_closed_total",
-           (uint64_t)ds.max_lifetime_closed);
 }
 
 static void

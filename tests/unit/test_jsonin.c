@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "internal/data/movies.h"
 #include "internal/jsonin/jsonin.h"
 
 #define EMPTY "body must not be empty"
@@ -25,23 +26,14 @@
 #define SINGLE "body must only contain a single JSON value"
 #define RUNTIME "invalid runtime format"
 
-/* ^[+-]?[0-9]+ mins$ */
+/* The server's own runtime rule: ^[+-]?[0-9]+ mins$ within int32. */
 static bool
 runtime_ok(const json_t *v)
 {
-    if (!json_is_string(v)) {
-        return false;
-    }
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v), i = 0, digits = 0;
-    if (i < n && (s[i] == '+' || s[i] == '-')) {
-        i++;
-    }
-    while (i < n && s[i] >= '0' && s[i] <= '9') {
-        i++;
-        digits++;
-    }
-    return digits > 0 && n - i == 5 && memcmp(s + i, " mins", 5) == 0;
+    int32_t minutes;
+    return json_is_string(v) &&
+           rl_runtime_parse(json_string_value(v), json_string_length(v),
+                            &minutes);
 }
 
 static bool
