@@ -64,6 +64,14 @@ struct api_config {
         int burst;
         bool enabled;
     } limiter;
+    struct {
+        int64_t read_timeout_ms;  /* whole request, from its first byte */
+        int64_t idle_timeout_ms;  /* keep-alive connection with no request */
+        int64_t write_timeout_ms; /* a response, from when it is queued */
+        int max_conns;            /* all connections */
+        int max_conns_per_ip;     /* per client address (proxies exempt) */
+    } http;
+    const char *real_ip_header;       /* X-Forwarded-For or X-Real-IP */
     const char *trusted_proxies;      /* addresses/CIDRs, space-separated */
     const char *cors_trusted_origins; /* origins, space-separated */
     const char *metrics_allow;        /* addresses/CIDRs, space-separated */

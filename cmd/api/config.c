@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "internal/base/duration.h"
@@ -76,6 +77,21 @@ static const struct flag flags[] = {
     {"metrics-allow", K_STRING, OFF(metrics_allow),
      "Who may read /debug/vars and /metrics (space-separated addresses or "
      "CIDR prefixes; others get 404)"},
+    {"read-timeout", K_DURATION, OFF(http.read_timeout_ms),
+     "Time a whole request (line, headers, body) may take to arrive, "
+     "counted from its first byte"},
+    {"idle-timeout", K_DURATION, OFF(http.idle_timeout_ms),
+     "Time an idle keep-alive connection is kept open"},
+    {"write-timeout", K_DURATION, OFF(http.write_timeout_ms),
+     "Time a response may take to be written before it is abandoned"},
+    {"max-conns", K_INT, OFF(http.max_conns),
+     "Most client connections open at once (over it: closed at once)"},
+    {"max-conns-per-ip", K_INT, OFF(http.max_conns_per_ip),
+     "Most connections open at once from one client address (addresses in "
+     "-trusted-proxies are exempt)"},
+    {"real-ip-header", K_STRING, OFF(real_ip_header),
+     "The header a trusted proxy names the client in (X-Forwarded-For or "
+     "X-Real-IP); no other is believed"},
     {"help", K_HELP, 0, "Print the flags and exit"},
     {"version", K_VERSION, 0, "Print the version and exit"},
 };
@@ -111,6 +127,12 @@ set_defaults(struct api_config *cfg)
     cfg->limiter.rps = 2;
     cfg->limiter.burst = 4;
     cfg->limiter.enabled = true;
+    cfg->http.read_timeout_ms = 10 * 1000;
+    cfg->http.idle_timeout_ms = 60 * 1000;
+    cfg->http.write_timeout_ms = 30 * 1000;
+    cfg->http.max_conns = 4096;
+    cfg->http.max_conns_per_ip = 256;
+    cfg->real_ip_header = "X-Forwarded-For";
     cfg->trusted_proxies = "";
     cfg->cors_trusted_origins = "";
     cfg->metrics_allow = "127.0.0.1/8 ::1/128";
@@ -290,6 +312,22 @@ check(const struct api_config *cfg)
     }
     if (cfg->limiter.burst < 1 || cfg->limiter.burst > RL_LIMITER_BURST_MAX) {
         return "-limiter-burst must be between 1 and 1000000";
+    }
+    if (cfg->http.read_timeout_ms < 1 || cfg->http.idle_timeout_ms < 1 ||
+        cfg->http.write_timeout_ms < 1) {
+        return "-read-timeout, -idle-timeout and -write-timeout must be "
+               "positive";
+    }
+    if (cfg->http.max_conns < 1 || cfg->http.max_conns > 1000000) {
+        return "-max-conns must be between 1 and 1000000";
+    }
+    if (cfg->http.max_conns_per_ip < 1 ||
+        cfg->http.max_conns_per_ip > cfg->http.max_conns) {
+        return "-max-conns-per-ip must be between 1 and -max-conns";
+    }
+    if (strcasecmp(cfg->real_ip_header, "X-Forwarded-For") != 0 &&
+        strcasecmp(cfg->real_ip_header, "X-Real-IP") != 0) {
+        return "-real-ip-header must be X-Forwarded-For or X-Real-IP";
     }
     return NULL;
 }
