@@ -25,6 +25,8 @@
 struct rl_db;
 struct rl_limiter;
 struct api_metrics;
+struct api_conns;
+struct api_workq;
 
 #ifndef RL_VERSION
 #define RL_VERSION "1.0.0-nogit"
@@ -101,6 +103,11 @@ struct api_app {
     struct rl_ipset *trusted_proxies;
     struct rl_ipset *metrics_allow;
     struct api_metrics *metrics;
+    /* Set by api_server_start for /metrics, valid until api_server_stop:
+     * the connection tracker and the two work queues (server.c). */
+    struct api_conns *conns;
+    struct api_workq *dbq;
+    struct api_workq *hashq;
 };
 
 struct api_header {
@@ -116,7 +123,9 @@ struct api_req {
     struct rl_arena *arena;
     void *conn; /* server.c's connection handle; opaque elsewhere */
     const char *method;
-    const char *path;    /* decoded path, without the query string */
+    const char *path;    /* decoded path, without the query string; may
+                            hold NUL bytes a client sent as %00 */
+    size_t path_len;     /* its length: match it with this, never strlen */
     const char *raw_uri; /* the request target as sent */
     const char *route;   /* matched route pattern, or NULL */
     struct rl_ip client; /* the client's address (middleware.c: the peer,
@@ -129,6 +138,9 @@ struct api_req {
     size_t body_len;
     bool body_truncated; /* the client sent more than API_MAX_BODY */
     int64_t start_ns;
+    /* Set by server.c when no worker can take the request within its
+     * bound: the chain answers 503 before anything waits. */
+    bool overloaded;
     /* Who is asking (auth.c): anonymous unless authenticated. */
     bool authenticated;
     bool via_jwt;

@@ -150,3 +150,16 @@ api_reply_rate_limited(struct api_req *req, int64_t retry_after_s)
     api_add_header(req, "Retry-After", v);
     return api_reply_error(req, 429, "rate limit exceeded");
 }
+
+int
+api_reply_busy(struct api_req *req, int64_t retry_after_s)
+{
+    char *v = rl_arena_printf(
+        req->arena, "%lld", (long long)(retry_after_s < 1 ? 1 : retry_after_s));
+    if (v == NULL) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    api_add_header(req, "Retry-After", v);
+    return api_reply_error(req, 503,
+                           "the server is busy, please try again later");
+}

@@ -44,4 +44,9 @@ int api_reply_not_permitted(struct api_req *req);
  * §13). */
 int api_reply_rate_limited(struct api_req *req, int64_t retry_after_s);
 
+/* 503 "the server is busy, please try again later" with Retry-After
+ * (at least 1 s): no hashing slot or no place in the database queue within
+ * its bound (CONTRACT §13.2 Overload). */
+int api_reply_busy(struct api_req *req, int64_t retry_after_s);
+
 #endif

@@ -21,10 +21,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cmd/api/conns.h"
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
 #include "cmd/api/routes.h"
+#include "cmd/api/workq.h"
 #include "internal/base/utf8.h"
 #include "internal/data/outbox_stats.h"
 #include "internal/data/pool.h"
@@ -200,7 +202,8 @@ api_metrics_hidden(struct api_app *app, struct api_req *req)
     static const char *const paths[] = {"/debug/vars", "/debug/vars/",
                                         "/metrics", "/metrics/"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        if (strcmp(req->path, paths[i]) == 0) {
+        if (strlen(paths[i]) == req->path_len &&
+            memcmp(req->path, paths[i], req->path_len) == 0) {
             return !rl_ipset_contains(app->metrics_allow, &req->client);
         }
     }
@@ -583,6 +586,30 @@ write_histogram(struct sbuf *b, struct api_metrics *m)
     }
 }
 
+/* The connection tracker and the work queues (server.c), when serving. */
+static void
+write_edge(struct sbuf *b, struct api_app *app)
+{
+    if (app->conns == NULL) {
+        return;
+    }
+    family(b, "redlight_http_connections_open", "gauge",
+           "Client connections open now.");
+    sample(b, "redlight_http_connections_open",
+           (uint64_t)api_conns_open_count(app->conns));
+    family(b, "redlight_http_connections_deadline_closed_total", "counter",
+           "Connections closed at a -read-timeout, -idle-timeout or "
+           "-write-timeout deadline.");
+    sample(b, "redlight_http_connections_deadline_closed_total",
+           (uint64_t)api_conns_reaped(app->conns));
+    family(b, "redlight_work_queue_waiting", "gauge",
+           "Requests waiting for a database or hashing worker.");
+    sb_printf(b, "redlight_work_queue_waiting{queue=\"db\"} %d\n",
+              api_workq_depth(app->dbq));
+    sb_printf(b, "redlight_work_queue_waiting{queue=\"hash\"} %d\n",
+              api_workq_depth(app->hashq));
+}
+
 static void
 write_pool(struct sbuf *b, struct rl_db *db)
 {
@@ -694,6 +721,7 @@ api_metrics_prometheus(struct api_app *app, struct api_req *req)
         }
     }
     write_histogram(&b, m);
+    write_edge(&b, app);
     write_pool(&b, app->db);
     write_limiter(&b, app->limiter);
 

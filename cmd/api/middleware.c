@@ -174,7 +174,8 @@ cors(struct api_app *app, struct api_req *req)
                    "OPTIONS, PUT, PATCH, DELETE");
     api_add_header(req, "Access-Control-Allow-Headers",
                    "Authorization, Content-Type");
-    req->route = api_route_pattern(req->path); /* for the metrics */
+    req->route =
+        api_route_pattern(req->path, req->path_len); /* for the metrics */
     return api_reply_empty(req, 200);
 }
 
@@ -206,7 +207,8 @@ rate_limit(struct api_app *app, struct api_req *req)
     api_add_header(req, "RateLimit-Reset", reset);
     req->nbase_headers = req->nresp_headers;
     if (!r.allowed) {
-        req->route = api_route_pattern(req->path); /* for the metrics */
+        req->route =
+            api_route_pattern(req->path, req->path_len); /* for the metrics */
         return api_reply_rate_limited(req, r.retry_after_s);
     }
     return 0;
@@ -228,6 +230,12 @@ api_handle(struct api_app *app, struct api_req *req)
      * (CONTRACT §1): say so before authentication answers anything. */
     api_add_header(req, "Vary", "Authorization");
     req->nbase_headers = req->nresp_headers;
+    /* No worker could take it in time (server.c): answer before
+     * authentication, which would wait on the database. */
+    if (req->overloaded) {
+        req->route = api_route_pattern(req->path, req->path_len);
+        return api_reply_busy(req, 1);
+    }
     status = api_authenticate(app, req);
     if (status != 0) {
         return status;

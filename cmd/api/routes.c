@@ -14,44 +14,62 @@
 #include "cmd/api/metrics.h"
 
 const struct api_route api_routes[] = {
-    {"GET", "/v1/healthcheck", api_healthcheck, NULL, false},
-    {"GET", "/v1/movies", api_movie_list, "movies:read", true},
-    {"POST", "/v1/movies", api_movie_create, "movies:write", true},
-    {"GET", "/v1/movies/:id", api_movie_show, "movies:read", true},
-    {"PATCH", "/v1/movies/:id", api_movie_update, "movies:write", true},
-    {"DELETE", "/v1/movies/:id", api_movie_delete, "movies:write", true},
-    {"POST", "/v1/users", api_user_register, NULL, true},
-    {"PUT", "/v1/users/activated", api_user_activate, NULL, true},
-    {"PUT", "/v1/users/password", api_user_reset_password, NULL, true},
-    {"POST", "/v1/tokens/activation", api_token_activation, NULL, true},
-    {"POST", "/v1/tokens/password-reset", api_token_password_reset, NULL, true},
-    {"POST", "/v1/tokens/authentication", api_token_authentication, NULL, true},
-    {"DELETE", "/v1/tokens/authentication", api_token_revoke, NULL, true},
-    {"POST", "/v1/tokens/jwt", api_token_jwt, NULL, true},
-    {"GET", "/v1/openapi.json", api_openapi, NULL, false},
+    {"GET", "/v1/healthcheck", api_healthcheck, NULL, API_WORK_INLINE},
+    {"GET", "/v1/movies", api_movie_list, "movies:read", API_WORK_DB},
+    {"POST", "/v1/movies", api_movie_create, "movies:write", API_WORK_DB},
+    {"GET", "/v1/movies/:id", api_movie_show, "movies:read", API_WORK_DB},
+    {"PATCH", "/v1/movies/:id", api_movie_update, "movies:write", API_WORK_DB},
+    {"DELETE", "/v1/movies/:id", api_movie_delete, "movies:write", API_WORK_DB},
+    {"POST", "/v1/users", api_user_register, NULL, API_WORK_HASH},
+    {"PUT", "/v1/users/activated", api_user_activate, NULL, API_WORK_DB},
+    {"PUT", "/v1/users/password", api_user_reset_password, NULL, API_WORK_HASH},
+    {"POST", "/v1/tokens/activation", api_token_activation, NULL, API_WORK_DB},
+    {"POST", "/v1/tokens/password-reset", api_token_password_reset, NULL,
+     API_WORK_DB},
+    {"POST", "/v1/tokens/authentication", api_token_authentication, NULL,
+     API_WORK_HASH},
+    {"DELETE", "/v1/tokens/authentication", api_token_revoke, NULL,
+     API_WORK_DB},
+    {"POST", "/v1/tokens/jwt", api_token_jwt, NULL, API_WORK_HASH},
+    {"GET", "/v1/openapi.json", api_openapi, NULL, API_WORK_INLINE},
     /* Only for -metrics-allow addresses (api_metrics_hidden below). */
-    {"GET", "/debug/vars", api_debug_vars, NULL, false},
-    {"GET", "/metrics", api_metrics_prometheus, NULL, true},
-    {NULL, NULL, NULL, NULL, false},
+    {"GET", "/debug/vars", api_debug_vars, NULL, API_WORK_INLINE},
+    {"GET", "/metrics", api_metrics_prometheus, NULL, API_WORK_DB},
+    {NULL, NULL, NULL, NULL, API_WORK_INLINE},
 };
 
-/* Matches path against pattern; on success records captures in req when
- * req is not NULL. */
+/* A byte no route may contain once decoded (CONTRACT §12 #22): the C0
+ * controls, NUL among them, and DEL. */
 static bool
-match(const char *pattern, const char *path, struct api_req *req)
+is_ctl(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+/* Matches the len bytes of path against pattern, as a whole: a decoded NUL
+ * or any other control byte matches nothing, neither a literal segment nor
+ * a capture. On success records captures in req when req is not NULL. */
+static bool
+match(const char *pattern, const char *path, size_t len, struct api_req *req)
 {
     const char *p = pattern;
     const char *s = path;
+    const char *end = path + len;
     int n = 0;
-    while (*p != '\0' && *s != '\0') {
+    while (*p != '\0' && s < end) {
         if (*p == ':') {
             const char *name = p + 1;
             const char *pend = strchr(p, '/');
             size_t nlen = pend ? (size_t)(pend - name) : strlen(name);
-            const char *send = strchr(s, '/');
-            size_t vlen = send ? (size_t)(send - s) : strlen(s);
+            const char *send = memchr(s, '/', (size_t)(end - s));
+            size_t vlen = send ? (size_t)(send - s) : (size_t)(end - s);
             if (vlen == 0) {
                 return false;
+            }
+            for (size_t i = 0; i < vlen; i++) {
+                if (is_ctl((unsigned char)s[i])) {
+                    return false;
+                }
             }
             if (req != NULL && n < API_MAX_PARAMS) {
                 req->param_names[n] = rl_arena_strndup(req->arena, name, nlen);
@@ -72,7 +90,7 @@ match(const char *pattern, const char *path, struct api_req *req)
         p++;
         s++;
     }
-    if (*p != '\0' || *s != '\0') {
+    if (*p != '\0' || s != end) {
         return false;
     }
     if (req != NULL) {
@@ -86,12 +104,12 @@ static const char *const method_order[] = {"DELETE", "GET",  "HEAD", "OPTIONS",
 #define NMETHODS (sizeof(method_order) / sizeof(method_order[0]))
 
 const char *
-api_route_allow(struct api_req *req, const char *path)
+api_route_allow(struct api_req *req, const char *path, size_t len)
 {
     bool has[NMETHODS] = {false};
     bool any = false;
     for (const struct api_route *r = api_routes; r->method != NULL; r++) {
-        if (!match(r->pattern, path, NULL)) {
+        if (!match(r->pattern, path, len, NULL)) {
             continue;
         }
         any = true;
@@ -109,19 +127,19 @@ api_route_allow(struct api_req *req, const char *path)
     }
     has[3] = true; /* OPTIONS */
     char buf[96];
-    size_t len = 0;
+    size_t n = 0;
     for (size_t i = 0; i < NMETHODS; i++) {
         if (has[i]) {
             size_t m = strlen(method_order[i]);
-            if (len) {
-                memcpy(buf + len, ", ", 2);
-                len += 2;
+            if (n) {
+                memcpy(buf + n, ", ", 2);
+                n += 2;
             }
-            memcpy(buf + len, method_order[i], m);
-            len += m;
+            memcpy(buf + n, method_order[i], m);
+            n += m;
         }
     }
-    return rl_arena_strndup(req->arena, buf, len);
+    return rl_arena_strndup(req->arena, buf, n);
 }
 
 static int
@@ -142,29 +160,30 @@ redirect(struct api_req *req, const char *target)
     return api_reply_json(req, safe ? 301 : 308, body);
 }
 
-bool
-api_route_blocking(struct api_req *req)
+enum api_work
+api_route_work(struct api_req *req)
 {
+    enum api_work work = API_WORK_INLINE;
     const char *auth = api_req_header(req, "Authorization");
     if (auth != NULL && auth[0] != '\0') {
-        return true; /* authentication reads the database */
+        work = API_WORK_DB; /* authentication reads the database */
     }
     bool head = strcmp(req->method, "HEAD") == 0;
     for (const struct api_route *r = api_routes; r->method != NULL; r++) {
         if ((strcmp(r->method, req->method) == 0 ||
              (head && strcmp(r->method, "GET") == 0)) &&
-            match(r->pattern, req->path, NULL)) {
-            return r->blocking;
+            match(r->pattern, req->path, req->path_len, NULL)) {
+            return r->work > work ? r->work : work;
         }
     }
-    return false;
+    return work;
 }
 
 const char *
-api_route_pattern(const char *path)
+api_route_pattern(const char *path, size_t len)
 {
     for (const struct api_route *r = api_routes; r->method != NULL; r++) {
-        if (match(r->pattern, path, NULL)) {
+        if (match(r->pattern, path, len, NULL)) {
             return r->pattern;
         }
     }
@@ -181,13 +200,13 @@ api_route(struct api_app *app, struct api_req *req)
         return api_reply_not_found(req); /* as if it did not exist */
     }
     for (const struct api_route *r = api_routes; r->method != NULL; r++) {
-        if (!match(r->pattern, req->path, NULL)) {
+        if (!match(r->pattern, req->path, req->path_len, NULL)) {
             continue;
         }
         path_known = true;
         if (strcmp(r->method, m) == 0 ||
             (head && strcmp(r->method, "GET") == 0)) {
-            if (!match(r->pattern, req->path, req)) {
+            if (!match(r->pattern, req->path, req->path_len, req)) {
                 return api_reply_server_error(req, "out of memory");
             }
             req->route = r->pattern;
@@ -201,12 +220,12 @@ api_route(struct api_app *app, struct api_req *req)
         }
     }
     if (path_known) {
-        const char *allow = api_route_allow(req, req->path);
+        const char *allow = api_route_allow(req, req->path, req->path_len);
         if (allow == NULL) {
             return api_reply_server_error(req, "out of memory");
         }
         for (const struct api_route *r = api_routes; r->method != NULL; r++) {
-            if (match(r->pattern, req->path, NULL)) {
+            if (match(r->pattern, req->path, req->path_len, NULL)) {
                 req->route = r->pattern;
                 break;
             }
@@ -217,14 +236,14 @@ api_route(struct api_app *app, struct api_req *req)
         }
         return api_reply_method_not_allowed(req, allow);
     }
-    size_t len = strlen(req->path);
+    size_t len = req->path_len;
     if (len > 1 && req->path[len - 1] == '/') {
         char *trimmed = rl_arena_strndup(req->arena, req->path, len - 1);
         if (trimmed == NULL) {
             return api_reply_server_error(req, "out of memory");
         }
         for (const struct api_route *r = api_routes; r->method != NULL; r++) {
-            if (match(r->pattern, trimmed, NULL)) {
+            if (match(r->pattern, trimmed, len - 1, NULL)) {
                 return redirect(req, trimmed);
             }
         }

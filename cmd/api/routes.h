@@ -8,12 +8,20 @@
 
 #include "cmd/api/app.h"
 
+/* Where a route's handler runs (server.c). Ordered: a request needs the
+ * largest of its route's and its authentication's. */
+enum api_work {
+    API_WORK_INLINE, /* never waits: on the I/O thread */
+    API_WORK_DB,     /* waits on the database: a database worker */
+    API_WORK_HASH,   /* hashes a password: a hashing worker */
+};
+
 struct api_route {
     const char *method;
     const char *pattern; /* segments; ":name" captures one segment */
     api_handler handler;
     const char *permission; /* required permission code, or NULL */
-    bool blocking;          /* waits on the database: run on a worker thread */
+    enum api_work work;
 };
 
 /* The table, terminated by an entry with a NULL method. Immutable. */
@@ -25,16 +33,17 @@ extern const struct api_route api_routes[];
  * Sets req->route to the matched pattern. */
 int api_route(struct api_app *app, struct api_req *req);
 
-/* True when the route that will answer req may block (database work), so
- * the server runs it on a worker thread instead of an I/O thread. */
-bool api_route_blocking(struct api_req *req);
+/* Where req must run: nothing that waits on the database or hashes a
+ * password runs on an I/O thread. */
+enum api_work api_route_work(struct api_req *req);
 
-/* The pattern of the first route whose path matches `path` (any method),
- * or NULL. For labelling requests the middleware answers itself. */
-const char *api_route_pattern(const char *path);
+/* The pattern of the first route whose path matches the len bytes of
+ * `path` (any method), or NULL. For labelling requests the middleware
+ * answers itself. */
+const char *api_route_pattern(const char *path, size_t len);
 
-/* The Allow header value for `path`, or NULL when no route has that path.
- * Allocated in req's arena. */
-const char *api_route_allow(struct api_req *req, const char *path);
+/* The Allow header value for the len bytes of `path`, or NULL when no
+ * route has that path. Allocated in req's arena. */
+const char *api_route_allow(struct api_req *req, const char *path, size_t len);
 
 #endif

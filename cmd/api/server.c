@@ -42,22 +42,28 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/api/conns.h"
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
 #include "cmd/api/metrics.h"
 #include "cmd/api/routes.h"
+#include "cmd/api/workq.h"
 #include "internal/base/clock.h"
+#include "internal/base/percent.h"
 #include "internal/data/pool.h"
 #include "internal/jsonlog/jsonlog.h"
+#include "internal/password/password.h"
 #include "internal/sdnotify/sdnotify.h"
 
 /* Bytes of an oversized body read and dropped before answering early. Go
@@ -65,12 +71,43 @@
  * sending, so only truly huge uploads are cut short. */
 #define DISCARD_MAX ((size_t)16 * 1024 * 1024)
 
+/* CONTRACT §12 #25: a request line and headers of up to MAX_HEAD bytes in
+ * all, with up to MAX_PARAMS query parameters, are served; beyond, 414 or
+ * 431. libmicrohttpd keeps the whole head, one record per header and per
+ * parameter (7 words each) and the response head in one pool per
+ * connection; POOL_SIZE holds the largest head we serve with room to spare.
+ * Heads too large even for the pool are answered by libmicrohttpd itself
+ * (an HTML 414/431, README). */
+#define MAX_HEAD ((size_t)64 * 1024)
+#define MAX_PARAMS 1000
+#define POOL_SIZE ((size_t)160 * 1024)
+
+/* The request bodies being received, all connections together, may hold
+ * at most BODY_BUDGET bytes of buffers; a request whose body would take
+ * more is answered 503 and its connection closed. */
+#define BODY_BUDGET ((size_t)64 * 1024 * 1024)
+
+/* The work queues (workq.h): how many requests may wait for a worker, and
+ * how long, before they are answered 503 (CONTRACT §13.2 Overload). A
+ * database request waits at most as long as the pool's acquire deadline
+ * (main.c) would have let it wait for a connection. */
+#define DB_QUEUE_PER_WORKER 8
+#define HASH_QUEUE_PER_WORKER 4
+#define DB_QUEUE_MAX_WAIT_NS ((int64_t)3 * 1000 * 1000 * 1000)
+#define HASH_QUEUE_MAX_WAIT_NS ((int64_t)2 * 1000 * 1000 * 1000)
+/* Hashing workers run at this niceness: Argon2id takes whole CPUs for
+ * 200 ms at a time, and the I/O threads must still win them at once. */
+#define HASH_NICE 10
+
 /* Per-request server state, kept in front of struct api_req. */
 struct conn_state {
     struct api_req req;
     struct MHD_Connection *mhd;
-    struct conn_state *qnext;
-    size_t body_cap;
+    struct api_server *server;
+    struct api_conn *conn; /* deadlines (conns.h); NULL when untracked */
+    struct api_work_item work;
+    size_t body_cap; /* bytes of the malloc'd body buffer, charged to
+                        server->body_bytes */
     size_t received;
     bool answered;
     bool handled; /* a worker ran the chain; the response is ready */
@@ -81,13 +118,11 @@ struct conn_state {
 struct api_server {
     struct MHD_Daemon *daemon;
     struct api_app *app;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct conn_state *head; /* the work queue, FIFO */
-    struct conn_state *tail;
-    bool stopping;
-    int nworkers;
-    pthread_t *workers;
+    struct api_conns *conns;
+    struct api_workq *dbq;   /* requests that wait on the database */
+    struct api_workq *hashq; /* requests that hash a password */
+    atomic_size_t body_bytes;
+    int64_t read_ns, idle_ns, write_ns;
     MHD_socket listen_fd;     /* after quiesce: shut down, closed by stop */
     bool inherited;           /* listening on systemd's socket (LISTEN_FDS) */
     atomic_long adopt_credit; /* see adopt_backlog */
@@ -221,19 +256,28 @@ api_req_peer(struct api_req *req)
     return cs->peer;
 }
 
-/* MHD_OPTION_URI_LOG_CALLBACK: runs once per request, before the access
- * handler; its return value becomes *con_cls. */
+/* MHD_OPTION_URI_LOG_CALLBACK: runs once per request, when its request
+ * line has arrived and before the access handler; its return value
+ * becomes *con_cls. From here the whole request has -read-timeout. */
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 {
-    struct api_app *app = cls;
+    struct api_server *s = cls;
+    struct api_app *app = s->app;
     api_metrics_received(app->metrics);
+    int64_t now = rl_mono_ns();
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    bool *fresh = ci != NULL ? ci->socket_context : NULL;
-    if (fresh != NULL && *fresh) {
-        *fresh = false; /* in_flight takes over below */
-        atomic_fetch_sub(&app->fresh_conns, 1);
+    struct api_conn *conn = ci != NULL ? ci->socket_context : NULL;
+    if (conn != NULL) {
+        if (conn->fresh) {
+            /* The first request keeps the deadline counted from accept,
+             * as Go's ReadTimeout does; in_flight takes over below. */
+            conn->fresh = false;
+            atomic_fetch_sub(&app->fresh_conns, 1);
+        } else {
+            api_conn_deadline(conn, now + s->read_ns);
+        }
     }
     struct rl_arena *arena = rl_arena_create(8192);
     if (arena == NULL) {
@@ -246,31 +290,51 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *con)
     }
     cs->req.app = app;
     cs->req.arena = arena;
-    cs->req.start_ns = rl_mono_ns();
+    cs->req.start_ns = now;
     cs->req.raw_uri = rl_arena_strdup(arena, uri ? uri : "");
     cs->mhd = con;
+    cs->server = s;
+    cs->conn = conn;
     atomic_fetch_add(&app->in_flight, 1);
     return cs;
 }
 
-/* MHD_OPTION_NOTIFY_CONNECTION: socket_context holds a malloc'd "has not
- * sent a request yet" flag, so shutdown can wait for connections that were
- * accepted but whose request has not been read (they are in neither
- * in_flight nor idle). Without memory the connection is simply not
- * counted. */
+/* MHD_OPTION_ACCEPT_POLICY: refuses a connection from an address that
+ * holds -max-conns-per-ip already (MHD closes it at once). */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct api_server *s = cls;
+    (void)addrlen;
+    return api_conns_admit(s->conns, addr) ? MHD_YES : MHD_NO;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: socket_context is the connection's entry
+ * in s->conns (its deadline, its address's count, and whether it has sent
+ * a request yet, so shutdown can wait for connections that were accepted
+ * but whose request has not been read: they are in neither in_flight nor
+ * idle). MHD calls CLOSED before it closes the socket. Without memory the
+ * connection is simply not tracked. */
 static void
 on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
               enum MHD_ConnectionNotificationCode toe)
 {
     struct api_server *s = cls;
-    (void)con;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        bool *fresh = malloc(sizeof(*fresh));
-        *socket_context = fresh;
-        if (fresh == NULL) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *addr =
+            MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        struct api_conn *conn = NULL;
+        if (fd != NULL) {
+            conn = api_conns_open(s->conns, fd->connect_fd,
+                                  addr != NULL ? addr->client_addr : NULL,
+                                  rl_mono_ns() + s->read_ns);
+        }
+        *socket_context = conn;
+        if (conn == NULL) {
             return;
         }
-        *fresh = true;
         /* A connection adopted during shutdown was counted in advance. */
         long credit = atomic_load(&s->adopt_credit);
         while (credit > 0 && !atomic_compare_exchange_weak(
@@ -281,43 +345,54 @@ on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
         }
         return;
     }
-    bool *fresh = *socket_context;
-    if (fresh != NULL) {
-        if (*fresh) {
+    struct api_conn *conn = *socket_context;
+    if (conn != NULL) {
+        if (conn->fresh) {
             atomic_fetch_sub(&s->app->fresh_conns, 1);
         }
-        free(fresh);
+        api_conns_close(s->conns, conn);
         *socket_context = NULL;
     }
 }
 
-static bool
+enum body_result { BODY_OK, BODY_NOMEM, BODY_BUSY };
+
+/* Appends n bytes to the body, capped at API_MAX_BODY (past it only
+ * counts them). The buffer is malloc'd and grows with what has arrived
+ * (doubling, never past API_MAX_BODY + 1), each byte of it charged to the
+ * server's BODY_BUDGET; on_completed frees it and gives the bytes back. */
+static enum body_result
 body_append(struct conn_state *cs, const char *data, size_t n)
 {
     struct api_req *req = &cs->req;
     cs->received += n;
     if (req->body_truncated) {
-        return true;
+        return BODY_OK;
     }
     size_t room = API_MAX_BODY - req->body_len;
     if (n > room) {
         req->body_truncated = true;
         n = room;
     }
-    if (req->body_len + n + 1 > cs->body_cap) {
-        size_t cap = cs->body_cap ? cs->body_cap : 1024;
-        while (cap < req->body_len + n + 1) {
-            cap *= 2;
+    size_t need = req->body_len + n + 1;
+    if (need > cs->body_cap) {
+        size_t cap = cs->body_cap ? cs->body_cap * 2 : 4096;
+        if (cap < need) {
+            cap = need;
         }
         if (cap > API_MAX_BODY + 1) {
             cap = API_MAX_BODY + 1;
         }
-        char *nb = rl_arena_alloc(req->arena, cap);
-        if (nb == NULL) {
-            return false;
+        size_t grow = cap - cs->body_cap;
+        struct api_server *s = cs->server;
+        if (atomic_fetch_add(&s->body_bytes, grow) + grow > BODY_BUDGET) {
+            atomic_fetch_sub(&s->body_bytes, grow);
+            return BODY_BUSY;
         }
-        if (req->body_len) {
-            memcpy(nb, req->body, req->body_len);
+        char *nb = realloc(req->body, cap);
+        if (nb == NULL) {
+            atomic_fetch_sub(&s->body_bytes, grow);
+            return BODY_NOMEM;
         }
         req->body = nb;
         cs->body_cap = cap;
@@ -325,7 +400,18 @@ body_append(struct conn_state *cs, const char *data, size_t n)
     memcpy(req->body + req->body_len, data, n);
     req->body_len += n;
     req->body[req->body_len] = '\0';
-    return true;
+    return BODY_OK;
+}
+
+static void
+body_free(struct conn_state *cs)
+{
+    if (cs->body_cap != 0) {
+        free(cs->req.body);
+        cs->req.body = NULL;
+        atomic_fetch_sub(&cs->server->body_bytes, cs->body_cap);
+        cs->body_cap = 0;
+    }
 }
 
 static enum MHD_Result
@@ -371,57 +457,64 @@ queue(struct conn_state *cs)
         MHD_queue_response(cs->mhd, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
     cs->answered = true;
+    api_conn_deadline(cs->conn, rl_mono_ns() + cs->server->write_ns);
     return r;
 }
 
-static void *
-worker_main(void *arg)
+static struct conn_state *
+work_owner(struct api_work_item *it)
 {
-    struct api_server *s = arg;
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while (s->head == NULL && !s->stopping) {
-            pthread_cond_wait(&s->cv, &s->mu);
-        }
-        if (s->head == NULL) {
-            break; /* stopping, and the queue is empty */
-        }
-        struct conn_state *cs = s->head;
-        s->head = cs->qnext;
-        if (s->head == NULL) {
-            s->tail = NULL;
-        }
-        pthread_mutex_unlock(&s->mu);
-        api_handle(cs->req.app, &cs->req);
-        cs->handled = true;
-        MHD_resume_connection(cs->mhd);
-        pthread_mutex_lock(&s->mu);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return NULL;
+    return (struct conn_state *)(void *)((char *)it -
+                                         offsetof(struct conn_state, work));
 }
 
-/* Suspends cs's connection and hands it to a worker. Returns false (and
- * does nothing) once the workers are stopping: the caller runs it inline. */
-static bool
-offload(struct api_server *s, struct conn_state *cs)
+/* Runs under the queue's lock, before a worker can see the item. */
+static void
+suspend_item(struct api_work_item *it)
 {
-    pthread_mutex_lock(&s->mu);
-    if (s->stopping) {
-        pthread_mutex_unlock(&s->mu);
-        return false;
+    MHD_suspend_connection(work_owner(it)->mhd);
+}
+
+/* A worker's turn (workq.h): the chain runs here; MHD's next
+ * access-handler call on the resumed connection queues the response. */
+static void
+run_item(struct api_work_item *it, bool late, void *cls)
+{
+    (void)cls;
+    struct conn_state *cs = work_owner(it);
+    cs->req.overloaded = late;
+    api_handle(cs->req.app, &cs->req);
+    cs->handled = true;
+    MHD_resume_connection(cs->mhd);
+}
+
+/* The head limits of CONTRACT §12 #25 and the one framing rule libmicrohttpd
+ * does not enforce (§12 #24), checked once the head has arrived. Returns
+ * the status of the error answered, or 0 to go on. */
+static int
+check_head(struct conn_state *cs)
+{
+    struct api_req *req = &cs->req;
+    const union MHD_ConnectionInfo *hs = MHD_get_connection_info(
+        cs->mhd, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    size_t line = strlen(req->method) + strlen(req->raw_uri) + 11;
+    int nparams =
+        MHD_get_connection_values(cs->mhd, MHD_GET_ARGUMENT_KIND, NULL, NULL);
+    if (line > MAX_HEAD || nparams > MAX_PARAMS) {
+        req->close_conn = true;
+        return api_reply_error(req, 414, "the request URI is too long");
     }
-    MHD_suspend_connection(cs->mhd);
-    cs->qnext = NULL;
-    if (s->tail != NULL) {
-        s->tail->qnext = cs;
-    } else {
-        s->head = cs;
+    if (hs != NULL && hs->header_size > MAX_HEAD) {
+        req->close_conn = true;
+        return api_reply_error(req, 431,
+                               "the request header fields are too large");
     }
-    s->tail = cs;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    return true;
+    const char *te = api_req_header_all(req, "Transfer-Encoding");
+    if (te != NULL && strcasecmp(te, "chunked") != 0) {
+        req->close_conn = true;
+        return api_reply_error(req, 501, "unsupported transfer encoding");
+    }
+    return 0;
 }
 
 static enum MHD_Result
@@ -430,7 +523,6 @@ on_access(void *cls, struct MHD_Connection *con, const char *url,
           size_t *upload_size, void **con_cls)
 {
     struct api_server *s = cls;
-    (void)con;
     (void)version;
     struct conn_state *cs = *con_cls;
     if (cs == NULL) {
@@ -455,14 +547,42 @@ on_access(void *cls, struct MHD_Connection *con, const char *url,
     if (!cs->first_call_done) {
         cs->first_call_done = true;
         req->method = method;
-        req->path = url;
+        /* MHD's url is decoded in place and read as a C string, so a %00
+         * would cut it short: decode the raw path again, keeping its
+         * length (CONTRACT §12 #22). */
+        size_t plen = strcspn(req->raw_uri, "?");
+        char *path = rl_arena_alloc(req->arena, plen + 1);
+        if (path == NULL) {
+            req->path = url;
+            req->path_len = strlen(url);
+            api_reply_server_error(req, "decoding the path: out of memory");
+            return queue(cs);
+        }
+        req->path_len = rl_percent_decode(req->raw_uri, plen, path);
+        path[req->path_len] = '\0';
+        req->path = path;
+        /* Answering now makes MHD close the connection after the
+         * response, which is what these errors want. */
+        if (check_head(cs) != 0) {
+            return queue(cs);
+        }
         return MHD_YES;
     }
     if (*upload_size != 0) {
         if (!cs->answered) {
-            if (!body_append(cs, upload_data, *upload_size)) {
+            enum body_result b = body_append(cs, upload_data, *upload_size);
+            if (b == BODY_NOMEM) {
                 api_reply_server_error(req, "reading body: out of memory");
                 *upload_size = 0;
+                return queue(cs);
+            }
+            if (b == BODY_BUSY) {
+                rl_log(RL_LOG_ERROR, "request bodies over their memory budget",
+                       "request_method", method, "request_url", url, NULL);
+                *upload_size = 0;
+                req->close_conn = true;
+                req->overloaded = true;
+                api_handle(req->app, req);
                 return queue(cs);
             }
             if (cs->received > DISCARD_MAX) {
@@ -481,9 +601,15 @@ on_access(void *cls, struct MHD_Connection *con, const char *url,
     if (cs->handled) {
         return queue(cs); /* resumed by a worker */
     }
-    if (s->nworkers > 0 && api_route_blocking(req) &&
-        !rl_db_has_idle(s->app->db) && offload(s, cs)) {
-        return MHD_YES;
+    enum api_work w = api_route_work(req);
+    if (w != API_WORK_INLINE) {
+        /* The worker's own deadlines (hashing slot, database) bound it. */
+        api_conn_deadline(cs->conn, 0);
+        struct api_workq *q = w == API_WORK_HASH ? s->hashq : s->dbq;
+        if (api_workq_push(q, &cs->work, suspend_item)) {
+            return MHD_YES;
+        }
+        req->overloaded = true; /* full: answer 503 here, waiting on nothing */
     }
     api_handle(req->app, req);
     return queue(cs);
@@ -532,12 +658,15 @@ on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
     (void)con;
-    struct api_app *app = cls;
+    struct api_server *s = cls;
+    struct api_app *app = s->app;
     struct conn_state *cs = *con_cls;
     if (cs == NULL) {
         return;
     }
     *con_cls = NULL;
+    /* A keep-alive connection now waits for its next request. */
+    api_conn_deadline(cs->conn, rl_mono_ns() + s->idle_ns);
     if (cs->first_call_done) {
         log_request(cs, toe);
     }
@@ -545,6 +674,7 @@ on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
         api_metrics_sent(app->metrics, &cs->req,
                          rl_mono_ns() - cs->req.start_ns);
     }
+    body_free(cs);
     rl_arena_destroy(cs->req.arena);
     atomic_fetch_sub(&app->in_flight, 1);
 }
@@ -559,53 +689,84 @@ on_mhd_error(void *cls, const char *fmt, va_list ap)
     rl_log(RL_LOG_ERROR, "http server", "error", msg, NULL);
 }
 
-/* Lets the workers finish every queued request, joins them, frees s's
- * queue state and s itself. */
+/* Lets the workers finish every queued request, joins them, stops the
+ * reaper and frees s. */
 static void
-stop_workers(struct api_server *s)
+free_server(struct api_server *s)
 {
-    pthread_mutex_lock(&s->mu);
-    s->stopping = true;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    for (int i = 0; i < s->nworkers; i++) {
-        pthread_join(s->workers[i], NULL);
-    }
-    free(s->workers);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
+    api_workq_free(s->dbq);
+    api_workq_free(s->hashq);
+    api_conns_free(s->conns);
     free(s);
+}
+
+/* Every connection needs a descriptor: lift the soft limit towards the
+ * hard one (systemd starts services at 1024) so -max-conns can be met. */
+static void
+raise_fd_limit(int want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    rlim_t need = (rlim_t)want + 256; /* the pool, logs, listeners */
+    if (rl.rlim_cur >= need) {
+        return;
+    }
+    rl.rlim_cur =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need) {
+        rl_log(RL_LOG_ERROR, "too few file descriptors for -max-conns", NULL);
+    }
 }
 
 enum rl_err
 api_server_start(struct api_app *app, struct api_server **out)
 {
+    const struct api_config *cfg = &app->cfg;
     struct api_server *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         return RL_ERR_NOMEM;
     }
     s->app = app;
     s->listen_fd = MHD_INVALID_SOCKET;
+    s->read_ns = cfg->http.read_timeout_ms * 1000000;
+    s->idle_ns = cfg->http.idle_timeout_ms * 1000000;
+    s->write_ns = cfg->http.write_timeout_ms * 1000000;
     atomic_init(&s->adopt_credit, 0);
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
-    int nworkers = app->cfg.db.max_open;
-    s->workers = calloc((size_t)nworkers, sizeof(*s->workers));
-    if (s->workers == NULL) {
-        free(s);
-        return RL_ERR_NOMEM;
+    atomic_init(&s->body_bytes, 0);
+    raise_fd_limit(cfg->http.max_conns);
+    struct api_conns_config cc = {.max_per_ip = cfg->http.max_conns_per_ip,
+                                  .exempt = app->trusted_proxies,
+                                  .max_conns = cfg->http.max_conns};
+    int nhash = rl_password_max_concurrent();
+    enum rl_err e = api_conns_new(&cc, &s->conns);
+    if (e == RL_OK) {
+        e = api_workq_new(cfg->db.max_open,
+                          cfg->db.max_open * DB_QUEUE_PER_WORKER,
+                          DB_QUEUE_MAX_WAIT_NS, 0, run_item, s, &s->dbq);
     }
-    for (; s->nworkers < nworkers; s->nworkers++) {
-        if (pthread_create(&s->workers[s->nworkers], NULL, worker_main, s) !=
-            0) {
-            stop_workers(s);
-            return RL_ERR_NOMEM;
-        }
+    if (e == RL_OK) {
+        e = api_workq_new(nhash, nhash * HASH_QUEUE_PER_WORKER,
+                          HASH_QUEUE_MAX_WAIT_NS, HASH_NICE, run_item, s,
+                          &s->hashq);
+    }
+    if (e != RL_OK) {
+        free_server(s);
+        return e;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
-    unsigned threads =
-        app->cfg.http_threads > 0 ? (unsigned)app->cfg.http_threads : 1;
+    unsigned threads = cfg->http_threads > 0 ? (unsigned)cfg->http_threads : 1;
+    /* MHD's own inactivity timeout only backs up conns.c's deadlines. */
+    int64_t longest = cfg->http.idle_timeout_ms;
+    if (cfg->http.read_timeout_ms > longest) {
+        longest = cfg->http.read_timeout_ms;
+    }
+    if (cfg->http.write_timeout_ms > longest) {
+        longest = cfg->http.write_timeout_ms;
+    }
+    unsigned backstop_s = (unsigned)(longest / 1000) + 5;
     /* Socket activation (api.socket): serve on the socket systemd passed
      * as fd 3 instead of binding -port; it outlives this process, so a
      * restart refuses no connection. */
@@ -624,21 +785,24 @@ api_server_start(struct api_app *app, struct api_server **out)
         unsigned f =
             flags | (attempt == 0 && !s->inherited ? MHD_USE_DUAL_STACK : 0);
         s->daemon = MHD_start_daemon(
-            f, (uint16_t)app->cfg.port, NULL, NULL, on_access, s,
+            f, (uint16_t)cfg->port, on_accept, s, on_access, s,
             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_ARRAY,
             listen_opt, MHD_OPTION_THREAD_POOL_SIZE, threads,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+            MHD_OPTION_CONNECTION_TIMEOUT, backstop_s,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http.max_conns,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, POOL_SIZE,
             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-            MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
-            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+            MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+            MHD_OPTION_END);
     }
     if (s->daemon == NULL) {
-        stop_workers(s);
+        free_server(s);
         return RL_ERR_IO;
     }
+    app->conns = s->conns;
+    app->dbq = s->dbq;
+    app->hashq = s->hashq;
     *out = s;
     return RL_OK;
 }
@@ -722,8 +886,10 @@ api_server_stop(struct api_server *s)
      * before it stops. */
     struct MHD_Daemon *d = s->daemon;
     MHD_socket fd = s->listen_fd;
-    stop_workers(s);
+    api_workq_stop(s->dbq);
+    api_workq_stop(s->hashq);
     MHD_stop_daemon(d);
+    free_server(s);
     if (fd != MHD_INVALID_SOCKET) {
         close(fd);
     }

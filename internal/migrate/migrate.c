@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal/base/percent.h"
+
 #define MIGRATIONS_TABLE "schema_migrations"
 #define LOCK_SALT 1486364155u /* golang-migrate advisoryLockIDSalt */
 #define ERRMSG_MAX 8192
@@ -367,21 +369,6 @@ rl_migrate_lock_id(const char *database_name, const char *const *additional,
     return crc * LOCK_SALT; /* uint32 arithmetic wraps, as in Go */
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* The database name golang-migrate's CLI would use for `dsn`: Go's
  * url.Parse(dsn).Path, percent-decoded, leading '/' included. Returns a
  * malloc'd string, "" when the URL has no path (golang-migrate then asks
@@ -416,17 +403,7 @@ url_database_name(const char *dsn, bool *nomem)
         *nomem = true;
         return NULL;
     }
-    size_t o = 0;
-    for (size_t i = 0; i < plen; i++) {
-        int hi = i + 2 < plen ? hexval(slash[i + 1]) : -1;
-        int lo = i + 2 < plen ? hexval(slash[i + 2]) : -1;
-        if (slash[i] == '%' && hi >= 0 && lo >= 0) {
-            out[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            out[o++] = slash[i];
-        }
-    }
+    size_t o = plen ? rl_percent_decode(slash, plen, out) : 0;
     out[o] = '\0';
     return out;
 }

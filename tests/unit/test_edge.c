@@ -1,0 +1,244 @@
+/*
+ * test_edge.c — the pieces of the HTTP edge that need no socket to test:
+ * the per-address connection counts and deadlines (cmd/api/conns.c), the
+ * bounded work queues (cmd/api/workq.c) and the path decoder
+ * (internal/base/percent.c).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cmd/api/conns.h"
+#include "cmd/api/workq.h"
+#include "internal/base/clock.h"
+#include "internal/base/percent.h"
+
+static struct sockaddr_in
+v4(const char *addr)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(1)};
+    inet_pton(AF_INET, addr, &sa.sin_addr);
+    return sa;
+}
+
+static void
+test_per_address_limit(void **state)
+{
+    (void)state;
+    struct api_conns_config cfg = {.max_per_ip = 3, .max_conns = 64};
+    struct api_conns *c = NULL;
+    assert_int_equal(api_conns_new(&cfg, &c), RL_OK);
+    struct sockaddr_in a = v4("192.0.2.1"), b = v4("192.0.2.2");
+    struct api_conn *held[3];
+    for (int i = 0; i < 3; i++) {
+        assert_true(api_conns_admit(c, (struct sockaddr *)&a));
+        held[i] = api_conns_open(c, -1, (struct sockaddr *)&a, 0);
+        assert_non_null(held[i]);
+    }
+    assert_false(api_conns_admit(c, (struct sockaddr *)&a));
+    assert_true(api_conns_admit(c, (struct sockaddr *)&b));
+    assert_int_equal(api_conns_open_count(c), 3);
+    api_conns_close(c, held[1]);
+    assert_true(api_conns_admit(c, (struct sockaddr *)&a));
+    api_conns_close(c, held[0]);
+    api_conns_close(c, held[2]);
+    assert_int_equal(api_conns_open_count(c), 0);
+    api_conns_free(c);
+}
+
+static void
+test_exempt_addresses(void **state)
+{
+    (void)state;
+    struct rl_ipset *proxies = NULL;
+    assert_int_equal(rl_ipset_parse("10.0.0.0/8", &proxies, NULL, NULL), RL_OK);
+    struct api_conns_config cfg = {
+        .max_per_ip = 1, .exempt = proxies, .max_conns = 64};
+    struct api_conns *c = NULL;
+    assert_int_equal(api_conns_new(&cfg, &c), RL_OK);
+    struct sockaddr_in p = v4("10.1.2.3");
+    struct api_conn *held[5];
+    for (int i = 0; i < 5; i++) {
+        assert_true(api_conns_admit(c, (struct sockaddr *)&p));
+        held[i] = api_conns_open(c, -1, (struct sockaddr *)&p, 0);
+    }
+    for (int i = 0; i < 5; i++) {
+        api_conns_close(c, held[i]);
+    }
+    api_conns_free(c);
+    rl_ipset_free(proxies);
+}
+
+/* Many addresses opened and closed in a shuffled order: the table's
+ * deletion must keep every remaining address findable. */
+static void
+test_table_churn(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    struct api_conns_config cfg = {.max_per_ip = 1, .max_conns = N};
+    struct api_conns *c = NULL;
+    assert_int_equal(api_conns_new(&cfg, &c), RL_OK);
+    struct api_conn *held[N];
+    struct sockaddr_in sa[N];
+    for (int i = 0; i < N; i++) {
+        char buf[32];
+        snprintf(buf, sizeof(buf), "198.51.%d.%d", i / 250, i % 250);
+        sa[i] = v4(buf);
+        held[i] = api_conns_open(c, -1, (struct sockaddr *)&sa[i], 0);
+        assert_false(api_conns_admit(c, (struct sockaddr *)&sa[i]));
+    }
+    for (int k = 0; k < N; k++) {
+        int i = (k * 7) % N; /* 7 is coprime with 200 */
+        api_conns_close(c, held[i]);
+        held[i] = NULL;
+        assert_true(api_conns_admit(c, (struct sockaddr *)&sa[i]));
+        for (int j = 0; j < N; j++) {
+            if (held[j] != NULL) {
+                assert_false(api_conns_admit(c, (struct sockaddr *)&sa[j]));
+            }
+        }
+    }
+    api_conns_free(c);
+}
+
+/* A connection past its deadline gets its socket shut down by the reaper
+ * (the peer reads end-of-stream); one without a deadline is left alone. */
+static void
+test_reaper_shuts_down_late_sockets(void **state)
+{
+    (void)state;
+    int late[2], open_ended[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, late), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, open_ended), 0);
+    struct api_conns_config cfg = {.max_per_ip = 8, .max_conns = 8};
+    struct api_conns *c = NULL;
+    assert_int_equal(api_conns_new(&cfg, &c), RL_OK);
+    struct api_conn *a =
+        api_conns_open(c, late[0], NULL, rl_mono_ns() + 50 * 1000000LL);
+    struct api_conn *b = api_conns_open(c, open_ended[0], NULL, 0);
+    struct timespec nap = {.tv_nsec = 400 * 1000000L};
+    nanosleep(&nap, NULL);
+    char ch;
+    assert_int_equal(recv(late[1], &ch, 1, MSG_DONTWAIT), 0); /* EOF */
+    assert_int_equal(recv(open_ended[1], &ch, 1, MSG_DONTWAIT), -1);
+    assert_int_equal(api_conns_reaped(c), 1);
+    api_conns_close(c, a);
+    api_conns_close(c, b);
+    api_conns_free(c);
+    close(late[0]);
+    close(late[1]);
+    close(open_ended[0]);
+    close(open_ended[1]);
+}
+
+struct qstate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool release;
+    atomic_int ran, late;
+};
+
+static void
+slow_item(struct api_work_item *it, bool late, void *cls)
+{
+    (void)it;
+    struct qstate *st = cls;
+    pthread_mutex_lock(&st->mu);
+    while (!st->release) {
+        pthread_cond_wait(&st->cv, &st->mu);
+    }
+    pthread_mutex_unlock(&st->mu);
+    atomic_fetch_add(&st->ran, 1);
+    if (late) {
+        atomic_fetch_add(&st->late, 1);
+    }
+}
+
+static int before_calls;
+static void
+count_before(struct api_work_item *it)
+{
+    (void)it;
+    before_calls++;
+}
+
+static void
+test_workq_bounds(void **state)
+{
+    (void)state;
+    struct qstate st = {.mu = PTHREAD_MUTEX_INITIALIZER,
+                        .cv = PTHREAD_COND_INITIALIZER};
+    struct api_workq *q = NULL;
+    /* One worker, two places, 50 ms of patience. */
+    assert_int_equal(api_workq_new(1, 2, 50 * 1000000LL, 0, slow_item, &st, &q),
+                     RL_OK);
+    struct api_work_item items[4];
+    before_calls = 0;
+    assert_true(api_workq_push(q, &items[0], count_before));
+    /* Let the worker take the first item and block in it. */
+    for (int i = 0; i < 100 && api_workq_depth(q) != 0; i++) {
+        usleep(1000);
+    }
+    assert_true(api_workq_push(q, &items[1], count_before));
+    assert_true(api_workq_push(q, &items[2], count_before));
+    assert_false(api_workq_push(q, &items[3], count_before)); /* full */
+    assert_int_equal(before_calls, 3);
+    assert_int_equal(api_workq_depth(q), 2);
+    usleep(100 * 1000); /* the waiting two are now past their bound */
+    pthread_mutex_lock(&st.mu);
+    st.release = true;
+    pthread_cond_broadcast(&st.cv);
+    pthread_mutex_unlock(&st.mu);
+    api_workq_stop(q);
+    assert_int_equal(atomic_load(&st.ran), 3);
+    assert_int_equal(atomic_load(&st.late), 2);
+    assert_false(api_workq_push(q, &items[3], count_before)); /* stopped */
+    api_workq_free(q);
+}
+
+static void
+test_percent_decode(void **state)
+{
+    (void)state;
+    char out[64];
+    size_t n = rl_percent_decode("/v1/movies/36%00", 16, out);
+    assert_int_equal(n, 14);
+    assert_memory_equal(out, "/v1/movies/36\0", 14);
+    n = rl_percent_decode("%41%4a%2f+%zz%4", 15, out);
+    assert_int_equal(n, 9);
+    assert_memory_equal(out, "AJ/+%zz%4", 9);
+    n = rl_percent_decode("%", 1, out);
+    assert_int_equal(n, 1);
+    assert_int_equal(rl_hex_value('F'), 15);
+    assert_int_equal(rl_hex_value('g'), -1);
+}
+
+int
+main(void)
+{
+    if (sodium_init() < 0) {
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_per_address_limit),
+        cmocka_unit_test(test_exempt_addresses),
+        cmocka_unit_test(test_table_churn),
+        cmocka_unit_test(test_reaper_shuts_down_late_sockets),
+        cmocka_unit_test(test_workq_bounds),
+        cmocka_unit_test(test_percent_decode),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
