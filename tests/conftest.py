@@ -25,16 +25,25 @@ Fixtures:
                mail_text(msg) / mail_token(msg) -> the text/plain body / the
                26-character token of its {"token": "..."} line.
 
+Raw connections (the edge tests, tests/test_edge_*.py): connect(inst,
+source=...) a socket from any 127/8 address; read_response(sock) one
+response off it; wait_closed(socks, deadline) when the server closed each;
+probe_latency(inst, paths, ...) a well-behaved client's request times;
+percentile(samples, q).
+
 Every test makes its own data with unique(); tests must not depend on order.
 """
 
 import email
 import email.policy
+import errno
 import hashlib
 import http.client
+import itertools
 import os
 import secrets
 import re
+import selectors
 import shlex
 import socket
 import subprocess
@@ -423,3 +432,151 @@ def ok_json(r, status):
 def invalid(r, errors):
     """422 with exactly these field errors."""
     assert ok_json(r, 422) == {"error": errors}
+
+
+# --- raw connections ---------------------------------------------------------
+
+
+# Local ports of connections from a chosen address, taken in turn from below
+# the kernel's ephemeral range (32768 up): a port the kernel gave 127.0.0.2
+# would still look free to free_port(), which asks about 127.0.0.1 only, and
+# would then stop a server from listening on it.
+_SOURCE_PORTS = itertools.cycle(range(10000, 32768))
+for _ in range(secrets.randbelow(22768)):
+    next(_SOURCE_PORTS)
+
+
+def connect(inst, source=None, timeout=TIMEOUT, rcvbuf=None):
+    """A TCP connection to inst's server (an Api).  source: the local
+    address (any 127/8 address works on loopback, so one machine can be many
+    clients); rcvbuf: SO_RCVBUF, set before connecting so the window stays
+    small."""
+    for _ in range(200):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            if rcvbuf is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            sock.settimeout(timeout)
+            if source is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((source, next(_SOURCE_PORTS)))
+            sock.connect((inst.host, inst.port))
+            return sock
+        except OSError as e:
+            sock.close()
+            # That port is taken (or its last connection to this server
+            # is in TIME_WAIT): the next one.
+            if source is None or e.errno not in (errno.EADDRINUSE,
+                                                 errno.EADDRNOTAVAIL):
+                raise
+        except BaseException:
+            sock.close()
+            raise
+    raise AssertionError(f"no free local port on {source}")
+
+
+def read_response(sock, head=False):
+    """One HTTP/1.1 response (with a Content-Length body, as every Redlight
+    response has; none after HEAD) off a blocking socket: (status, headers,
+    body).  ConnectionError when the peer closes before it is complete; the
+    socket's timeout applies to each read."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed after {len(buf)} bytes: "
+                                  f"{buf[:300]!r}")
+        buf += chunk
+    head_bytes, _, body = buf.partition(b"\r\n\r\n")
+    lines = head_bytes.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = CaseInsensitiveDict()
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name, value = name.strip(), value.strip()
+        headers[name] = (f"{headers[name]}, {value}" if name in headers
+                         else value)
+    length = 0 if head else int(headers.get("Content-Length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed {len(body)} bytes into a "
+                                  f"{length}-byte body")
+        body += chunk
+    return status, headers, body[:length]
+
+
+def wait_closed(socks, deadline):
+    """Reads every socket of socks (without blocking) until the server has
+    closed each one (end of stream or reset) or time.monotonic() passes
+    deadline.  Returns {sock: (monotonic time it closed or None, the bytes
+    it sent before)}."""
+    got = {sock: [None, b""] for sock in socks}
+    sel = selectors.DefaultSelector()
+    try:
+        for sock in socks:
+            sock.setblocking(False)
+            sel.register(sock, selectors.EVENT_READ)
+        left = len(socks)
+        while left:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                break
+            for key, _ in sel.select(timeout=min(wait, 0.5)):
+                sock = key.fileobj
+                try:
+                    data = sock.recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError:  # reset
+                    data = b""
+                if data:
+                    got[sock][1] += data
+                    continue
+                got[sock][0] = time.monotonic()
+                sel.unregister(sock)
+                left -= 1
+    finally:
+        sel.close()
+    return {sock: tuple(v) for sock, v in got.items()}
+
+
+def percentile(samples, q):
+    """The q-th percentile (0 < q <= 100) of samples, nearest rank."""
+    ordered = sorted(samples)
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[int(rank) - 1]
+
+
+def probe_latency(inst, paths, count=200, seconds=0.0, pause=0.005,
+                  max_seconds=30.0):
+    """A well-behaved client: GETs paths in turn (inst's default headers, a
+    new connection each), pausing `pause` s between requests, until it has
+    made `count` requests and `seconds` have passed, or max_seconds have
+    passed.  Returns (the time each request took from connect() to the last
+    byte, in seconds, [problems]): a status other than 200 or a failed
+    request is a problem (and its time counts too)."""
+    times, problems = [], []
+    start = time.monotonic()
+    i = 0
+    while ((i < count or time.monotonic() - start < seconds) and
+           time.monotonic() - start < max_seconds):
+        path = paths[i % len(paths)]
+        i += 1
+        conn = http.client.HTTPConnection(inst.host, inst.port,
+                                          timeout=TIMEOUT)
+        t0 = time.perf_counter()
+        try:
+            conn.request("GET", path, headers=inst.default_headers)
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                problems.append(f"GET {path}: {resp.status}")
+        except (OSError, http.client.HTTPException) as e:
+            problems.append(f"GET {path}: {e!r}")
+        finally:
+            times.append(time.perf_counter() - t0)
+            conn.close()
+        if pause:
+            time.sleep(pause)
+    return times, problems
