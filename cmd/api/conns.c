@@ -33,6 +33,7 @@ struct api_conns {
     pthread_t reaper;
     bool stopping;
     struct api_conn *head;
+    int max_conns;
     int max_per_ip;
     const struct rl_ipset *exempt;
     struct slot *slots; /* power-of-two sized */
@@ -138,6 +139,7 @@ api_conns_new(const struct api_conns_config *cfg, struct api_conns **out)
         return RL_ERR_NOMEM;
     }
     c->mask = cap - 1;
+    c->max_conns = cfg->max_conns;
     c->max_per_ip = cfg->max_per_ip;
     c->exempt = cfg->exempt;
     randombytes_buf(&c->seed, sizeof(c->seed));
@@ -184,6 +186,9 @@ limited(const struct api_conns *c, const struct rl_ip *ip)
 bool
 api_conns_admit(struct api_conns *c, const struct sockaddr *addr)
 {
+    if (atomic_load(&c->open) >= c->max_conns) {
+        return false;
+    }
     struct rl_ip ip;
     if (addr == NULL || !rl_ip_from_sockaddr(addr, &ip) || !limited(c, &ip)) {
         return true;

@@ -51,7 +51,7 @@ struct api_conns_config {
     int max_per_ip;                /* per client address */
     const struct rl_ipset *exempt; /* addresses with no per-address limit
                                       (trusted proxies); may be NULL */
-    int max_conns;                 /* sizes the per-address table */
+    int max_conns;                 /* in all */
 };
 
 /* Creates the tracker and starts its reaper thread. RL_ERR_NOMEM or
@@ -63,10 +63,11 @@ enum rl_err api_conns_new(const struct api_conns_config *cfg,
  * closed. NULL is a no-op. */
 void api_conns_free(struct api_conns *c);
 
-/* Whether a new connection from addr may be accepted: false when its
- * address already holds max_per_ip connections (exempt addresses and
- * non-IP peers always may). A hint taken before the connection exists:
- * racing accepts may overshoot by the number of I/O threads. */
+/* Whether a new connection from addr may be accepted: false when
+ * max_conns are open, or when its address already holds max_per_ip
+ * connections (exempt addresses and non-IP peers are not limited per
+ * address). A hint taken before the connection exists: racing accepts may
+ * overshoot by the number of I/O threads. */
 bool api_conns_admit(struct api_conns *c, const struct sockaddr *addr);
 
 /* Starts tracking the connection on fd from addr, with a first deadline

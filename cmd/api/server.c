@@ -767,6 +767,11 @@ api_server_start(struct api_app *app, struct api_server **out)
         longest = cfg->http.write_timeout_ms;
     }
     unsigned backstop_s = (unsigned)(longest / 1000) + 5;
+    /* conns.c enforces -max-conns at accept (refused at once). MHD splits
+     * its own limit between its threads and stops accepting, leaving
+     * clients in the listen backlog, when a thread is full: keep it well
+     * above ours so it never comes into play. */
+    unsigned mhd_limit = (unsigned)cfg->http.max_conns * 2 + threads * 16;
     /* Socket activation (api.socket): serve on the socket systemd passed
      * as fd 3 instead of binding -port; it outlives this process, so a
      * restart refuses no connection. */
@@ -789,7 +794,7 @@ api_server_start(struct api_app *app, struct api_server **out)
             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_ARRAY,
             listen_opt, MHD_OPTION_THREAD_POOL_SIZE, threads,
             MHD_OPTION_CONNECTION_TIMEOUT, backstop_s,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http.max_conns,
+            MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, POOL_SIZE,
             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
             MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED,
