@@ -25,10 +25,10 @@ runtime_ok(const json_t *v)
 }
 
 static const struct rl_jin_field movie_fields[] = {
-    {"title", RL_JIN_STRING, NULL, NULL},
-    {"year", RL_JIN_INT32, NULL, NULL},
-    {"runtime", RL_JIN_CUSTOM_STRING, runtime_ok, "invalid runtime format"},
-    {"genres", RL_JIN_STRING_ARRAY, NULL, NULL},
+    {"title", RL_JIN_STRING, NULL, NULL, 0},
+    {"year", RL_JIN_INT32, NULL, NULL, 0},
+    {"runtime", RL_JIN_CUSTOM_STRING, runtime_ok, "invalid runtime format", 0},
+    {"genres", RL_JIN_STRING_ARRAY, NULL, NULL, RL_MOVIE_MAX_GENRES},
 };
 #define NMOVIE_FIELDS (sizeof(movie_fields) / sizeof(movie_fields[0]))
 
