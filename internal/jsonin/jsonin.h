@@ -44,8 +44,10 @@ enum rl_jin_kind {
 
 /* Most values and object keys, counted together, that a RL_JIN_CUSTOM value
  * may hold; a larger one fails its check unbuilt, so building it costs at
- * most a few hundred KB of jansson nodes whatever the body holds. */
-#define RL_JIN_CUSTOM_MAX_ITEMS 4096
+ * most ~210 KB of jansson nodes (1024 empty objects; 1 MiB of them would
+ * be ~75 MB) plus its strings, whatever the body holds. The deepest value
+ * the scanner accepts (RL_JIN_MAX_DEPTH) still fits. */
+#define RL_JIN_CUSTOM_MAX_ITEMS 1024
 
 /* One key of an endpoint's input schema. A table of these is plain data,
  * usually a static const array next to the handler. */
