@@ -93,8 +93,8 @@ api_require_permission(struct api_req *req, const char *code)
 }
 
 static const struct rl_jin_field credential_fields[] = {
-    {"email", RL_JIN_STRING, NULL, NULL},
-    {"password", RL_JIN_STRING, NULL, NULL},
+    {"email", RL_JIN_STRING, NULL, NULL, 0},
+    {"password", RL_JIN_STRING, NULL, NULL, 0},
 };
 #define NCREDENTIAL_FIELDS                                                     \
     (sizeof(credential_fields) / sizeof(credential_fields[0]))

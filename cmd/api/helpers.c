@@ -6,11 +6,10 @@
  */
 #include "cmd/api/helpers.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/api/errors.h"
+#include "internal/validator/validator.h"
 
 static void
 decref_cb(void *p)
@@ -148,19 +147,20 @@ api_read_json(struct api_req *req, const struct rl_jin_field *fields,
 bool
 api_read_id(struct api_req *req, const char *name, int64_t *id)
 {
-    const char *v = NULL;
     for (int i = 0; i < req->nparams; i++) {
         if (strcmp(req->param_names[i], name) == 0) {
-            v = req->param_values[i];
+            const char *v = req->param_values[i];
+            return api_parse_id(v, strlen(v), id);
         }
     }
-    if (v == NULL || *v < '0' || *v > '9') {
-        return false;
-    }
-    errno = 0;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (errno != 0 || *end != '\0' || n < 1) {
+    return false;
+}
+
+bool
+api_parse_id(const char *s, size_t len, int64_t *id)
+{
+    int64_t n;
+    if (rl_parse_int64(s, len, false, &n) != RL_OK || n < 1) {
         return false;
     }
     *id = n;

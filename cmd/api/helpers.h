@@ -37,9 +37,16 @@ bool api_add_header(struct api_req *req, const char *name, const char *value);
 json_t *api_read_json(struct api_req *req, const struct rl_jin_field *fields,
                       size_t nfields);
 
-/* Parses route parameter `name` as a base-10 int64 >= 1 (no sign, no
- * spaces). Returns false when it is absent or not such a number. */
+/* Parses route parameter `name` with api_parse_id. Returns false when it
+ * is absent or not such a number. (The router hands over each segment as a
+ * NUL-terminated copy, so its length is strlen; a path holding a NUL never
+ * reaches a route, CONTRACT §12 #22.) */
 bool api_read_id(struct api_req *req, const char *name, int64_t *id);
+
+/* Parses exactly len bytes of s as an :id (CONTRACT §2): ASCII digits only
+ * (no sign, space or NUL), at least one, value 1..INT64_MAX. Returns false
+ * otherwise (*id untouched). Pure. */
+bool api_parse_id(const char *s, size_t len, int64_t *id);
 
 /* Registers a jansson value to be released with the request and returns it
  * (NULL passes through). */

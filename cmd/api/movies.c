@@ -25,10 +25,10 @@ runtime_ok(const json_t *v)
 }
 
 static const struct rl_jin_field movie_fields[] = {
-    {"title", RL_JIN_STRING, NULL, NULL},
-    {"year", RL_JIN_INT32, NULL, NULL},
-    {"runtime", RL_JIN_CUSTOM_STRING, runtime_ok, "invalid runtime format"},
-    {"genres", RL_JIN_STRING_ARRAY, NULL, NULL},
+    {"title", RL_JIN_STRING, NULL, NULL, 0},
+    {"year", RL_JIN_INT32, NULL, NULL, 0},
+    {"runtime", RL_JIN_CUSTOM_STRING, runtime_ok, "invalid runtime format", 0},
+    {"genres", RL_JIN_STRING_ARRAY, NULL, NULL, RL_MOVIE_MAX_GENRES},
 };
 #define NMOVIE_FIELDS (sizeof(movie_fields) / sizeof(movie_fields[0]))
 
@@ -78,7 +78,9 @@ movie_json(const struct rl_movie *m)
 }
 
 /* Copies the present (non-null) fields of `in` over m. Genres point into
- * `in`, which the request keeps alive. */
+ * `in`, which the request keeps alive. Strings from api_read_json are valid
+ * UTF-8 without NUL bytes (jsonin.h), so json_string_value is the whole
+ * string and strlen its length. */
 static bool
 merge_input(struct api_req *req, const json_t *in, struct rl_movie *m)
 {
@@ -336,32 +338,12 @@ api_movie_delete(struct api_app *app, struct api_req *req)
                               json_string("movie successfully deleted"));
 }
 
-/* Go's strconv.Atoi: optional sign, decimal digits, fits int64. */
+/* Go's strconv.Atoi over the value's len bytes: optional sign, decimal
+ * digits, fits int64. A NUL or any other byte is not an integer. */
 static bool
 parse_int(const char *s, size_t len, int64_t *out)
 {
-    if (len == 0 || strlen(s) != len) {
-        return false;
-    }
-    const char *p = s;
-    if (*p == '+' || *p == '-') {
-        p++;
-    }
-    if (*p == '\0') {
-        return false;
-    }
-    for (const char *q = p; *q; q++) {
-        if (*q < '0' || *q > '9') {
-            return false;
-        }
-    }
-    errno = 0;
-    long long v = strtoll(s, NULL, 10);
-    if (errno != 0) {
-        return false;
-    }
-    *out = v;
-    return true;
+    return rl_parse_int64(s, len, true, out) == RL_OK;
 }
 
 /* Reads an integer query parameter with the contract's messages. */
@@ -382,35 +364,23 @@ read_int(struct api_req *req, struct rl_validator *v, const char *key,
     return n;
 }
 
-/* A year (1888..now) or a range "A-B" with A <= B. */
+/* A year (1888..now) or a range "A-B" with A <= B, over len bytes of s:
+ * digits only on each side. */
 static bool
 parse_years(const char *s, size_t len, int now, int32_t *from, int32_t *to)
 {
-    /* A leading '-' is a sign, never the range separator. */
+    /* A leading '-' would be a sign, never the range separator; signs are
+     * refused anyway. */
     const char *dash = len > 1 ? memchr(s + 1, '-', len - 1) : NULL;
+    size_t alen = dash != NULL ? (size_t)(dash - s) : len;
     int64_t a, b;
-    if (dash == NULL) {
-        if (!parse_int(s, len, &a) || s[0] == '+' || s[0] == '-') {
-            return false;
-        }
-        b = a;
-    } else {
-        size_t alen = (size_t)(dash - s);
-        char abuf[16], bbuf[16];
-        size_t blen = len - alen - 1;
-        if (alen == 0 || alen >= sizeof(abuf) || blen == 0 ||
-            blen >= sizeof(bbuf)) {
-            return false;
-        }
-        memcpy(abuf, s, alen);
-        abuf[alen] = '\0';
-        memcpy(bbuf, dash + 1, blen);
-        bbuf[blen] = '\0';
-        if (!parse_int(abuf, alen, &a) || !parse_int(bbuf, blen, &b) ||
-            abuf[0] == '+' || abuf[0] == '-' || bbuf[0] == '+' ||
-            bbuf[0] == '-') {
-            return false;
-        }
+    if (rl_parse_int64(s, alen, false, &a) != RL_OK) {
+        return false;
+    }
+    b = a;
+    if (dash != NULL &&
+        rl_parse_int64(dash + 1, len - alen - 1, false, &b) != RL_OK) {
+        return false;
     }
     if (a < 1888 || a > now || b < 1888 || b > now || a > b) {
         return false;
@@ -420,20 +390,55 @@ parse_years(const char *s, size_t len, int now, int32_t *from, int32_t *to)
     return true;
 }
 
-/* Reads a text query parameter that will reach PostgreSQL. */
+/* Reads a text query parameter that will reach PostgreSQL: valid UTF-8
+ * without NUL bytes, so from here on it is also a C string of *len bytes.
+ * NULL when absent, empty or refused (then v holds the 422). */
 static const char *
-read_text(struct api_req *req, struct rl_validator *v, const char *key)
+read_text(struct api_req *req, struct rl_validator *v, const char *key,
+          size_t *len)
 {
-    size_t len;
-    const char *s = api_req_query(req, key, &len);
-    if (s == NULL || len == 0) {
+    const char *s = api_req_query(req, key, len);
+    if (s == NULL || *len == 0) {
         return NULL;
     }
-    if (!rl_valid_text(s, len)) {
+    if (!rl_valid_text(s, *len)) {
         rl_check(v, false, key, "must be valid UTF-8 without NUL characters");
         return NULL;
     }
     return s;
+}
+
+/* Splits the comma-separated genres[0..len) into f's list: one arena copy
+ * whose commas become NULs. Returns false when out of memory. */
+static bool
+split_genres(struct api_req *req, const char *genres, size_t len,
+             struct rl_movie_filter *f)
+{
+    char *copy = rl_arena_strndup(req->arena, genres, len);
+    if (copy == NULL) {
+        return false;
+    }
+    char *end = copy + len;
+    size_t n = 1;
+    for (char *c = copy; (c = memchr(c, ',', (size_t)(end - c))) != NULL; c++) {
+        n++;
+    }
+    const char **g = rl_arena_calloc(req->arena, n, sizeof(*g));
+    if (g == NULL) {
+        return false;
+    }
+    char *p = copy;
+    for (size_t i = 0; i < n; i++) {
+        char *comma = memchr(p, ',', (size_t)(end - p));
+        g[i] = p;
+        if (comma != NULL) {
+            *comma = '\0';
+            p = comma + 1;
+        }
+    }
+    f->genres = g;
+    f->ngenres = n;
+    return true;
 }
 
 int
@@ -441,31 +446,12 @@ api_movie_list(struct api_app *app, struct api_req *req)
 {
     struct rl_validator v = {0};
     struct rl_movie_filter f = {0};
-    f.title = read_text(req, &v, "title");
-    const char *genres = read_text(req, &v, "genres");
-    if (genres != NULL) {
-        size_t n = 1;
-        for (const char *c = genres; *c; c++) {
-            n += *c == ',';
-        }
-        const char **g = rl_arena_calloc(req->arena, n, sizeof(*g));
-        char *copy = rl_arena_strdup(req->arena, genres);
-        if (g == NULL || copy == NULL) {
-            rl_validator_free(&v);
-            return api_reply_server_error(req, "out of memory");
-        }
-        size_t i = 0;
-        for (char *p = copy;; i++) {
-            char *comma = strchr(p, ',');
-            g[i] = p;
-            if (comma == NULL) {
-                break;
-            }
-            *comma = '\0';
-            p = comma + 1;
-        }
-        f.genres = g;
-        f.ngenres = n;
+    size_t tlen, glen;
+    f.title = read_text(req, &v, "title", &tlen);
+    const char *genres = read_text(req, &v, "genres", &glen);
+    if (genres != NULL && !split_genres(req, genres, glen, &f)) {
+        rl_validator_free(&v);
+        return api_reply_server_error(req, "out of memory");
     }
     size_t ylen;
     const char *year = api_req_query(req, "year", &ylen);

@@ -11,7 +11,7 @@
 #include "internal/validator/validator.h"
 
 static const struct rl_jin_field email_fields[] = {
-    {"email", RL_JIN_STRING, NULL, NULL},
+    {"email", RL_JIN_STRING, NULL, NULL, 0},
 };
 #define NEMAIL_FIELDS (sizeof(email_fields) / sizeof(email_fields[0]))
 

@@ -17,18 +17,18 @@
 #include "internal/validator/validator.h"
 
 static const struct rl_jin_field register_fields[] = {
-    {"name", RL_JIN_STRING, NULL, NULL},
-    {"email", RL_JIN_STRING, NULL, NULL},
-    {"password", RL_JIN_STRING, NULL, NULL},
+    {"name", RL_JIN_STRING, NULL, NULL, 0},
+    {"email", RL_JIN_STRING, NULL, NULL, 0},
+    {"password", RL_JIN_STRING, NULL, NULL, 0},
 };
 
 static const struct rl_jin_field activate_fields[] = {
-    {"token", RL_JIN_STRING, NULL, NULL},
+    {"token", RL_JIN_STRING, NULL, NULL, 0},
 };
 
 static const struct rl_jin_field password_fields[] = {
-    {"password", RL_JIN_STRING, NULL, NULL},
-    {"token", RL_JIN_STRING, NULL, NULL},
+    {"password", RL_JIN_STRING, NULL, NULL, 0},
+    {"token", RL_JIN_STRING, NULL, NULL, 0},
 };
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))

@@ -10,8 +10,12 @@
  *      and depth rules. Iterative, with a fixed 1000-entry container stack.
  *   2. check_object: walks the top-level object's members in document order,
  *      like Go's decodeState.object into a struct, and builds jansson values
- *      only for keys in the schema. Values are built iteratively
- *      (build_value), so nothing recurses.
+ *      only for keys in the schema, and only as much of them as the schema
+ *      can use: a string array up to its max_items + 1 elements
+ *      (build_string_array), a custom value only when it has at most
+ *      RL_JIN_CUSTOM_MAX_ITEMS nodes. Values are built iteratively
+ *      (build_value), so nothing recurses. What is not built is still
+ *      scanned, so every message and offset is the one Go would give.
  *   3. trailing data: only whitespace may follow the first value.
  *
  * Passes 2 and 3 read only bytes that pass 1 validated, which is why their
@@ -464,21 +468,25 @@ number_end(const unsigned char *b, size_t len, size_t i)
     return i;
 }
 
-/* Offset just past the validated value starting at i (not whitespace). */
+/* Offset just past the validated value starting at i (not whitespace). Adds
+ * to *items the number of values and object keys in it, itself included:
+ * what building it would make jansson allocate, node by node. */
 static size_t
-skip_value(const unsigned char *b, size_t len, size_t i)
+skip_value(const unsigned char *b, size_t len, size_t i, size_t *items)
 {
-    size_t depth = 0;
+    size_t depth = 0, n = 0;
 
     do {
         switch (b[i]) {
         case '"':
             i = string_end(b, i);
+            n++;
             break;
         case '{':
         case '[':
             depth++;
             i++;
+            n++;
             break;
         case '}':
         case ']':
@@ -488,9 +496,11 @@ skip_value(const unsigned char *b, size_t len, size_t i)
         case 't':
         case 'n':
             i += 4;
+            n++;
             break;
         case 'f':
             i += 5;
+            n++;
             break;
         case ',':
         case ':':
@@ -502,9 +512,11 @@ skip_value(const unsigned char *b, size_t len, size_t i)
             break;
         default:
             i = number_end(b, len, i);
+            n++;
             break;
         }
     } while (depth > 0);
+    *items += n;
     return i;
 }
 
@@ -809,6 +821,39 @@ nomem:
     return NULL;
 }
 
+/*
+ * Builds the validated array of strings at b[i] ('['), keeping only its
+ * first `keep` elements: the rest were checked by pass 1 and all_strings and
+ * are not needed by a caller whose rules refuse more than keep - 1. Returns
+ * a new reference, or NULL when out of memory.
+ */
+static json_t *
+build_string_array(struct ctx *c, size_t i, size_t keep)
+{
+    const unsigned char *b = c->b;
+    json_t *a = json_array();
+    size_t n = 0;
+
+    if (a == NULL) {
+        return NULL;
+    }
+    i = skip_ws(b, c->len, i + 1);
+    while (b[i] == '"' && n < keep) {
+        json_t *s = build_scalar(c, &i);
+        /* json_array_append_new releases s when it fails. */
+        if (s == NULL || json_array_append_new(a, s) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+        n++;
+        i = skip_ws(b, c->len, i);
+        if (b[i] == ',') {
+            i = skip_ws(b, c->len, i + 1);
+        }
+    }
+    return a;
+}
+
 /* ---- messages ------------------------------------------------------------ */
 
 static void set_message(struct rl_jin_result *out, const char *fmt, ...)
@@ -1048,7 +1093,8 @@ check_object(struct ctx *c, size_t i, const struct rl_jin_field *fields,
         size_t kpos = i;
         size_t colon = skip_ws(b, c->len, string_end(b, i));
         size_t vpos = skip_ws(b, c->len, colon + 1);
-        size_t vend = skip_value(b, c->len, vpos);
+        size_t items = 0;
+        size_t vend = skip_value(b, c->len, vpos, &items);
         size_t klen = decode_string(c, kpos);
         if (klen == SIZE_MAX) {
             goto nomem;
@@ -1074,7 +1120,8 @@ check_object(struct ctx *c, size_t i, const struct rl_jin_field *fields,
         } else if (f != NULL && (f->kind == RL_JIN_CUSTOM ||
                                  f->kind == RL_JIN_CUSTOM_STRING)) {
             json_t *v = NULL;
-            if (f->kind == RL_JIN_CUSTOM || b[vpos] == '"') {
+            if ((f->kind == RL_JIN_CUSTOM || b[vpos] == '"') &&
+                items <= RL_JIN_CUSTOM_MAX_ITEMS) {
                 size_t at = vpos;
                 v = build_value(c, &at);
                 if (v == NULL) {
@@ -1104,7 +1151,15 @@ check_object(struct ctx *c, size_t i, const struct rl_jin_field *fields,
                 saved = true;
             } else {
                 size_t at = vpos;
-                json_t *v = build_value(c, &at);
+                json_t *v;
+                if (f->kind == RL_JIN_STRING_ARRAY) {
+                    size_t keep = f->max_items == 0 || f->max_items == SIZE_MAX
+                                      ? SIZE_MAX
+                                      : f->max_items + 1;
+                    v = build_string_array(c, vpos, keep);
+                } else {
+                    v = build_value(c, &at);
+                }
                 if (v == NULL ||
                     json_object_set_new_nocheck(obj, f->name, v) != 0) {
                     goto nomem;

@@ -50,11 +50,12 @@ accept_all(const json_t *v)
 }
 
 static const struct rl_jin_field fields[] = {
-    {"title", RL_JIN_STRING, NULL, NULL},
-    {"year", RL_JIN_INT32, NULL, NULL},
-    {"runtime", RL_JIN_CUSTOM, runtime_ok, "invalid runtime format"},
-    {"genres", RL_JIN_STRING_ARRAY, NULL, NULL},
-    {"any", RL_JIN_CUSTOM, accept_all, "never"},
+    {"title", RL_JIN_STRING, NULL, NULL, 0},
+    {"year", RL_JIN_INT32, NULL, NULL, 0},
+    {"runtime", RL_JIN_CUSTOM, runtime_ok, "invalid runtime format", 0},
+    {"genres", RL_JIN_STRING_ARRAY, NULL, NULL, 0},
+    {"any", RL_JIN_CUSTOM, accept_all, "too many items", 0},
+    {"tags", RL_JIN_STRING_ARRAY, NULL, NULL, 2},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -69,6 +70,7 @@ static const char *const prefixes[] = {
     "body contains duplicate key \"",
     "body must only contain a single JSON value",
     "invalid runtime format",
+    "too many items", /* "any" past RL_JIN_CUSTOM_MAX_ITEMS */
 };
 
 static void
@@ -106,7 +108,9 @@ check_object(const json_t *obj)
         /* cppcheck-suppress nullPointer */
         switch (f->kind) {
         case RL_JIN_STRING:
-            require(json_is_string(v), "STRING not a string");
+            require(json_is_string(v) &&
+                        strlen(json_string_value(v)) == json_string_length(v),
+                    "STRING not a string without NUL");
             break;
         case RL_JIN_INT32:
             require(json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
@@ -117,13 +121,18 @@ check_object(const json_t *obj)
             size_t i;
             json_t *e;
             require(json_is_array(v), "STRING_ARRAY not an array");
+            require(f->max_items == 0 || json_array_size(v) <= f->max_items + 1,
+                    "STRING_ARRAY past max_items + 1");
             json_array_foreach(v, i, e)
             {
-                require(json_is_string(e), "STRING_ARRAY element");
+                require(json_is_string(e) && strlen(json_string_value(e)) ==
+                                                 json_string_length(e),
+                        "STRING_ARRAY element");
             }
             break;
         }
         case RL_JIN_CUSTOM:
+        case RL_JIN_CUSTOM_STRING:
             require(f->check(v), "CUSTOM value fails its check");
             break;
         }

@@ -44,15 +44,21 @@ accept_all(const json_t *v)
 }
 
 static const struct rl_jin_field movie_fields[] = {
-    {"title", RL_JIN_STRING, NULL, NULL},
-    {"year", RL_JIN_INT32, NULL, NULL},
-    {"runtime", RL_JIN_CUSTOM, runtime_ok, RUNTIME},
-    {"genres", RL_JIN_STRING_ARRAY, NULL, NULL},
+    {"title", RL_JIN_STRING, NULL, NULL, 0},
+    {"year", RL_JIN_INT32, NULL, NULL, 0},
+    {"runtime", RL_JIN_CUSTOM, runtime_ok, RUNTIME, 0},
+    /* capped as the server caps it (cmd/api/movies.c) */
+    {"genres", RL_JIN_STRING_ARRAY, NULL, NULL, RL_MOVIE_MAX_GENRES},
 };
 #define NMOVIE (sizeof movie_fields / sizeof movie_fields[0])
 
+/* The same array field without a cap: every element is built. */
+static const struct rl_jin_field uncapped_fields[] = {
+    {"genres", RL_JIN_STRING_ARRAY, NULL, NULL, 0},
+};
+
 static const struct rl_jin_field any_fields[] = {
-    {"any", RL_JIN_CUSTOM, accept_all, "bad any"},
+    {"any", RL_JIN_CUSTOM, accept_all, "bad any", 0},
 };
 
 struct bad_case {
@@ -642,7 +648,7 @@ test_custom_without_message(void **state)
 {
     (void)state;
     static const struct rl_jin_field f[] = {
-        {"code", RL_JIN_CUSTOM, reject_all, NULL},
+        {"code", RL_JIN_CUSTOM, reject_all, NULL, 0},
     };
     struct rl_jin_result r;
     static const char body[] = "{\"code\":1}";
@@ -915,6 +921,234 @@ test_custom_value_built_whole(void **state)
     json_decref(v);
 }
 
+/* ---- what a hostile body can make the reader allocate -------------------- */
+
+/* jansson's allocations, counted (rl_jin_read's own scratch buffer and
+ * frames are plain malloc: at most len bytes + 16 KB, see jsonin.h). */
+union alloc_head {
+    size_t n;
+    max_align_t align;
+};
+static size_t live_bytes, peak_bytes;
+
+static void *
+counting_malloc(size_t n)
+{
+    union alloc_head *h = malloc(sizeof *h + n);
+    if (h == NULL) {
+        return NULL;
+    }
+    h->n = n;
+    live_bytes += n;
+    if (live_bytes > peak_bytes) {
+        peak_bytes = live_bytes;
+    }
+    return h + 1;
+}
+
+static void
+counting_free(void *p)
+{
+    if (p != NULL) {
+        union alloc_head *h = (union alloc_head *)p - 1;
+        live_bytes -= h->n;
+        free(h);
+    }
+}
+
+/* Reads body[0..len) against fields with jansson's allocations counted;
+ * returns the status, the peak of jansson bytes live during the read in
+ * *peak, and the object (or NULL) in *obj. */
+static enum rl_jin_status
+read_counted(const char *body, size_t len, const struct rl_jin_field *fields,
+             size_t nfields, size_t *peak, json_t **obj, char *message,
+             size_t message_size)
+{
+    struct rl_jin_result r;
+    json_set_alloc_funcs(counting_malloc, counting_free);
+    live_bytes = peak_bytes = 0;
+    enum rl_jin_status st = read_n(body, len, false, fields, nfields, &r);
+    *peak = peak_bytes;
+    *obj = r.object;
+    snprintf(message, message_size, "%s", r.message);
+    return st;
+}
+
+/* `{"genres": [""` + `,""` ... `]}`, exactly RL_JIN_MAX_BODY bytes: 349,521
+ * empty strings. */
+static char *
+million_empty_genres(size_t *len, size_t *count)
+{
+    static const char head[] = "{\"genres\": [\"\"";
+    size_t n = (RL_JIN_MAX_BODY - (sizeof head - 1) - 2) / 3;
+    char *body = repeat(head, ",\"\"", n, "]}");
+    *len = strlen(body);
+    *count = n + 1;
+    return body;
+}
+
+/* A capped array field builds max_items + 1 elements and no more, so the
+ * caller still sees "too many"; below the cap everything is built, in
+ * order. */
+static void
+test_array_cap_builds_max_plus_one(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+    for (size_t n = 0; n <= 8; n++) {
+        char body[128] = "{\"genres\":[";
+        for (size_t i = 0; i < n; i++) {
+            size_t at = strlen(body);
+            snprintf(body + at, sizeof body - at, "%s\"%s\"", i ? ", " : "",
+                     names[i]);
+        }
+        size_t at = strlen(body);
+        snprintf(body + at, sizeof body - at, "]}");
+        json_t *o = expect_ok(body);
+        json_t *g = json_object_get(o, "genres");
+        size_t want = n < RL_MOVIE_MAX_GENRES + 1 ? n : RL_MOVIE_MAX_GENRES + 1;
+        assert_int_equal(json_array_size(g), want);
+        for (size_t i = 0; i < want; i++) {
+            assert_string_equal(json_string_value(json_array_get(g, i)),
+                                names[i]);
+        }
+        json_decref(o);
+
+        o = expect_ok_with(body, uncapped_fields, 1);
+        assert_int_equal(json_array_size(json_object_get(o, "genres")), n);
+        json_decref(o);
+    }
+}
+
+/* The issue's body: 1 MiB of empty genres. Uncapped, jansson is asked for
+ * about 15.7 MB (45 bytes in 2 allocations per element; some 30 MB resident
+ * with malloc's overhead); capped, for under 600 bytes. */
+static void
+test_array_cap_bounds_memory(void **state)
+{
+    (void)state;
+    size_t len, count, peak;
+    char *body = million_empty_genres(&len, &count);
+    json_t *o;
+    char msg[320];
+    assert_int_equal(len, RL_JIN_MAX_BODY);
+    assert_int_equal(count, 349521);
+
+    assert_int_equal(read_counted(body, len, movie_fields, NMOVIE, &peak, &o,
+                                  msg, sizeof msg),
+                     RL_JIN_OK);
+    assert_int_equal(json_array_size(json_object_get(o, "genres")),
+                     RL_MOVIE_MAX_GENRES + 1);
+    json_decref(o);
+    print_message("capped: jansson peak %zu bytes\n", peak);
+    assert_true(peak < 2048);
+
+    assert_int_equal(
+        read_counted(body, len, uncapped_fields, 1, &peak, &o, msg, sizeof msg),
+        RL_JIN_OK);
+    assert_int_equal(json_array_size(json_object_get(o, "genres")), count);
+    json_decref(o);
+    print_message("uncapped: jansson peak %zu bytes\n", peak);
+    assert_true(peak > 10 * (size_t)RL_JIN_MAX_BODY);
+    json_set_alloc_funcs(malloc, free);
+    free(body);
+}
+
+/* Elements past the cap are not built but still read: every error they
+ * hold is reported exactly as before, at the same offset. */
+static void
+test_array_cap_keeps_errors(void **state)
+{
+    (void)state;
+    static const char head[] =
+        "{\"genres\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",";
+    static const struct {
+        const char *rest;    /* after head */
+        const char *marker;  /* offset of its first byte, 1-based, is N */
+        const char *message; /* + " (at character N)" when marker is set */
+    } cases[] = {
+        {"1]}", NULL, "body contains incorrect JSON type for field \"genres\""},
+        {"\"h\",null]}", NULL,
+         "body contains incorrect JSON type for field \"genres\""},
+        {"\"h\\u0000\"]}", "\\u0000", "body contains a NUL character"},
+        {"\"h\xff\"]}", "\xff", "body contains invalid UTF-8"},
+        {"\"h\" \"i\"]}", "\"i", BADLY},
+        {"\"h\",]}", ",]", BADLY},
+        {"\"h\"", NULL, BADLY},
+        {"\"h\"],\"rating\":1}", NULL, "body contains unknown key \"rating\""},
+        {"\"h\"],\"genres\":[]}", NULL,
+         "body contains duplicate key \"genres\""},
+        {"\"h\"],\"runtime\":\"x\"}", NULL, RUNTIME},
+        {"\"h\"]} {}", NULL, SINGLE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[256], want[320];
+        snprintf(body, sizeof body, "%s%s", head, cases[i].rest);
+        if (cases[i].marker != NULL) {
+            const char *m = strstr(body + sizeof head - 1, cases[i].marker);
+            assert_non_null(m);
+            /* ",]": the offending byte is the ']' */
+            size_t pos = (size_t)(m - body) + 1 + (m[0] == ',' ? 1 : 0);
+            snprintf(want, sizeof want, "%s (at character %zu)",
+                     cases[i].message, pos);
+        } else {
+            snprintf(want, sizeof want, "%s", cases[i].message);
+        }
+        expect_bad(body, want);
+    }
+}
+
+/* A custom value is built only when it has at most RL_JIN_CUSTOM_MAX_ITEMS
+ * values and keys; a larger one fails its check unbuilt. */
+static void
+test_custom_item_limit(void **state)
+{
+    (void)state;
+    /* the array itself + RL_JIN_CUSTOM_MAX_ITEMS - 1 numbers */
+    char *fits = repeat("{\"any\":[0", ",1", RL_JIN_CUSTOM_MAX_ITEMS - 2, "]}");
+    json_t *v = read_any(fits);
+    assert_int_equal(json_array_size(v), RL_JIN_CUSTOM_MAX_ITEMS - 1);
+    json_decref(v);
+    char *over = repeat("{\"any\":[0", ",1", RL_JIN_CUSTOM_MAX_ITEMS - 1, "]}");
+    struct rl_jin_result r;
+    assert_int_equal(read_n(over, strlen(over), false, any_fields, 1, &r),
+                     RL_JIN_BAD);
+    assert_string_equal(r.message, "bad any");
+
+    /* keys count too: {"k":1} is three items */
+    char *objs = repeat("{\"any\":[{\"k\":1}", ",{\"k\":1}",
+                        RL_JIN_CUSTOM_MAX_ITEMS / 3 - 1, "]}");
+    v = read_any(objs);
+    assert_int_equal(json_array_size(v), RL_JIN_CUSTOM_MAX_ITEMS / 3);
+    json_decref(v);
+    char *objs_over = repeat("{\"any\":[{\"k\":1}", ",{\"k\":1}",
+                             RL_JIN_CUSTOM_MAX_ITEMS / 3, "]}");
+    assert_int_equal(
+        read_n(objs_over, strlen(objs_over), false, any_fields, 1, &r),
+        RL_JIN_BAD);
+    assert_string_equal(r.message, "bad any");
+
+    /* 1 MiB of empty objects: refused without building any */
+    size_t n = (RL_JIN_MAX_BODY - 11) / 3, peak;
+    char *huge = repeat("{\"any\":[{}", ",{}", n, "]}");
+    json_t *o;
+    char msg[320];
+    assert_int_equal(read_counted(huge, strlen(huge), any_fields, 1, &peak, &o,
+                                  msg, sizeof msg),
+                     RL_JIN_BAD);
+    json_set_alloc_funcs(malloc, free);
+    assert_null(o);
+    assert_string_equal(msg, "bad any");
+    print_message("1 MiB custom value: jansson peak %zu bytes\n", peak);
+    assert_true(peak < 1024);
+
+    free(fits);
+    free(over);
+    free(objs);
+    free(objs_over);
+    free(huge);
+}
+
 /* ---- out of memory ------------------------------------------------------- */
 
 static long alloc_budget = -1;
@@ -941,8 +1175,8 @@ test_out_of_memory(void **state)
         "{\"title\":\"Moana\",\"year\":2016,\"runtime\":\"107 mins\","
         "\"genres\":[\"animation\",\"adventure\"],\"title\":null}";
     static const struct rl_jin_field any_field[] = {
-        {"title", RL_JIN_CUSTOM, accept_all, "x"},
-        {"genres", RL_JIN_CUSTOM, accept_all, "x"},
+        {"title", RL_JIN_CUSTOM, accept_all, "x", 0},
+        {"genres", RL_JIN_CUSTOM, accept_all, "x", 0},
     };
     static const char body2[] =
         "{\"genres\":[[[1,{\"a\":[\"b\",{\"c\":2.5}]}]],{}],\"title\":{}}";
@@ -1008,6 +1242,10 @@ main(void)
         cmocka_unit_test(test_lone_surrogates),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_custom_value_built_whole),
+        cmocka_unit_test(test_array_cap_builds_max_plus_one),
+        cmocka_unit_test(test_array_cap_bounds_memory),
+        cmocka_unit_test(test_array_cap_keeps_errors),
+        cmocka_unit_test(test_custom_item_limit),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

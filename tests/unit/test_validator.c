@@ -1,6 +1,7 @@
 /*
  * test_validator.c — unit tests for internal/validator: error collection
- * (first failure per key wins), rl_unique and rl_valid_text.
+ * (first failure per key wins), rl_unique, rl_valid_text and
+ * rl_parse_int64.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -220,6 +221,96 @@ valid_text_reads_only_len_bytes(void **state)
     test_free(p);
 }
 
+static void
+parse_int64_accepts(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        bool sign_ok;
+        int64_t want;
+    } cases[] = {
+        {"0", false, 0},
+        {"7", false, 7},
+        {"007", false, 7}, /* Go's ParseInt takes leading zeros */
+        {"36", false, 36},
+        {"9223372036854775807", false, INT64_MAX},
+        {"+5", true, 5},
+        {"-5", true, -5},
+        {"-0", true, 0},
+        {"-9223372036854775808", true, INT64_MIN},
+        {"+9223372036854775807", true, INT64_MAX},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int64_t got = 42;
+        assert_int_equal(rl_parse_int64(cases[i].s, strlen(cases[i].s),
+                                        cases[i].sign_ok, &got),
+                         RL_OK);
+        assert_true(got == cases[i].want);
+    }
+}
+
+static void
+parse_int64_rejects(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t len;
+        bool sign_ok;
+    } cases[] = {
+        {"", 0, true},
+        {"+", 1, true},
+        {"-", 1, true},
+        {"+5", 2, false}, /* no sign for ids and years */
+        {"-5", 2, false},
+        {"36\0", 3, false}, /* "36%00": the NUL is part of the value */
+        {"5\0"
+         "2",
+         3, true},
+        {"\0"
+         "1",
+         2, true},
+        {"1 ", 2, true},
+        {" 1", 2, true},
+        {"1.5", 3, true},
+        {"1e3", 3, true},
+        {"0x1", 3, true},
+        {"1_000", 5, true},
+        {"\xEF\xBC\x91", 3, true}, /* FULLWIDTH DIGIT ONE */
+        {"\xFF", 1, true},
+        {"9223372036854775808", 19, true},
+        {"-9223372036854775809", 20, true},
+        {"99999999999999999999", 20, true},
+        {"18446744073709551616", 20, true}, /* wraps uint64 to 0 */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int64_t got = 42;
+        if (rl_parse_int64(cases[i].s, cases[i].len, cases[i].sign_ok, &got) !=
+                RL_ERR_INVALID ||
+            got != 42) {
+            print_error("case %zu accepted\n", i);
+            fail();
+        }
+    }
+}
+
+static void
+parse_int64_reads_only_len_bytes(void **state)
+{
+    (void)state;
+    /* "12" followed by more digits on the heap: only len bytes count, and
+     * ASan catches a read past them. */
+    char *p = test_malloc(2);
+    memcpy(p, "12", 2);
+    int64_t got;
+    assert_int_equal(rl_parse_int64(p, 2, false, &got), RL_OK);
+    assert_int_equal(got, 12);
+    assert_int_equal(rl_parse_int64(p, 1, false, &got), RL_OK);
+    assert_int_equal(got, 1);
+    test_free(p);
+}
+
 int
 main(void)
 {
@@ -235,6 +326,9 @@ main(void)
         cmocka_unit_test(valid_text_accepts),
         cmocka_unit_test(valid_text_rejects),
         cmocka_unit_test(valid_text_reads_only_len_bytes),
+        cmocka_unit_test(parse_int64_accepts),
+        cmocka_unit_test(parse_int64_rejects),
+        cmocka_unit_test(parse_int64_reads_only_len_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
