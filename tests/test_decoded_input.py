@@ -126,17 +126,12 @@ def test_long_query_text_reaches_postgresql_harmlessly(api, unique):
 
 # ---- :id ----------------------------------------------------------------------
 
-# The path is still matched as a C string, so "/v1/movies/36%00" reaches the
-# movie route with ":id" = "36" (CONTRACT §12 #22 wants a 404). That is the
-# router's change (cmd/api/server.c + routes.c: keep the decoded length);
-# these marks go with it (strict: an unexpected pass fails the run).
-ROUTER_NUL = pytest.mark.xfail(
-    strict=True, reason="router matches the decoded path as a C string")
+# "/v1/movies/36%00" matches no route (CONTRACT §12 #22): the decoded path
+# is matched with its length.
 
 
 @pytest.mark.parametrize("spelling", [
-    pytest.param("{id}%00", marks=ROUTER_NUL),
-    pytest.param("{id}%002", marks=ROUTER_NUL),
+    "{id}%00", "{id}%002",
     "{id}%20", "%20{id}", "+{id}", "%2B{id}", "{id}.0", "{id}x", "{id}%ff",
     "-{id}", "0x{id}", "{id}e0", "%EF%BC%91{id}",
 ])

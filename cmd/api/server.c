@@ -488,6 +488,47 @@ run_item(struct api_work_item *it, bool late, void *cls)
     MHD_resume_connection(cs->mhd);
 }
 
+/* RFC 9110 §5.1, §5.5: a field name is a token; a field value has no
+ * control byte but HTAB. libmicrohttpd keeps NUL and other controls in
+ * values, and every reader after it takes the value as a C string. */
+static bool
+field_ok(const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    static const char tchar[] = "!#$%&'*+-.^_`|~";
+    if (nlen == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < nlen; i++) {
+        unsigned char c = (unsigned char)name[i];
+        bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                     (c >= 'A' && c <= 'Z');
+        if (!alnum && (c == '\0' || strchr(tchar, c) == NULL)) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < vlen; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static enum MHD_Result
+check_field(void *cls, enum MHD_ValueKind kind, const char *key,
+            size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    bool *bad = cls;
+    if (!field_ok(key, key != NULL ? key_size : 0, value,
+                  value != NULL ? value_size : 0)) {
+        *bad = true;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
 /* The head limits of CONTRACT §12 #25 and the one framing rule libmicrohttpd
  * does not enforce (§12 #24), checked once the head has arrived. Returns
  * the status of the error answered, or 0 to go on. */
@@ -508,6 +549,12 @@ check_head(struct conn_state *cs)
         req->close_conn = true;
         return api_reply_error(req, 431,
                                "the request header fields are too large");
+    }
+    bool bad = false;
+    MHD_get_connection_values_n(cs->mhd, MHD_HEADER_KIND, check_field, &bad);
+    if (bad) {
+        req->close_conn = true;
+        return api_reply_error(req, 400, "malformed request header");
     }
     const char *te = api_req_header_all(req, "Transfer-Encoding");
     if (te != NULL && strcasecmp(te, "chunked") != 0) {
