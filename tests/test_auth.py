@@ -919,6 +919,109 @@ def test_jwt_of_a_deleted_user_is_401(jwt_api, db):
     bad_token(user.get("/v1/healthcheck"))
 
 
+# ==== a password reset ends the user's JWTs (§12 #6, §13.2) ======================
+
+RESET_DONE = {"message": "your password was successfully reset"}
+
+
+def reset_password(api, db, uid, password):
+    """PUT /v1/users/password for uid, with a reset token stored in SQL (the
+    mailed kind is test_password_reset_revokes_every_authentication_token's
+    business)."""
+    token = store_token(db, uid, "password-reset")
+    r = api.put("/v1/users/password",
+                json={"password": password, "token": token})
+    assert ok_json(r, 200) == RESET_DONE
+
+
+def sessions_valid_after(db, uid):
+    """users.sessions_valid_after as epoch seconds (a float), or None for
+    '-infinity' (never reset)."""
+    out = db("SELECT CASE WHEN isfinite(sessions_valid_after) THEN "
+             "extract(epoch FROM sessions_valid_after) END "
+             f"FROM users WHERE id = {int(uid)}")
+    return float(out) if out else None
+
+
+def test_password_reset_ends_the_jwts_issued_before_it(jwt_api, db, unique):
+    uid, email = register(jwt_api.anonymous(), unique, True, db)
+    other_uid, other_email = register(jwt_api.anonymous(), unique, True, db)
+    assert sessions_valid_after(db, uid) is None  # never reset
+
+    def jwt_login(address, password=PASSWORD):
+        return login_token(jwt_api.anonymous(), address, password,
+                           path="/v1/tokens/jwt")
+
+    before = jwt_login(email)
+    stateful = login_token(jwt_api.anonymous(), email)
+    other = jwt_login(other_email)
+    for token in (before, stateful, other):
+        ok_json(jwt_api.with_token(token).get("/v1/movies"), 200)
+    # iat has whole seconds and a reset counts from the start of its
+    # second: let that second pass, or `before` would rightly survive.
+    iat = jwt_parts(before)[1]["iat"]
+    while time.time() < iat + 1:
+        time.sleep(0.05)
+
+    new_password = "a-brand-new-pa55word"
+    reset_password(jwt_api.anonymous(), db, uid, new_password)
+    reset_at = sessions_valid_after(db, uid)
+    assert reset_at is not None and int(reset_at) > iat
+
+    # The JWT from before the reset is refused like any invalid token, on
+    # every path; the stateful token is gone as before (§12 #6).
+    for token in (before, stateful):
+        user = jwt_api.with_token(token)
+        bad_token(user.get("/v1/movies"))
+        bad_token(user.get("/v1/healthcheck"))
+        bad_token(user.get("/v1/no/such/path"))
+    assert db("SELECT count(*) FROM tokens WHERE user_id = "
+              f"{uid} AND scope = 'authentication'") == "0"
+    # A login right after the reset (most likely in the same second) works,
+    # with either kind of token; the old password does not.
+    after = jwt_login(email, new_password)
+    assert jwt_parts(after)[1]["iat"] >= int(reset_at)
+    ok_json(jwt_api.with_token(after).get("/v1/movies"), 200)
+    ok_json(jwt_api.with_token(
+        login_token(jwt_api.anonymous(), email, new_password)).get(
+            "/v1/movies"), 200)
+    assert_error(login(jwt_api.anonymous(), email, path="/v1/tokens/jwt"),
+                 401, BAD_CREDENTIALS)
+    # Other users are untouched.
+    assert sessions_valid_after(db, other_uid) is None
+    ok_json(jwt_api.with_token(other).get("/v1/movies"), 200)
+
+
+def test_reset_counts_from_the_start_of_its_second(jwt_api, db):
+    """floor(sessions_valid_after) against iat, exactly: iat in the reset's
+    second passes, the second before is refused; a JWT without iat counts as
+    older than any reset. Forged JWTs, reset times set in SQL."""
+    uid, _, _ = make_user(db)
+    t = int(time.time()) - 10
+
+    def status(claims):
+        return jwt_api.with_token(forge(claims)).get("/v1/movies")
+
+    no_iat = {k: v for k, v in claims_for(uid, now=t).items() if k != "iat"}
+    ok_json(status(no_iat), 200)  # never reset: nothing to be older than
+    db(f"UPDATE users SET sessions_valid_after = to_timestamp({t}.999) "
+       f"WHERE id = {uid}")
+    ok_json(status(claims_for(uid, now=t)), 200)
+    ok_json(status(dict(claims_for(uid, now=t), iat=t + 0.5)), 200)
+    ok_json(status(claims_for(uid, now=t + 5)), 200)
+    bad_token(status(claims_for(uid, now=t - 1)))
+    bad_token(status(dict(claims_for(uid, now=t), iat=t - 0.5)))
+    bad_token(status(no_iat))
+    db(f"UPDATE users SET sessions_valid_after = to_timestamp({t + 1}) "
+       f"WHERE id = {uid}")
+    bad_token(status(claims_for(uid, now=t)))
+    ok_json(status(claims_for(uid, now=t + 1)), 200)
+    # 'infinity' would end every session for good: the schema refuses it.
+    with pytest.raises(AssertionError, match="users_sessions_valid_after"):
+        db("UPDATE users SET sessions_valid_after = 'infinity' "
+           f"WHERE id = {uid}")
+
+
 def test_jwt_permissions_are_read_on_every_request(jwt_api, db, unique):
     """The CLI's grant/revoke and deactivation apply to a JWT already issued."""
     uid, email, _ = make_user(db, permissions=("movies:read",))

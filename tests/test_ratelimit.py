@@ -28,6 +28,26 @@ def limited_instance(spawn_server, burst, *flags):
     return spawn_server(*SLOW, "-limiter-burst", str(burst), *flags).anonymous()
 
 
+def raw_status(api, headers, source=None):
+    """Status of GET /v1/healthcheck sent with http.client, which (unlike
+    requests) can repeat a header line: headers is a list of (name, value)
+    pairs. source: the local address to send from (127.0.0.2 is another
+    loopback peer)."""
+    conn = http.client.HTTPConnection(
+        api.host, api.port, timeout=10,
+        source_address=None if source is None else (source, 0))
+    try:
+        conn.putrequest("GET", "/v1/healthcheck")
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.endheaders()
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
 def assert_429(r, limit):
     assert r.status_code == 429, f"{r.status_code} {r.text}"
     assert r.headers["Content-Type"] == "application/json"
@@ -152,12 +172,16 @@ def test_forwarded_for_believed_from_a_trusted_proxy(spawn_server):
     assert get(**{"X-Forwarded-For": "203.0.113.1"}).status_code == 200
     assert_429(get(**{"X-Forwarded-For": "203.0.113.1"}), 1)
     assert get(**{"X-Forwarded-For": "203.0.113.2"}).status_code == 200
-    # ...X-Real-IP works without X-Forwarded-For...
-    assert get(**{"X-Real-IP": "198.51.100.7"}).status_code == 200
-    assert_429(get(**{"X-Real-IP": "198.51.100.7"}), 1)
     # ...and the proxy itself (no header) is one more client, whose only
     # token spawn_server's probe took.
     assert_429(get(), 1)
+    # -real-ip-header is X-Forwarded-For by default: X-Real-IP is ignored,
+    # alone (the request counts as the proxy's) or beside X-Forwarded-For.
+    assert_429(get(**{"X-Real-IP": "198.51.100.7"}), 1)
+    assert get(**{"X-Forwarded-For": "203.0.113.3",
+                  "X-Real-IP": "203.0.113.1"}).status_code == 200
+    assert_429(get(**{"X-Forwarded-For": "203.0.113.3",
+                      "X-Real-IP": "198.51.100.8"}), 1)
     # Read from the right: trusted hops (10.x, 127.x) are skipped, and what
     # a client wrote to the left of its own address changes nothing.
     assert_429(get(**{"X-Forwarded-For": "203.0.113.1, 10.1.2.3"}), 1)
@@ -181,23 +205,64 @@ def test_forwarded_for_over_several_header_lines(spawn_server):
         "X-Forwarded-For": "203.0.113.50"}).status_code == 200
 
     def raw(lines):
-        conn = http.client.HTTPConnection(api.host, api.port, timeout=10)
-        try:
-            conn.putrequest("GET", "/v1/healthcheck")
-            for value in lines:
-                conn.putheader("X-Forwarded-For", value)
-            conn.endheaders()
-            resp = conn.getresponse()
-            resp.read()
-            return resp.status
-        finally:
-            conn.close()
+        return raw_status(api, [("X-Forwarded-For", v) for v in lines])
 
     # A proxy that adds its own line instead of appending: the client's
     # line comes first and the proxy's last, so it still counts as
     # 203.0.113.50, not as the address it made up.
     assert raw(["198.51.100.99", "203.0.113.50"]) == 429
     assert raw(["198.51.100.98, 10.0.0.1", "203.0.113.51"]) == 200
+
+
+@pytest.mark.parametrize("spelling", ["X-Real-IP", "x-real-ip"])
+def test_real_ip_header_x_real_ip(spawn_server, spelling):
+    """-real-ip-header X-Real-IP (any case): that header alone names the
+    client, only from a trusted proxy; X-Forwarded-For is ignored."""
+    api = limited_instance(spawn_server, 1, "-trusted-proxies", "127.0.0.1/32",
+                           "-real-ip-header", spelling)
+
+    def get(**headers):
+        return api.get("/v1/healthcheck", headers=headers)
+
+    # The proxy (127.0.0.1) spent its only token on spawn_server's probe: a
+    # spoofed X-Forwarded-For does not get a client out of its bucket...
+    assert_429(get(), 1)
+    assert_429(get(**{"X-Forwarded-For": "203.0.113.1"}), 1)
+    assert_429(get(**{"X-Forwarded-For": "203.0.113.2, 10.0.0.1"}), 1)
+    # ...while X-Real-IP does: a bucket per address it names...
+    assert get(**{"X-Real-IP": "198.51.100.7"}).status_code == 200
+    assert_429(get(**{"X-Real-IP": "198.51.100.7"}), 1)
+    # ...whatever X-Forwarded-For says beside it.
+    assert_429(get(**{"X-Real-IP": "198.51.100.7",
+                      "X-Forwarded-For": "198.51.100.8"}), 1)
+    assert get(**{"X-Real-IP": "198.51.100.8",
+                  "X-Forwarded-For": "198.51.100.7"}).status_code == 200
+    assert get(**{"X-Real-IP": "2001:db8:7::1"}).status_code == 200
+    assert_429(get(**{"X-Real-IP": "2001:db8:7::2"}), 1)  # same /64
+    # A malformed value is the proxy's own address, never an error: not an
+    # address, a list, two lines, an empty value.
+    for bad in ("not-an-ip", "198.51.100.9, 198.51.100.10", "",
+                "198.51.100.11 198.51.100.12"):
+        assert_429(get(**{"X-Real-IP": bad}), 1)
+    assert raw_status(api, [("X-Real-IP", "198.51.100.13"),
+                            ("X-Real-IP", "198.51.100.14")]) == 429
+    assert raw_status(api, [("X-Real-IP", "198.51.100.15")]) == 200
+    # From a peer that is not a trusted proxy (127.0.0.2) X-Real-IP is
+    # ignored too: 127.0.0.2 has a token of its own, then nothing.
+    assert raw_status(api, [("X-Real-IP", "198.51.100.16")],
+                      source="127.0.0.2") == 200
+    assert raw_status(api, [("X-Real-IP", "198.51.100.17")],
+                      source="127.0.0.2") == 429
+    assert raw_status(api, [("X-Real-IP", "198.51.100.16")]) == 200
+
+
+def test_bad_real_ip_header_exits_2():
+    if "REDLIGHT_BIN" not in os.environ:
+        pytest.skip("REDLIGHT_BIN is not set (run the tests with make test)")
+    proc = run_api("-real-ip-header", "Forwarded")
+    assert proc.returncode == 2, proc
+    assert "-real-ip-header" in proc.stderr
+    assert proc.stderr.count("\n") == 1
 
 
 def run_api(*flags):

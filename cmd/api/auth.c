@@ -45,13 +45,18 @@ api_authenticate(struct api_app *app, struct api_req *req)
     size_t len = strlen(token);
     enum rl_err e;
     if (rl_jwt_looks_like(token, len)) {
-        int64_t sub;
+        struct rl_jwt_claims claims;
         if (app->jwt.len == 0 ||
             rl_jwt_verify(&app->jwt, token, len, (int64_t)time(NULL), JWT_SKEW,
-                          &sub) != RL_JWT_OK) {
+                          &claims) != RL_JWT_OK) {
             return api_reply_invalid_auth_token(req);
         }
-        e = rl_auth_by_id(app->db, sub, &req->user);
+        e = rl_auth_by_id(app->db, claims.sub, &req->user);
+        /* Issued before the user's last password reset (CONTRACT §13.2):
+         * refused like any invalid token, from the row just loaded. */
+        if (e == RL_OK && !rl_auth_session_current(&req->user, claims.iat)) {
+            e = RL_ERR_NOT_FOUND;
+        }
         req->via_jwt = true;
     } else {
         if (len != RL_TOKEN_LEN) {

@@ -16,6 +16,7 @@
 #include "cmd/api/middleware.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "cmd/api/auth.h"
 #include "cmd/api/errors.h"
@@ -79,15 +80,43 @@ parse_hop(const char *s, size_t len, struct rl_ip *out)
     return rl_ip_parse(s, len, out);
 }
 
-/* Who the client is (CONTRACT §12 #8): the TCP peer, unless the peer is a
- * trusted proxy. Then X-Forwarded-For is read from the right, where each
- * proxy appended the address it saw: the first address that is not a
- * trusted proxy is the client. A direct client can write anything into
- * the header, but only to the left of what our proxies append, so it
- * cannot choose the address it is counted under. An unparsable hop stops
- * the walk at the last good one; when every hop is trusted, the left-most
- * is the client. Without X-Forwarded-For, X-Real-IP (one address set by
- * the proxy) is used. */
+/* The client named by X-Forwarded-For (all its lines, joined), read from
+ * the right, where each proxy appended the address it saw: the first
+ * address that is not a trusted proxy is the client. A direct client can
+ * write anything into the header, but only to the left of what our proxies
+ * append, so it cannot choose the address it is counted under. An
+ * unparsable hop stops the walk at the last good one (the peer when it is
+ * the right-most); when every hop is trusted, the left-most is the
+ * client. */
+static struct rl_ip
+forwarded_for(const struct rl_ipset *trusted, const char *xff,
+              struct rl_ip peer)
+{
+    struct rl_ip hop = peer;
+    size_t end = strlen(xff);
+    for (;;) {
+        const char *comma = memrchr(xff, ',', end);
+        size_t start = comma ? (size_t)(comma - xff) + 1 : 0;
+        struct rl_ip ip;
+        if (!parse_hop(xff + start, end - start, &ip)) {
+            return hop;
+        }
+        hop = ip;
+        if (!rl_ipset_contains(trusted, &ip) || comma == NULL) {
+            return hop;
+        }
+        end = (size_t)(comma - xff);
+    }
+}
+
+/* Who the client is (CONTRACT §12 #8, §13.2 real client address): the TCP
+ * peer, unless the peer is a trusted proxy. Then exactly one header is
+ * believed, the one -real-ip-header names; the other is ignored, since a
+ * proxy that sets only one of them passes the client's own copy of the
+ * other through. X-Forwarded-For as forwarded_for() reads it; X-Real-IP
+ * must hold a single address (every line joined, so two lines or a list
+ * are malformed). A malformed value falls back to the peer: never an
+ * error. */
 static void
 resolve_client(struct api_app *app, struct api_req *req)
 {
@@ -100,30 +129,18 @@ resolve_client(struct api_app *app, struct api_req *req)
     if (!rl_ipset_contains(app->trusted_proxies, &peer)) {
         return;
     }
-    const char *xff = api_req_header_all(req, "X-Forwarded-For");
-    if (xff != NULL) {
-        struct rl_ip hop = peer;
-        size_t end = strlen(xff);
-        for (;;) {
-            const char *comma = memrchr(xff, ',', end);
-            size_t start = comma ? (size_t)(comma - xff) + 1 : 0;
-            struct rl_ip ip;
-            if (!parse_hop(xff + start, end - start, &ip)) {
-                break;
-            }
-            hop = ip;
-            if (!rl_ipset_contains(app->trusted_proxies, &ip) ||
-                comma == NULL) {
-                break;
-            }
-            end = (size_t)(comma - xff);
-        }
-        req->client = hop;
+    bool real_ip = strcasecmp(app->cfg.real_ip_header, "X-Real-IP") == 0;
+    const char *value =
+        api_req_header_all(req, real_ip ? "X-Real-IP" : "X-Forwarded-For");
+    if (value == NULL) {
         return;
     }
-    const char *real = api_req_header(req, "X-Real-IP");
+    if (!real_ip) {
+        req->client = forwarded_for(app->trusted_proxies, value, peer);
+        return;
+    }
     struct rl_ip ip;
-    if (real != NULL && parse_hop(real, strlen(real), &ip)) {
+    if (strchr(value, ',') == NULL && parse_hop(value, strlen(value), &ip)) {
         req->client = ip;
     }
 }

@@ -25,7 +25,14 @@ rl_perm_bit(const char *code)
     return 0;
 }
 
-/* Runs a statement whose row is (id, activated, permission codes[]). */
+bool
+rl_auth_session_current(const struct rl_auth_user *u, int64_t iat)
+{
+    return iat >= u->sessions_since;
+}
+
+/* Runs a statement whose row is (id, activated, permission codes[],
+ * sessions since: epoch seconds or NULL). */
 static enum rl_err
 load(struct rl_db *db, enum rl_stmt stmt, const char *param,
      struct rl_auth_user *out)
@@ -43,6 +50,9 @@ load(struct rl_db *db, enum rl_stmt stmt, const char *param,
     out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     out->activated = PQgetvalue(r, 0, 1)[0] == 't';
     out->perms = 0;
+    out->sessions_since = PQgetisnull(r, 0, 3)
+                              ? INT64_MIN
+                              : strtoll(PQgetvalue(r, 0, 3), NULL, 10);
     struct rl_arena *a = rl_arena_create(512);
     const char **codes;
     size_t n;

@@ -22,11 +22,25 @@ struct rl_auth_user {
     int64_t id;
     bool activated;
     unsigned perms; /* RL_PERM_* bits */
+    /* Sessions (JWTs) issued before this second are over: the whole epoch
+     * second of the user's last password reset, INT64_MIN when there was
+     * none. See rl_auth_session_current. */
+    int64_t sessions_since;
 };
 
 /* The bit of a permission code, or 0 for a code this build does not know.
  * Pure. */
 unsigned rl_perm_bit(const char *code);
+
+/* True when a session (JWT) issued at `iat` (epoch seconds; INT64_MIN
+ * when the token did not say) is still valid for u: issued no earlier than
+ * the second of u's last password reset (CONTRACT §13.2).
+ *
+ * iat has whole seconds only, so the reset counts from the start of its
+ * second: a JWT issued by a login right after the reset, in the same
+ * second, works. The price is a window of under one second: a JWT issued
+ * in the same second but before the reset also survives it. Pure. */
+bool rl_auth_session_current(const struct rl_auth_user *u, int64_t iat);
 
 /* Loads the user owning the unexpired authentication-scope token whose
  * plaintext is the len bytes at token, with permissions. RL_ERR_NOT_FOUND
@@ -34,8 +48,8 @@ unsigned rl_perm_bit(const char *code);
 enum rl_err rl_auth_by_token(struct rl_db *db, const char *token, size_t len,
                              struct rl_auth_user *out) RL_MUST_CHECK;
 
-/* Loads user id (a verified JWT's subject) with permissions.
- * RL_ERR_NOT_FOUND when the user no longer exists. */
+/* Loads user id (a verified JWT's subject) with permissions and
+ * sessions_since. RL_ERR_NOT_FOUND when the user no longer exists. */
 enum rl_err rl_auth_by_id(struct rl_db *db, int64_t id,
                           struct rl_auth_user *out) RL_MUST_CHECK;
 

@@ -3,6 +3,12 @@
  */
 #include "internal/data/statements.h"
 
+/* floor(epoch) of users.sessions_valid_after, NULL for '-infinity' (the
+ * migration keeps 'infinity' out). */
+#define RL_SQL_SESSIONS_SINCE                                                  \
+    "CASE WHEN isfinite(u.sessions_valid_after) THEN "                         \
+    "floor(extract(epoch FROM u.sessions_valid_after))::bigint END"
+
 const struct rl_stmt_def rl_stmts[RL_STMT_COUNT_] = {
     [RL_STMT_PING] = {"ping", "SELECT 1", 0, true, RL_STMT_PING},
     [RL_STMT_MOVIE_INSERT] =
@@ -101,6 +107,12 @@ const struct rl_stmt_def rl_stmts[RL_STMT_COUNT_] = {
          "version = version + 1 WHERE id = $1 AND version = $2 "
          "RETURNING version",
          6, false, RL_STMT_USER_UPDATE},
+    /* A password reset ends the user's JWTs (auth.h). now(): the same
+     * instant for every statement of the reset's transaction. */
+    [RL_STMT_USER_END_SESSIONS] =
+        {"user_end_sessions",
+         "UPDATE users SET sessions_valid_after = now() WHERE id = $1", 1,
+         false, RL_STMT_USER_END_SESSIONS},
     [RL_STMT_PERMISSION_GRANT] =
         {"permission_grant",
          "INSERT INTO users_permissions SELECT $1::bigint, permissions.id "
@@ -118,12 +130,15 @@ const struct rl_stmt_def rl_stmts[RL_STMT_COUNT_] = {
         {"token_delete_all",
          "DELETE FROM tokens WHERE user_id = $1 AND scope = $2", 2, false,
          RL_STMT_TOKEN_DELETE_ALL},
-    /* Authentication: the user and every permission code, one round trip. */
+    /* Authentication: the user, every permission code and the whole second
+     * from which sessions are valid (NULL: never reset, '-infinity'), one
+     * round trip. */
     [RL_STMT_AUTH_BY_TOKEN] =
         {"auth_by_token",
          "SELECT u.id, u.activated, ARRAY(SELECT p.code FROM "
          "users_permissions up JOIN permissions p ON p.id = up.permission_id "
-         "WHERE up.user_id = u.id) FROM tokens t JOIN users u ON u.id = "
+         "WHERE up.user_id = u.id), " RL_SQL_SESSIONS_SINCE
+         " FROM tokens t JOIN users u ON u.id = "
          "t.user_id WHERE t.hash = $1 AND t.scope = 'authentication' AND "
          "t.expiry > now()",
          1, true, RL_STMT_AUTH_BY_TOKEN},
@@ -131,7 +146,8 @@ const struct rl_stmt_def rl_stmts[RL_STMT_COUNT_] = {
         {"auth_by_id",
          "SELECT u.id, u.activated, ARRAY(SELECT p.code FROM "
          "users_permissions up JOIN permissions p ON p.id = up.permission_id "
-         "WHERE up.user_id = u.id) FROM users u WHERE u.id = $1",
+         "WHERE up.user_id = u.id), " RL_SQL_SESSIONS_SINCE
+         " FROM users u WHERE u.id = $1",
          1, true, RL_STMT_AUTH_BY_ID},
     [RL_STMT_AUTH_REVOKE] =
         {"auth_revoke",

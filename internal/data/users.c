@@ -369,6 +369,21 @@ rl_user_activate(struct rl_db *db, struct rl_user *u)
     return e;
 }
 
+/* Ends every JWT of user `id` issued before now() (auth.h). */
+static enum rl_err
+end_sessions_on(struct rl_conn *c, int64_t id)
+{
+    char idbuf[24];
+    snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
+    const char *params[] = {idbuf};
+    PGresult *r;
+    enum rl_err e = rl_db_exec(c, RL_STMT_USER_END_SESSIONS, params, NULL, &r);
+    if (e == RL_OK) {
+        PQclear(r);
+    }
+    return e;
+}
+
 static enum rl_err
 reset_step(struct rl_conn *c, void *arg)
 {
@@ -379,6 +394,9 @@ reset_step(struct rl_conn *c, void *arg)
     }
     if (e == RL_OK) {
         e = rl_token_delete_all_on(c, u->id, RL_SCOPE_AUTHENTICATION);
+    }
+    if (e == RL_OK) {
+        e = end_sessions_on(c, u->id);
     }
     return e;
 }

@@ -81,9 +81,11 @@ enum rl_err rl_user_update(struct rl_db *db, struct rl_user *u) RL_MUST_CHECK;
  * rl_user_update) and deletes every activation token of the user. */
 enum rl_err rl_user_activate(struct rl_db *db, struct rl_user *u) RL_MUST_CHECK;
 
-/* Password reset, one transaction: stores new_hash (version-checked) and
+/* Password reset, one transaction: stores new_hash (version-checked),
  * deletes every password-reset and every authentication token of the user
- * (CONTRACT §12 #6). u->password_hash points to new_hash afterwards. */
+ * (CONTRACT §12 #6) and ends the user's JWTs: sessions_valid_after = now()
+ * (CONTRACT §13.2, auth.h). u->password_hash points to new_hash
+ * afterwards. */
 enum rl_err rl_user_reset_password(struct rl_db *db, struct rl_user *u,
                                    const char *new_hash) RL_MUST_CHECK;
 

@@ -95,6 +95,9 @@ decode_part(const char *s, size_t len)
     return v;
 }
 
+/* A NumericDate claim in whole seconds: an integer, or a real taken as
+ * its floor and clamped to int64_t (a cast of an out-of-range double is
+ * undefined). */
 static int
 int_claim(const json_t *claims, const char *name, int64_t *out)
 {
@@ -104,7 +107,15 @@ int_claim(const json_t *claims, const char *name, int64_t *out)
         return 1;
     }
     if (json_is_real(v)) {
-        *out = (int64_t)json_real_value(v);
+        double d = json_real_value(v); /* jansson refuses NaN and inf */
+        if (d >= 9223372036854775807.0) {
+            *out = INT64_MAX;
+        } else if (d <= -9223372036854775808.0) {
+            *out = INT64_MIN;
+        } else {
+            int64_t t = (int64_t)d;
+            *out = (double)t > d ? t - 1 : t;
+        }
         return 1;
     }
     return 0;
@@ -112,7 +123,7 @@ int_claim(const json_t *claims, const char *name, int64_t *out)
 
 static enum rl_jwt_result
 check_claims(const struct rl_jwt_key *key, const json_t *c, int64_t now,
-             int64_t skew, int64_t *sub)
+             int64_t skew, struct rl_jwt_claims *out)
 {
     const json_t *iss = json_object_get(c, "iss");
     if (!json_is_string(iss) ||
@@ -156,16 +167,19 @@ check_claims(const struct rl_jwt_key *key, const json_t *c, int64_t now,
     if (int_claim(c, "nbf", &nbf) && nbf > now + skew) {
         return RL_JWT_NOT_YET;
     }
-    if (int_claim(c, "iat", &iat) && iat > now + skew) {
+    if (!int_claim(c, "iat", &iat)) {
+        iat = RL_JWT_NO_IAT;
+    } else if (iat > now + skew) {
         return RL_JWT_NOT_YET;
     }
-    *sub = id;
+    out->sub = id;
+    out->iat = iat;
     return RL_JWT_OK;
 }
 
 enum rl_jwt_result
 rl_jwt_verify(const struct rl_jwt_key *key, const char *token, size_t len,
-              int64_t now, int64_t skew, int64_t *sub)
+              int64_t now, int64_t skew, struct rl_jwt_claims *out)
 {
     if (len == 0 || len > RL_JWT_MAX_LEN || key->len < RL_JWT_MIN_KEY) {
         return RL_JWT_MALFORMED;
@@ -206,7 +220,7 @@ rl_jwt_verify(const struct rl_jwt_key *key, const char *token, size_t len,
     if (claims == NULL) {
         return RL_JWT_MALFORMED;
     }
-    enum rl_jwt_result r = check_claims(key, claims, now, skew, sub);
+    enum rl_jwt_result r = check_claims(key, claims, now, skew, out);
     json_decref(claims);
     return r;
 }

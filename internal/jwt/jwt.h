@@ -39,13 +39,24 @@ enum rl_jwt_result {
     RL_JWT_NOT_YET,    /* nbf or iat > now + skew */
 };
 
+/* What a verified token says. */
+struct rl_jwt_claims {
+    int64_t sub; /* the user id */
+    int64_t iat; /* issued at, epoch seconds; RL_JWT_NO_IAT when absent */
+};
+
+/* The iat of a token without one: earlier than any real time, so such a
+ * token counts as issued before any password reset. */
+#define RL_JWT_NO_IAT INT64_MIN
+
 /* Verifies token (len bytes): structure, algorithm, signature, then the
  * claims iss, aud (a string, or an array containing it), sub (a decimal
- * user id >= 1), exp, nbf and iat with `skew` seconds of allowance. On
- * RL_JWT_OK stores the user id in *sub. */
+ * user id >= 1), exp, nbf and iat with `skew` seconds of allowance (a time
+ * claim with a fraction counts as its whole second, floor). On RL_JWT_OK
+ * fills *out. */
 enum rl_jwt_result rl_jwt_verify(const struct rl_jwt_key *key,
                                  const char *token, size_t len, int64_t now,
-                                 int64_t skew, int64_t *sub);
+                                 int64_t skew, struct rl_jwt_claims *out);
 
 /* True when s (len bytes) has the shape of a JWT (two dots), as opposed to
  * a 26-character stateful token. Pure. */

@@ -46,9 +46,9 @@ forge(const char *header, const char *payload, const unsigned char *k,
 }
 
 static enum rl_jwt_result
-verify(const char *t, int64_t now, int64_t *sub)
+verify(const char *t, int64_t now, struct rl_jwt_claims *c)
 {
-    return rl_jwt_verify(&key, t, strlen(t), now, 30, sub);
+    return rl_jwt_verify(&key, t, strlen(t), now, 30, c);
 }
 
 static void
@@ -56,12 +56,13 @@ test_round_trip(void **state)
 {
     (void)state;
     char t[RL_JWT_MAX_LEN];
-    int64_t sub = 0;
+    struct rl_jwt_claims c = {0, 0};
     sign(t, sizeof(t), 42, NOW, 86400);
     assert_true(rl_jwt_looks_like(t, strlen(t)));
-    assert_int_equal(verify(t, NOW, &sub), RL_JWT_OK);
-    assert_int_equal(sub, 42);
-    assert_int_equal(verify(t, NOW + 86399, &sub), RL_JWT_OK);
+    assert_int_equal(verify(t, NOW, &c), RL_JWT_OK);
+    assert_int_equal(c.sub, 42);
+    assert_int_equal(c.iat, NOW);
+    assert_int_equal(verify(t, NOW + 86399, &c), RL_JWT_OK);
 }
 
 static void
@@ -69,12 +70,12 @@ test_expired_and_not_yet_valid(void **state)
 {
     (void)state;
     char t[RL_JWT_MAX_LEN];
-    int64_t sub;
+    struct rl_jwt_claims c;
     sign(t, sizeof(t), 7, NOW, 3600);
-    assert_int_equal(verify(t, NOW + 3600 + 31, &sub), RL_JWT_EXPIRED);
-    assert_int_equal(verify(t, NOW + 3600 + 29, &sub), RL_JWT_OK); /* skew */
-    assert_int_equal(verify(t, NOW - 31, &sub), RL_JWT_NOT_YET);
-    assert_int_equal(verify(t, NOW - 29, &sub), RL_JWT_OK);
+    assert_int_equal(verify(t, NOW + 3600 + 31, &c), RL_JWT_EXPIRED);
+    assert_int_equal(verify(t, NOW + 3600 + 29, &c), RL_JWT_OK); /* skew */
+    assert_int_equal(verify(t, NOW - 31, &c), RL_JWT_NOT_YET);
+    assert_int_equal(verify(t, NOW - 29, &c), RL_JWT_OK);
 }
 
 static void
@@ -82,11 +83,11 @@ test_bad_signature(void **state)
 {
     (void)state;
     char t[RL_JWT_MAX_LEN];
-    int64_t sub;
+    struct rl_jwt_claims c;
     sign(t, sizeof(t), 7, NOW, 3600);
     size_t n = strlen(t);
     t[n - 2] = t[n - 2] == 'A' ? 'B' : 'A';
-    assert_int_equal(verify(t, NOW, &sub), RL_JWT_BAD_SIG);
+    assert_int_equal(verify(t, NOW, &c), RL_JWT_BAD_SIG);
     /* Signed with another key. */
     static const unsigned char other[] = "another secret of at least 32 bytes";
     char f[RL_JWT_MAX_LEN];
@@ -94,75 +95,116 @@ test_bad_signature(void **state)
           "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"redlight\","
           "\"iat\":1800000000,\"nbf\":1800000000,\"exp\":1800003600}",
           other, sizeof(other) - 1, f, sizeof(f));
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_SIG);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_BAD_SIG);
 }
 
 static void
 test_alg_none_and_others_refused(void **state)
 {
     (void)state;
-    int64_t sub;
+    struct rl_jwt_claims c;
     char f[RL_JWT_MAX_LEN];
     const char *claims = "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":"
                          "\"redlight\",\"exp\":1800003600}";
     forge("{\"alg\":\"none\"}", claims, secret, 33, f, sizeof(f));
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_ALG);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_BAD_ALG);
     /* alg none with an empty signature part */
     char *last = strrchr(f, '.');
     last[1] = '\0';
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_ALG);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_BAD_ALG);
     forge("{\"alg\":\"HS512\"}", claims, secret, 33, f, sizeof(f));
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_ALG);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_BAD_ALG);
     forge("{\"alg\":\"hs256\"}", claims, secret, 33, f, sizeof(f));
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_ALG);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_BAD_ALG);
     forge("{\"typ\":\"JWT\"}", claims, secret, 33, f, sizeof(f));
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_ALG);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_BAD_ALG);
     forge("{\"alg\":\"HS256\"}", claims, secret, 33, f, sizeof(f));
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_OK);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_OK);
 }
 
 static void
 test_claims(void **state)
 {
     (void)state;
-    int64_t sub;
+    struct rl_jwt_claims c;
     char f[RL_JWT_MAX_LEN];
     const char *h = "{\"alg\":\"HS256\"}";
     forge(h,
           "{\"sub\":\"7\",\"iss\":\"other\",\"aud\":\"redlight\","
           "\"exp\":1800003600}",
           secret, 33, f, sizeof(f));
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_BAD_CLAIMS);
     forge(h,
           "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"other\","
           "\"exp\":1800003600}",
           secret, 33, f, sizeof(f));
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_BAD_CLAIMS);
     forge(h,
           "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":[\"x\",\"redlight\"],"
           "\"exp\":1800003600}",
           secret, 33, f, sizeof(f));
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_OK);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_OK);
     forge(h,
           "{\"sub\":7,\"iss\":\"redlight\",\"aud\":\"redlight\","
           "\"exp\":1800003600}",
           secret, 33, f, sizeof(f));
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_BAD_CLAIMS);
     forge(h,
           "{\"sub\":\"0\",\"iss\":\"redlight\",\"aud\":\"redlight\","
           "\"exp\":1800003600}",
           secret, 33, f, sizeof(f));
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_BAD_CLAIMS);
     forge(h, "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"redlight\"}",
           secret, 33, f, sizeof(f));
-    assert_int_equal(verify(f, NOW, &sub), RL_JWT_BAD_CLAIMS);
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_BAD_CLAIMS);
+}
+
+/* iat is handed out for the password-reset check: absent means "before any
+ * reset", a fraction counts as its whole second, huge reals clamp. */
+static void
+test_iat(void **state)
+{
+    (void)state;
+    struct rl_jwt_claims c;
+    char f[RL_JWT_MAX_LEN];
+    const char *h = "{\"alg\":\"HS256\"}";
+    forge(h,
+          "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"redlight\","
+          "\"exp\":1800003600}",
+          secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_OK);
+    assert_true(c.iat == RL_JWT_NO_IAT);
+    assert_true(c.iat == INT64_MIN);
+    forge(h,
+          "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"redlight\","
+          "\"iat\":1799999999.9,\"exp\":1800003600}",
+          secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_OK);
+    assert_int_equal(c.iat, NOW - 1);
+    forge(h,
+          "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"redlight\","
+          "\"iat\":-0.5,\"exp\":1800003600}",
+          secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_OK);
+    assert_int_equal(c.iat, -1);
+    forge(h,
+          "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"redlight\","
+          "\"iat\":-1e300,\"exp\":1e300}",
+          secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_OK);
+    assert_true(c.iat == INT64_MIN);
+    forge(h,
+          "{\"sub\":\"7\",\"iss\":\"redlight\",\"aud\":\"redlight\","
+          "\"iat\":1e300,\"exp\":1e300}",
+          secret, 33, f, sizeof(f));
+    assert_int_equal(verify(f, NOW, &c), RL_JWT_NOT_YET);
 }
 
 static void
 test_malformed(void **state)
 {
     (void)state;
-    int64_t sub;
+    struct rl_jwt_claims c;
     const char *bad[] = {"",
                          "a",
                          "a.b",
@@ -172,7 +214,7 @@ test_malformed(void **state)
                          "eyJhbGciOiJIUzI1NiJ9..",
                          "eyJ.eyJ.abc"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        enum rl_jwt_result r = verify(bad[i], NOW, &sub);
+        enum rl_jwt_result r = verify(bad[i], NOW, &c);
         assert_true(r == RL_JWT_MALFORMED || r == RL_JWT_BAD_ALG ||
                     r == RL_JWT_BAD_SIG);
         assert_int_not_equal(r, RL_JWT_OK);
@@ -201,6 +243,7 @@ main(void)
         cmocka_unit_test(test_bad_signature),
         cmocka_unit_test(test_alg_none_and_others_refused),
         cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_iat),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_short_key_refused),
     };
