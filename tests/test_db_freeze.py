@@ -157,9 +157,11 @@ def test_frozen_database_gives_json_5xx_and_the_pool_recovers(
     prober.join(timeout=15)
 
     # The database is back: the very next requests are served.
-    recovered = None
+    recovered, attempts = None, []
     while time.monotonic() - resumed < 5:
+        t0 = time.monotonic()
         r = srv.get(path)
+        attempts.append(f"{r.status_code} in {time.monotonic() - t0:.3f} s")
         if r.status_code == 200:
             recovered = time.monotonic() - resumed
             break
@@ -193,8 +195,9 @@ def test_frozen_database_gives_json_5xx_and_the_pool_recovers(
     ok = sorted(p for p in probes if p is not None)
     print(f"\nfrozen PIDs: {len(pids)}; frozen {resumed - frozen_at:.1f} s; "
           "time to 5xx (s): " + ", ".join(f"{t:.2f}" for t in timings)
-          + f"; first 200 after SIGCONT: {recovered:.3f} s; mail worker "
-          f"reconnected after {mailer_back:.2f} s")
+          + f"; first 200 after SIGCONT: {recovered:.3f} s ("
+          + ", ".join(attempts) + f"); mail worker reconnected after "
+          f"{mailer_back:.2f} s")
     if ok:
         print(f"healthcheck during the freeze: {len(probes)} probes, "
               f"{len(probes) - len(ok)} failed, median "
