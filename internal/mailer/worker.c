@@ -55,7 +55,9 @@
 /* statement_timeout of the worker's connections; the client-side deadline
  * of a round trip is this plus RL_PG_SLACK_MS. */
 #define STATEMENT_TIMEOUT_MS 10000
-#define CONNECT_TIMEOUT_MS RL_PG_CONNECT_TIMEOUT_MS
+/* Bound of connect + set-up. Longer than the request pool's: nobody waits
+ * on this thread, and under load a patient attempt beats a new one. */
+#define CONNECT_TIMEOUT_MS 10000
 
 struct worker {
     struct rl_mailer *m;
