@@ -11,6 +11,15 @@
  * Health: an idle connection whose socket is readable has been told
  * something by the server (usually that it is shutting down); it is checked
  * with PQconsumeInput and replaced if dead — no round trip on the hot path.
+ *
+ * Deadlines: nothing here waits on the server without one (pgconn.h does
+ * the waiting). Opening a connection, with its SET line, must finish
+ * within connect_ms; every other round trip (PREPARE, a statement, BEGIN,
+ * COMMIT, ROLLBACK) within budget_ms = statement_timeout + slack, counted
+ * from when it is sent. A round trip that passes its deadline returns
+ * RL_ERR_TIMEOUT and leaves its connection broken: the query is still in
+ * flight on it, so release closes it and the pool opens a fresh one on
+ * demand. That is how the pool recovers from a server that froze.
  */
 #include "internal/data/pool.h"
 
@@ -24,6 +33,7 @@
 #include <time.h>
 
 #include "internal/base/clock.h"
+#include "internal/data/pgconn.h"
 #include "internal/jsonlog/jsonlog.h"
 
 #define IDLE_CHECK_MS 1000
@@ -43,6 +53,8 @@ struct rl_conn {
 struct rl_db {
     struct rl_db_config cfg;
     char *dsn;
+    int64_t connect_ms; /* bound of opening a connection */
+    int64_t budget_ms;  /* bound of every other round trip */
     pthread_mutex_t mu;
     pthread_cond_t freed; /* a connection was released or a slot freed */
     pthread_cond_t wake;  /* janitor: close/stop */
@@ -60,15 +72,6 @@ struct rl_db {
     int64_t max_idle_time_closed;
 };
 
-/* Server NOTICEs (e.g. "text-search query doesn't contain lexemes") are
- * expected and harmless: keep them off stderr. */
-static void
-ignore_notice(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
-}
-
 static void
 conn_free(struct rl_conn *c)
 {
@@ -78,53 +81,35 @@ conn_free(struct rl_conn *c)
     }
 }
 
-/* Opens and configures a connection. Called without db->mu. */
+/* Opens and configures a connection within db->connect_ms. Called without
+ * db->mu. Server NOTICEs (e.g. "text-search query doesn't contain
+ * lexemes") are expected and harmless: rl_pg_connect keeps them off
+ * stderr. */
 static enum rl_err
 conn_open(struct rl_db *db, struct rl_conn **out, const char **errmsg)
 {
     static __thread char msg[256];
-    /* Defaults first: a DSN that sets the same keywords wins. */
-    const char *keys[] = {"application_name", "connect_timeout",
-                          "tcp_user_timeout", "keepalives_idle",
-                          "dbname",           NULL};
-    const char *vals[] = {"redlight", "5", "10000", "30", db->dsn, NULL};
     struct rl_conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         return RL_ERR_NOMEM;
     }
     c->db = db;
     c->prepared_on = db->cfg.prepared;
-    c->pg = PQconnectdbParams(keys, vals, 1);
-    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
-        const char *e = c->pg ? PQerrorMessage(c->pg) : "out of memory";
-        snprintf(msg, sizeof(msg), "%s", e);
-        msg[strcspn(msg, "\n")] = '\0';
-        if (errmsg != NULL) {
-            *errmsg = msg;
-        }
-        rl_log(RL_LOG_ERROR, "database connection failed", "error", msg, NULL);
-        conn_free(c);
-        return RL_ERR_CONN;
-    }
-    PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
     char set[160];
     snprintf(set, sizeof(set),
              "SET statement_timeout = %d; SET TimeZone = 'UTC'; "
              "SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'",
              db->cfg.query_timeout_ms);
-    PGresult *r = PQexec(c->pg, set);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok) {
-        snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
-        msg[strcspn(msg, "\n")] = '\0';
+    enum rl_err e = rl_pg_connect(db->dsn, "redlight", set,
+                                  rl_pg_deadline(rl_mono_ms(), db->connect_ms),
+                                  &c->pg, msg, sizeof(msg));
+    if (e != RL_OK) {
         if (errmsg != NULL) {
             *errmsg = msg;
         }
-    }
-    PQclear(r);
-    if (!ok) {
-        conn_free(c);
-        return RL_ERR_CONN;
+        rl_log(RL_LOG_ERROR, "database connection failed", "error", msg, NULL);
+        free(c);
+        return e == RL_ERR_NOMEM ? e : RL_ERR_CONN;
     }
     *out = c;
     return RL_OK;
@@ -180,6 +165,73 @@ conn_alive(struct rl_conn *c)
     return true;
 }
 
+static void
+copy_field(char *dst, size_t cap, const PGresult *r, int field)
+{
+    const char *v = PQresultErrorField(r, field);
+    snprintf(dst, cap, "%s", v != NULL ? v : "");
+}
+
+/* The deadline of a round trip sent now. */
+static int64_t
+stmt_deadline(const struct rl_conn *c)
+{
+    return rl_pg_deadline(rl_mono_ms(), c->db->budget_ms);
+}
+
+/* Waits for the answer to what `sent` (a PQsend* result) put on the wire.
+ * Without an answer the connection is unusable: it is marked broken, and
+ * *conn_lost says whether it died (rather than went quiet). */
+static enum rl_err
+round_trip(struct rl_conn *c, const char *what, int sent, PGresult **res,
+           bool *conn_lost)
+{
+    enum rl_err e = RL_ERR_CONN;
+    *res = NULL;
+    if (sent) {
+        e = rl_pg_await(c->pg, stmt_deadline(c), res);
+    }
+    if (e == RL_OK) {
+        return RL_OK;
+    }
+    c->broken = true;
+    if (e == RL_ERR_TIMEOUT) {
+        char ms[24];
+        snprintf(ms, sizeof(ms), "%lld", (long long)c->db->budget_ms);
+        rl_log(RL_LOG_ERROR,
+               "database did not answer before the deadline: dropping "
+               "the connection",
+               "statement", what, "deadline_ms", ms, NULL);
+        return RL_ERR_TIMEOUT;
+    }
+    char err[256];
+    snprintf(err, sizeof(err), "%s", PQerrorMessage(c->pg));
+    err[strcspn(err, "\n")] = '\0';
+    rl_log(RL_LOG_ERROR, "database connection lost", "statement", what, "error",
+           err, NULL);
+    if (conn_lost != NULL) {
+        *conn_lost = true;
+    }
+    return RL_ERR_CONN;
+}
+
+/* BEGIN, COMMIT or ROLLBACK within the round-trip deadline. */
+static enum rl_err
+simple(struct rl_conn *c, const char *sql)
+{
+    PGresult *r;
+    enum rl_err e = round_trip(c, sql, PQsendQuery(c->pg, sql), &r, NULL);
+    if (e != RL_OK) {
+        return e;
+    }
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        copy_field(c->sqlstate, sizeof(c->sqlstate), r, PG_DIAG_SQLSTATE);
+        e = strcmp(c->sqlstate, "57014") == 0 ? RL_ERR_TIMEOUT : RL_ERR_DB;
+    }
+    PQclear(r);
+    return e;
+}
+
 static void *
 janitor_main(void *arg)
 {
@@ -233,7 +285,8 @@ enum rl_err
 rl_db_open(const struct rl_db_config *cfg, struct rl_db **out,
            const char **errmsg)
 {
-    if (cfg->dsn == NULL || cfg->max_open <= 0) {
+    if (cfg->dsn == NULL || cfg->max_open <= 0 || cfg->query_timeout_ms <= 0 ||
+        cfg->connect_timeout_ms < 0 || cfg->deadline_slack_ms < 0) {
         if (errmsg != NULL) {
             *errmsg = "invalid pool configuration";
         }
@@ -252,6 +305,10 @@ rl_db_open(const struct rl_db_config *cfg, struct rl_db **out,
     }
     db->dsn = strdup(cfg->dsn);
     db->cfg.dsn = db->dsn;
+    db->connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms
+                                                 : RL_PG_CONNECT_TIMEOUT_MS;
+    db->budget_ms =
+        rl_pg_budget_ms(cfg->query_timeout_ms, cfg->deadline_slack_ms);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -396,11 +453,9 @@ rl_db_release(struct rl_db *db, struct rl_conn *c)
     if (!c->broken) {
         PGTransactionStatusType ts = PQtransactionStatus(c->pg);
         if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
-            PGresult *r = PQexec(c->pg, "ROLLBACK");
-            if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            if (simple(c, "ROLLBACK") != RL_OK) {
                 c->broken = true;
             }
-            PQclear(r);
         } else if (ts != PQTRANS_IDLE) {
             c->broken = true; /* busy or unknown: cannot be reused safely */
         }
@@ -451,13 +506,6 @@ rl_db_stats(struct rl_db *db, struct rl_db_stats *out)
     pthread_mutex_unlock(&db->mu);
 }
 
-static void
-copy_field(char *dst, size_t cap, const PGresult *r, int field)
-{
-    const char *v = PQresultErrorField(r, field);
-    snprintf(dst, cap, "%s", v != NULL ? v : "");
-}
-
 /* One attempt. Sets *conn_lost when the failure was the connection's. */
 static enum rl_err
 exec_once(struct rl_conn *c, const struct rl_stmt_def *def,
@@ -465,28 +513,41 @@ exec_once(struct rl_conn *c, const struct rl_stmt_def *def,
           bool *conn_lost)
 {
     PGresult *r;
+    enum rl_err e;
     *conn_lost = false;
     if (c->prepared_on) {
         if (!c->prepared[def->slot]) {
-            r = PQprepare(c->pg, def->name, def->sql, def->nparams, NULL);
-            ExecStatusType st = PQresultStatus(r);
-            if (st != PGRES_COMMAND_OK) {
+            e = round_trip(
+                c, def->name,
+                PQsendPrepare(c->pg, def->name, def->sql, def->nparams, NULL),
+                &r, conn_lost);
+            if (e != RL_OK) {
+                return e;
+            }
+            if (PQresultStatus(r) != PGRES_COMMAND_OK) {
                 copy_field(c->sqlstate, sizeof(c->sqlstate), r,
                            PG_DIAG_SQLSTATE);
                 rl_log(RL_LOG_ERROR, "prepare failed", "statement", def->name,
                        "error", PQresultErrorMessage(r), NULL);
                 PQclear(r);
-                *conn_lost = PQstatus(c->pg) != CONNECTION_OK;
-                return *conn_lost ? RL_ERR_CONN : RL_ERR_DB;
+                return strcmp(c->sqlstate, "57014") == 0 ? RL_ERR_TIMEOUT
+                                                         : RL_ERR_DB;
             }
             PQclear(r);
             c->prepared[def->slot] = 1;
         }
-        r = PQexecPrepared(c->pg, def->name, def->nparams, values, lengths,
-                           NULL, 0);
+        e = round_trip(c, def->name,
+                       PQsendQueryPrepared(c->pg, def->name, def->nparams,
+                                           values, lengths, NULL, 0),
+                       &r, conn_lost);
     } else {
-        r = PQexecParams(c->pg, def->sql, def->nparams, NULL, values, lengths,
-                         NULL, 0);
+        e = round_trip(c, def->name,
+                       PQsendQueryParams(c->pg, def->sql, def->nparams, NULL,
+                                         values, lengths, NULL, 0),
+                       &r, conn_lost);
+    }
+    if (e != RL_OK) {
+        return e;
     }
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
@@ -496,11 +557,7 @@ exec_once(struct rl_conn *c, const struct rl_stmt_def *def,
     copy_field(c->sqlstate, sizeof(c->sqlstate), r, PG_DIAG_SQLSTATE);
     copy_field(c->constraint, sizeof(c->constraint), r,
                PG_DIAG_CONSTRAINT_NAME);
-    enum rl_err e;
-    if (PQstatus(c->pg) != CONNECTION_OK) {
-        *conn_lost = true;
-        e = RL_ERR_CONN;
-    } else if (strcmp(c->sqlstate, "57014") == 0) {
+    if (strcmp(c->sqlstate, "57014") == 0) {
         e = RL_ERR_TIMEOUT;
     } else if (strcmp(c->sqlstate, "26000") == 0) {
         /* Prepared statement gone (e.g. DISCARD ALL by a proxy). */
@@ -592,24 +649,6 @@ const char *
 rl_db_last_constraint(const struct rl_conn *c)
 {
     return c->constraint;
-}
-
-static enum rl_err
-simple(struct rl_conn *c, const char *sql)
-{
-    PGresult *r = PQexec(c->pg, sql);
-    enum rl_err e = PQresultStatus(r) == PGRES_COMMAND_OK ? RL_OK : RL_ERR_DB;
-    if (e != RL_OK) {
-        copy_field(c->sqlstate, sizeof(c->sqlstate), r, PG_DIAG_SQLSTATE);
-        if (PQstatus(c->pg) != CONNECTION_OK) {
-            c->broken = true;
-            e = RL_ERR_CONN;
-        } else if (strcmp(c->sqlstate, "57014") == 0) {
-            e = RL_ERR_TIMEOUT;
-        }
-    }
-    PQclear(r);
-    return e;
 }
 
 enum rl_err

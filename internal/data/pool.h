@@ -9,6 +9,13 @@
  * zone and ISO dates. Statements come from the table in statements.h and are
  * prepared on a connection the first time it runs them (unless
  * cfg.prepared is false, for PgBouncer in transaction mode).
+ *
+ * No call waits on the server without a client-side deadline, so a server
+ * that stops answering (TCP up, no replies) cannot hang a thread: opening a
+ * connection is bounded by connect_timeout_ms, every other round trip by
+ * query_timeout_ms + deadline_slack_ms. Past it the call returns
+ * RL_ERR_TIMEOUT (as for the server's own statement timeout, SQLSTATE
+ * 57014) and its connection is closed on release and replaced on demand.
  */
 #ifndef REDLIGHT_INTERNAL_DATA_POOL_H
 #define REDLIGHT_INTERNAL_DATA_POOL_H
@@ -26,8 +33,11 @@ struct rl_db_config {
     int max_idle;             /* >= 0, clamped to max_open */
     int64_t max_idle_time_ms; /* 0: idle connections are never closed */
     bool prepared;            /* server-side prepared statements */
-    int query_timeout_ms;     /* statement_timeout on every connection */
+    int query_timeout_ms;     /* > 0: statement_timeout on every connection */
     int acquire_timeout_ms;   /* how long rl_db_acquire waits */
+    /* Client-side deadlines; 0 picks the default in brackets. */
+    int connect_timeout_ms; /* [RL_PG_CONNECT_TIMEOUT_MS] connect + set-up */
+    int deadline_slack_ms;  /* [RL_PG_SLACK_MS] added to query_timeout_ms */
 };
 
 /* Go's sql.DBStats, for /debug/vars. Durations in nanoseconds. */
@@ -57,13 +67,16 @@ enum rl_err rl_db_open(const struct rl_db_config *cfg, struct rl_db **out,
 void rl_db_close(struct rl_db *db);
 
 /* Hands out a healthy connection: an idle one (checked for a dead peer
- * without a round trip), or a new one while fewer than max_open are open,
- * or waits up to acquire_timeout_ms for a release. Thread-safe. */
+ * without a round trip), or a new one while fewer than max_open are open
+ * (opened within connect_timeout_ms, else RL_ERR_CONN), or waits up to
+ * acquire_timeout_ms for a release (else RL_ERR_POOL_TIMEOUT).
+ * Thread-safe. */
 enum rl_err rl_db_acquire(struct rl_db *db, struct rl_conn **out) RL_MUST_CHECK;
 
-/* Returns a connection: rolls back a transaction left open, and drops the
- * connection instead when it is broken or beyond max_idle. Thread-safe.
- * NULL is a no-op. */
+/* Returns a connection: rolls back a transaction left open (within the
+ * round-trip deadline), and drops the connection instead when it is broken
+ * (lost, or a round trip passed its deadline) or beyond max_idle.
+ * Thread-safe. NULL is a no-op. */
 void rl_db_release(struct rl_db *db, struct rl_conn *c);
 
 /* A lock-free hint: true when an idle connection existed a moment ago, so
@@ -77,7 +90,9 @@ void rl_db_stats(struct rl_db *db, struct rl_db_stats *out);
  * lengths may be NULL for NUL-terminated strings) and returns its result in
  * *res (caller PQclear()s it) — only on RL_OK. Errors map SQLSTATE:
  * 57014 → RL_ERR_TIMEOUT, a lost connection → RL_ERR_CONN, others →
- * RL_ERR_DB (logged with the statement name, never the parameters).
+ * RL_ERR_DB (logged with the statement name, never the parameters). No
+ * answer within query_timeout_ms + deadline_slack_ms is RL_ERR_TIMEOUT too,
+ * and leaves c broken (never retried: the server may still run it).
  * A read-only statement that finds its connection dead is retried once on a
  * fresh connection. For internal/data only: no PGresult leaves that package.*/
 enum rl_err rl_db_exec(struct rl_conn *c, enum rl_stmt id,
@@ -103,7 +118,8 @@ enum rl_err rl_db_run_def(struct rl_db *db, const struct rl_stmt_def *def,
 const char *rl_db_last_sqlstate(const struct rl_conn *c);
 const char *rl_db_last_constraint(const struct rl_conn *c);
 
-/* BEGIN / COMMIT / ROLLBACK on c. */
+/* BEGIN / COMMIT / ROLLBACK on c, each within the round-trip deadline
+ * (errors as rl_db_exec). */
 enum rl_err rl_db_begin(struct rl_conn *c) RL_MUST_CHECK;
 enum rl_err rl_db_commit(struct rl_conn *c) RL_MUST_CHECK;
 void rl_db_rollback(struct rl_conn *c);

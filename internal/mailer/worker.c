@@ -14,8 +14,14 @@
  * notifications and for connection poolers that drop LISTEN.
  *
  * SQL comes from the statement table (internal/data/statements.h) but runs
- * with PQexecParams on the worker's connection: the request pool's
+ * with unnamed statements on the worker's connection: the request pool's
  * prepared-statement bookkeeping does not apply here.
+ *
+ * Deadlines: connecting (with its SET/LISTEN line) and every round trip go
+ * through internal/data/pgconn.h, bounded by CONNECT_TIMEOUT_MS and by
+ * STATEMENT_TIMEOUT_MS + slack. A database that stops answering turns
+ * into a failed cycle: the connection is dropped and the loop reconnects
+ * with backoff, so the worker recovers by itself once the database is back.
  */
 #include "internal/mailer/worker.h"
 
@@ -36,6 +42,7 @@
 #include <unistd.h>
 
 #include "internal/base/clock.h"
+#include "internal/data/pgconn.h"
 #include "internal/data/statements.h"
 #include "internal/jsonlog/jsonlog.h"
 #include "internal/mailer/render.h"
@@ -45,6 +52,12 @@
 #define RECONNECT_MAX_MS 30000
 #define LOCKED_RECHECK_MS 200
 #define WHY_CAP 512
+/* statement_timeout of the worker's connections; the client-side deadline
+ * of a round trip is this plus RL_PG_SLACK_MS. */
+#define STATEMENT_TIMEOUT_MS 10000
+/* Bound of connect + set-up. Longer than the request pool's: nobody waits
+ * on this thread, and under load a patient attempt beats a new one. */
+#define CONNECT_TIMEOUT_MS 10000
 
 struct worker {
     struct rl_mailer *m;
@@ -144,13 +157,6 @@ drop_conn(struct worker *w)
     }
 }
 
-static void
-ignore_notice(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
-}
-
 /* One line of libpq's error text (first line, no newline). */
 static void
 pg_error(PGconn *pg, const PGresult *r, char *buf, size_t cap)
@@ -163,17 +169,38 @@ pg_error(PGconn *pg, const PGresult *r, char *buf, size_t cap)
     buf[strcspn(buf, "\n")] = '\0';
 }
 
+/* Logs why a round trip on statement `what` failed. A timeout leaves the
+ * query in flight: the caller's failure path drops the connection. */
+static void
+log_failure(PGconn *pg, const char *what, enum rl_err e, const PGresult *r)
+{
+    char err[256];
+    if (e == RL_ERR_TIMEOUT) {
+        snprintf(err, sizeof(err), "no answer within %d ms",
+                 STATEMENT_TIMEOUT_MS + RL_PG_SLACK_MS);
+    } else {
+        pg_error(pg, r, err, sizeof(err));
+    }
+    rl_log(RL_LOG_ERROR, "mailer: query failed", "statement", what, "error",
+           err, NULL);
+}
+
+static int64_t
+stmt_deadline(void)
+{
+    return rl_pg_deadline(rl_mono_ms(),
+                          rl_pg_budget_ms(STATEMENT_TIMEOUT_MS, 0));
+}
+
 /* Runs a statement without parameters or rows; logs a failure. */
 static bool
 run_simple(PGconn *pg, const char *sql)
 {
-    PGresult *r = PQexec(pg, sql);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PGresult *r;
+    enum rl_err e = rl_pg_exec(pg, sql, stmt_deadline(), &r);
+    bool ok = e == RL_OK && PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok) {
-        char err[256];
-        pg_error(pg, r, err, sizeof(err));
-        rl_log(RL_LOG_ERROR, "mailer: query failed", "statement", sql, "error",
-               err, NULL);
+        log_failure(pg, sql, e, r);
     }
     PQclear(r);
     return ok;
@@ -182,31 +209,25 @@ run_simple(PGconn *pg, const char *sql)
 static bool
 connect_db(struct worker *w)
 {
-    /* Defaults first: a DSN that sets the same keywords wins. */
-    const char *keys[] = {"application_name", "connect_timeout",
-                          "tcp_user_timeout", "keepalives_idle",
-                          "dbname",           NULL};
-    const char *vals[] = {"redlight-mailer", "5", "10000", "30",
-                          w->m->dsn,         NULL};
-    w->pg = PQconnectdbParams(keys, vals, 1);
-    if (w->pg == NULL || PQstatus(w->pg) != CONNECTION_OK) {
-        char err[256];
-        pg_error(w->pg, NULL, err, sizeof(err));
-        rl_log(RL_LOG_ERROR, "mailer: database connection failed", "error", err,
-               NULL);
-        drop_conn(w);
-        return false;
-    }
-    PQsetNoticeProcessor(w->pg, ignore_notice, NULL);
+    char err[256];
+    char setup[256];
     /* The transaction stays open during a send (up to the 30 s SMTP
      * timeout); a process that hangs longer must not hold its job's lock
      * forever. */
-    if (!run_simple(w->pg, "SET statement_timeout = 10000; "
-                           "SET idle_in_transaction_session_timeout = 120000; "
-                           "SET TimeZone = 'UTC'; "
-                           "SET client_encoding = 'UTF8'; "
-                           "LISTEN mail_outbox")) {
-        drop_conn(w);
+    snprintf(setup, sizeof(setup),
+             "SET statement_timeout = %d; "
+             "SET idle_in_transaction_session_timeout = 120000; "
+             "SET TimeZone = 'UTC'; "
+             "SET client_encoding = 'UTF8'; "
+             "LISTEN mail_outbox",
+             STATEMENT_TIMEOUT_MS);
+    enum rl_err e =
+        rl_pg_connect(w->m->dsn, "redlight-mailer", setup,
+                      rl_pg_deadline(rl_mono_ms(), CONNECT_TIMEOUT_MS), &w->pg,
+                      err, sizeof(err));
+    if (e != RL_OK) {
+        rl_log(RL_LOG_ERROR, "mailer: database connection failed", "error", err,
+               NULL);
         return false;
     }
     return true;
@@ -218,17 +239,17 @@ exec_stmt(struct worker *w, enum rl_stmt id, const char *const *values,
           PGresult **res)
 {
     const struct rl_stmt_def *def = &rl_stmts[id];
-    PGresult *r = PQexecParams(w->pg, def->sql, def->nparams, NULL, values,
-                               NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        *res = r;
-        return true;
+    PGresult *r;
+    enum rl_err e = rl_pg_exec_params(w->pg, def->sql, def->nparams, values,
+                                      NULL, stmt_deadline(), &r);
+    if (e == RL_OK) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            *res = r;
+            return true;
+        }
     }
-    char err[256];
-    pg_error(w->pg, r, err, sizeof(err));
-    rl_log(RL_LOG_ERROR, "mailer: query failed", "statement", def->name,
-           "error", err, NULL);
+    log_failure(w->pg, def->name, e, r);
     PQclear(r);
     return false;
 }

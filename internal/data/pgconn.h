@@ -1,0 +1,92 @@
+/*
+ * pgconn.h — libpq with deadlines: the one connect-and-set-up shared by the
+ * pool and the mail worker, and round trips that never wait past a deadline.
+ *
+ * Why: statement_timeout is enforced by the server. A server that stops
+ * answering (frozen, overloaded, a network partition: TCP up, no replies)
+ * never enforces it, and a blocking libpq call (PQexec, PQconnectdb) then
+ * waits forever. Here every wait is a poll(2) on PQsocket bounded by a
+ * deadline on the monotonic clock (rl_mono_ms), and connections run in
+ * libpq's non-blocking mode, so even PQfinish's farewell cannot block.
+ *
+ * A connection whose round trip passed its deadline is still busy with that
+ * query: its owner must PQfinish it. No cancel request is sent: PQcancel is
+ * a blocking connect and wait of its own (libpq 15 has no asynchronous
+ * cancel), and the client deadline is the server's statement_timeout plus
+ * slack, so a server that is alive has cancelled the statement itself by
+ * then; one that is not cannot take a cancel request either. Closing the
+ * socket ends the backend when it next reads or writes.
+ *
+ * Host names are resolved inside PQconnectPoll with a blocking
+ * getaddrinfo(3): use an IP address or a unix socket where even that must
+ * be bounded.
+ *
+ * Every function is thread-safe as long as one PGconn is used by one thread
+ * at a time.
+ */
+#ifndef REDLIGHT_INTERNAL_DATA_PGCONN_H
+#define REDLIGHT_INTERNAL_DATA_PGCONN_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal/base/err.h"
+
+/* Added to a statement_timeout for the client-side deadline: time for the
+ * server's own "canceling statement due to statement timeout" to arrive. */
+#define RL_PG_SLACK_MS 500
+/* Default bound of connect + authentication + set-up: a local server
+ * answers in milliseconds, a remote one over TLS in well under a second. */
+#define RL_PG_CONNECT_TIMEOUT_MS 3000
+
+/* Milliseconds that poll(2) may wait from now_ms to reach deadline_ms: 0
+ * once it has passed, at most INT_MAX. Pure. */
+int rl_pg_poll_ms(int64_t deadline_ms, int64_t now_ms);
+
+/* now_ms + budget_ms, saturating at INT64_MAX; a budget <= 0 gives now_ms
+ * (already expired). Pure. */
+int64_t rl_pg_deadline(int64_t now_ms, int64_t budget_ms);
+
+/* The client-side budget of one statement on a connection whose
+ * statement_timeout is statement_timeout_ms (> 0): that plus slack_ms, or
+ * plus RL_PG_SLACK_MS when slack_ms <= 0. Pure. */
+int64_t rl_pg_budget_ms(int statement_timeout_ms, int slack_ms);
+
+/* Connects to dsn (a URI or key=value string; it may override
+ * application_name, keepalives_idle and tcp_user_timeout) with
+ * PQconnectStartParams/PQconnectPoll, then runs setup_sql (NULL: none) as
+ * one simple query, all before deadline_ms. On RL_OK *out is a
+ * CONNECTION_OK connection in non-blocking mode with notices ignored;
+ * PQfinish it. On failure (RL_ERR_CONN, RL_ERR_TIMEOUT, RL_ERR_NOMEM) err
+ * gets one line saying why, and nothing is left open. */
+enum rl_err rl_pg_connect(const char *dsn, const char *app_name,
+                          const char *setup_sql, int64_t deadline_ms,
+                          PGconn **out, char *err, size_t cap) RL_MUST_CHECK;
+
+/* After a successful PQsend* on pg: flushes the query and collects every
+ * result until the connection is idle again, waiting at most until
+ * deadline_ms. Returns
+ *   RL_OK          the server answered; *out is its answer (the first
+ *                  failed result if any failed, else the last), to be
+ *                  PQclear()ed; check PQresultStatus.
+ *   RL_ERR_TIMEOUT the deadline passed; the query is still in flight, so
+ *                  the connection is unusable: PQfinish it.
+ *   RL_ERR_CONN    the connection failed (PQerrorMessage says why).
+ * *out is NULL unless RL_OK. */
+enum rl_err rl_pg_await(PGconn *pg, int64_t deadline_ms,
+                        PGresult **out) RL_MUST_CHECK;
+
+/* PQsendQuery (one or more statements, no parameters) + rl_pg_await. A
+ * failed send is RL_ERR_CONN. */
+enum rl_err rl_pg_exec(PGconn *pg, const char *sql, int64_t deadline_ms,
+                       PGresult **out) RL_MUST_CHECK;
+
+/* PQsendQueryParams with text parameters and text results +
+ * rl_pg_await. lengths may be NULL (NUL-terminated values). */
+enum rl_err rl_pg_exec_params(PGconn *pg, const char *sql, int nparams,
+                              const char *const *values, const int *lengths,
+                              int64_t deadline_ms,
+                              PGresult **out) RL_MUST_CHECK;
+
+#endif
