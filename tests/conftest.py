@@ -259,9 +259,12 @@ def unique_fixture():
 
 
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+    """A TCP port that nothing listens on right now, on any address: the
+    server binds [::] dual-stack, so a port free on 127.0.0.1 alone may
+    still be taken."""
+    with socket.socket(socket.AF_INET6) as sock:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(("::", 0))
         return sock.getsockname()[1]
 
 

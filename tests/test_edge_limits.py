@@ -168,7 +168,21 @@ def test_1000_query_parameters_are_served(spawn_server, distinct):
     assert_json_error(got, 414, URI_TOO_LONG)
 
 
-@pytest.mark.parametrize("line_bytes", [LIMIT + 3, 70 * 1024, 256 * 1024])
+def test_request_line_past_the_connection_pool(spawn_server):
+    """A request line too long even for libmicrohttpd's 144 KiB connection
+    pool is answered by libmicrohttpd itself, before any Redlight code runs
+    (README, "Sizes"): a 414 in HTML, and the connection closed."""
+    inst = edge_server(spawn_server)
+    fixed = len("GET /v1/healthcheck?pad= HTTP/1.1\r\n")
+    raw = head_bytes("/v1/healthcheck?pad=" + "q" * (256 * 1024 - fixed))
+    code, headers, _, ended = exchange(inst, raw)
+    assert code == 414
+    assert headers.get("Connection", "").lower() == "close"
+    assert ended == "closed"
+    assert_served(exchange(inst, head_bytes("/v1/healthcheck")))
+
+
+@pytest.mark.parametrize("line_bytes", [LIMIT + 3, 70 * 1024, 120 * 1024])
 def test_request_line_over_64_kib_is_414(spawn_server, line_bytes):
     inst = edge_server(spawn_server)
     # line_bytes counts the request line with its CRLF: LIMIT + 3 is over

@@ -22,6 +22,20 @@ def _own_dsn(name):
     return dsn + ("&" if "?" in dsn else "?") + "application_name=" + name
 
 
+def wait_for_lock(admin_db):
+    """Until the locker psql holds its lock on movies (a fixed sleep is not
+    enough on a loaded machine); at most 10 s."""
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        held = admin_db(
+            "SELECT count(*) FROM pg_locks WHERE relation = 'movies'::regclass"
+            " AND mode = 'AccessExclusiveLock' AND granted")
+        if held != "0":
+            return
+        time.sleep(0.05)
+    raise AssertionError("the locker never took its lock")
+
+
 def test_dead_connections_are_replaced(spawn_server, make_movie, admin_db):
     srv = spawn_server("-db-max-open-conns", "4", "-db-max-idle-conns", "4",
                        "-db-dsn", _own_dsn("redlight-pooltest"))
@@ -56,7 +70,7 @@ def test_statement_timeout_is_a_500_and_the_pool_recovers(
          "SELECT pg_sleep(4.5); COMMIT;"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        time.sleep(0.5)
+        wait_for_lock(admin_db)
         t0 = time.monotonic()
         r = srv.get(f"/v1/movies/{movie['id']}")
         elapsed = time.monotonic() - t0
@@ -86,7 +100,7 @@ def test_healthcheck_answers_while_the_database_is_stuck(
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     results = {}
     try:
-        time.sleep(0.5)
+        wait_for_lock(admin_db)
         slow = [threading.Thread(target=lambda i=i: results.setdefault(
             i, srv.get(f"/v1/movies/{movie['id']}"))) for i in range(4)]
         for t in slow:

@@ -42,7 +42,7 @@ TOOLS=$ROOT/tests/tools
 PY=/usr/bin/python3
 SERVER_BIN=$ROOT/bin/api-sanitize
 UNIT_TIMEOUT=${REDLIGHT_UNIT_TIMEOUT:-300}
-PYTEST_TIMEOUT=${REDLIGHT_PYTEST_TIMEOUT:-600}
+PYTEST_TIMEOUT=${REDLIGHT_PYTEST_TIMEOUT:-1200}
 
 unit_pass=0 unit_fail=0 py_pass=0 py_fail=0 py_skip=0 other_fail=0
 failures=()
