@@ -22,8 +22,6 @@ import socket
 import threading
 import time
 
-import pytest
-
 from conftest import connect, read_response, unique, wait_closed
 
 READ, IDLE, WRITE = 2.0, 4.0, 3.0
@@ -88,9 +86,9 @@ def exchange(inst, raw, timeout=5.0, source=None):
     try:
         try:
             status, headers, body = read_response(sock)
-        except socket.timeout:
-            pytest.fail(f"no answer within {timeout} s to "
-                        f"{raw[:80]!r}... ({len(raw)} bytes)")
+        except (socket.timeout, ConnectionError) as e:
+            raise AssertionError(f"no answer ({e!r}) to {raw[:60]!r}... "
+                                 f"({len(raw)} bytes)") from None
         return status, headers, body, after_response(sock)
     finally:
         sock.close()
@@ -129,43 +127,62 @@ def assert_served(got):
     assert ended == "open", f"a normal request left the connection {ended}"
 
 
+def each(cases, check):
+    """check(case) for every (name, case) of cases, on the one instance of
+    the test; one failure lists every case that went wrong."""
+    wrong = []
+    for name, case in cases:
+        try:
+            check(case)
+        except AssertionError as e:
+            wrong.append(f"{name}: {e}")
+    assert not wrong, "\n".join(wrong)
+
+
 # --- sizes -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("header_bytes", [0, 32 * 1024, 60 * 1024])
-def test_64_kib_of_line_and_headers_is_served(spawn_server, header_bytes):
+def test_64_kib_of_line_and_headers_is_served(spawn_server):
     inst = edge_server(spawn_server)
-    # Well inside the limit first, so a failure only at the exact boundary
-    # shows as such.
-    assert_served(exchange(inst, padded("/v1/healthcheck", header_bytes,
-                                        LIMIT - 2048)))
-    raw = padded("/v1/healthcheck", header_bytes)
-    line = raw.index(b"\r\n") + 2
-    print(f"\nrequest line + headers: {len(raw)} bytes, {line} of them in "
-          "the line")
-    assert_served(exchange(inst, raw))
+
+    def check(header_bytes):
+        # Well inside the limit first, so a failure only at the exact
+        # boundary shows as such.
+        assert_served(exchange(inst, padded("/v1/healthcheck", header_bytes,
+                                            LIMIT - 2048)))
+        raw = padded("/v1/healthcheck", header_bytes)
+        line = raw.index(b"\r\n") + 2
+        print(f"\nrequest line + headers: {len(raw)} bytes, {line} of them "
+              "in the line")
+        assert_served(exchange(inst, raw))
+
+    each([(f"{n} bytes of headers", n) for n in (0, 32 * 1024, 60 * 1024)],
+         check)
 
 
 def query(n, distinct):
     return "&".join(f"k{i}=1" if distinct else "genres=a" for i in range(n))
 
 
-@pytest.mark.parametrize("distinct", [False, True],
-                         ids=["repeated-key", "distinct-keys"])
-def test_1000_query_parameters_are_served(spawn_server, distinct):
+def test_1000_query_parameters_are_served_1001_are_414(spawn_server):
     inst = edge_server(spawn_server)
-    assert_served(exchange(inst, head_bytes(
-        "/v1/healthcheck?" + query(1000, distinct))))
-    got = exchange(inst, head_bytes("/v1/healthcheck?" + query(1001, distinct)))
-    assert_json_error(got, 414, URI_TOO_LONG)
-    # The same on a route that reads its query (and a database route).
     auth = f"Authorization: {inst.default_headers['Authorization']}"
-    code, _, body, _ = exchange(inst, head_bytes(
-        "/v1/movies?" + query(1000, distinct), [auth]))
-    assert code == 200, body[:300]
-    got = exchange(inst, head_bytes("/v1/movies?" + query(1001, distinct),
-                                    [auth]))
-    assert_json_error(got, 414, URI_TOO_LONG)
+
+    def check(distinct):
+        assert_served(exchange(inst, head_bytes(
+            "/v1/healthcheck?" + query(1000, distinct))))
+        got = exchange(inst, head_bytes("/v1/healthcheck?" +
+                                        query(1001, distinct)))
+        assert_json_error(got, 414, URI_TOO_LONG)
+        # The same on a route that reads its query (a database route).
+        code, _, body, _ = exchange(inst, head_bytes(
+            "/v1/movies?" + query(1000, distinct), [auth]))
+        assert code == 200, body[:300]
+        got = exchange(inst, head_bytes("/v1/movies?" + query(1001, distinct),
+                                        [auth]))
+        assert_json_error(got, 414, URI_TOO_LONG)
+
+    each([("one key repeated", False), ("distinct keys", True)], check)
 
 
 def test_request_line_past_the_connection_pool(spawn_server):
@@ -182,34 +199,41 @@ def test_request_line_past_the_connection_pool(spawn_server):
     assert_served(exchange(inst, head_bytes("/v1/healthcheck")))
 
 
-@pytest.mark.parametrize("line_bytes", [LIMIT + 3, 70 * 1024, 120 * 1024])
-def test_request_line_over_64_kib_is_414(spawn_server, line_bytes):
+def test_request_line_over_64_kib_is_414(spawn_server):
     inst = edge_server(spawn_server)
-    # line_bytes counts the request line with its CRLF: LIMIT + 3 is over
-    # 64 KiB with or without it.
-    fixed = len("GET /v1/healthcheck?pad= HTTP/1.1\r\n")
-    raw = head_bytes("/v1/healthcheck?pad=" + "q" * (line_bytes - fixed))
-    assert raw.index(b"\r\n") + 2 == line_bytes
-    assert_json_error(exchange(inst, raw), 414, URI_TOO_LONG)
-    # The instance still serves (a fresh connection).
-    assert_served(exchange(inst, head_bytes("/v1/healthcheck")))
+
+    def check(line_bytes):
+        # line_bytes counts the request line with its CRLF: LIMIT + 3 is
+        # over 64 KiB with or without it.
+        fixed = len("GET /v1/healthcheck?pad= HTTP/1.1\r\n")
+        raw = head_bytes("/v1/healthcheck?pad=" + "q" * (line_bytes - fixed))
+        assert raw.index(b"\r\n") + 2 == line_bytes
+        assert_json_error(exchange(inst, raw), 414, URI_TOO_LONG)
+        # The instance still serves (a fresh connection).
+        assert_served(exchange(inst, head_bytes("/v1/healthcheck")))
+
+    each([(f"a {n}-byte line", n)
+          for n in (LIMIT + 3, 70 * 1024, 120 * 1024)], check)
 
 
-@pytest.mark.parametrize("shape", ["one-header", "many-headers",
-                                   "just-over"])
-def test_headers_over_64_kib_are_431(spawn_server, shape):
+def test_headers_over_64_kib_are_431(spawn_server):
     inst = edge_server(spawn_server)
-    if shape == "one-header":
-        raw = head_bytes("/v1/healthcheck", ["X-Big: " + "h" * 70 * 1024])
-    elif shape == "many-headers":
-        raw = head_bytes("/v1/healthcheck",
-                         [f"X-Many-{i}: " + "h" * 100 for i in range(700)])
-    else:
-        raw = padded("/v1/healthcheck", 60 * 1024)
-        raw = raw[:-4] + b"\r\nX-One-More: h\r\n\r\n"
-    assert len(raw) > LIMIT
-    assert_json_error(exchange(inst, raw), 431, HEADERS_TOO_LARGE)
-    assert_served(exchange(inst, head_bytes("/v1/healthcheck")))
+    just_over = padded("/v1/healthcheck", 60 * 1024)
+    just_over = just_over[:-4] + b"\r\nX-One-More: h\r\n\r\n"
+
+    def check(raw):
+        assert len(raw) > LIMIT
+        assert_json_error(exchange(inst, raw), 431, HEADERS_TOO_LARGE)
+        assert_served(exchange(inst, head_bytes("/v1/healthcheck")))
+
+    each([
+        ("one 70 KiB header", head_bytes("/v1/healthcheck",
+                                         ["X-Big: " + "h" * 70 * 1024])),
+        ("700 headers of 100 bytes", head_bytes(
+            "/v1/healthcheck",
+            [f"X-Many-{i}: " + "h" * 100 for i in range(700)])),
+        ("64 KiB and one more header", just_over),
+    ], check)
 
 
 def test_line_and_headers_over_64_kib_together(spawn_server):
@@ -231,43 +255,49 @@ def chunked(data):
     return b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data)
 
 
-@pytest.mark.parametrize("encodings", [
-    ["identity"], ["gzip, chunked"], ["chunked, gzip"], ["foo"], ["gzip"],
-    ["chunked, chunked"], ["gzip", "chunked"],
-], ids=lambda e: "+".join(e))
-def test_unsupported_transfer_encoding_is_501(spawn_server, db, encodings):
+def movie_request(inst, title, headers):
+    body = json.dumps({"title": title, "year": 2016, "runtime": "107 mins",
+                       "genres": ["drama"]}).encode()
+    return head_bytes("/v1/movies", [
+        f"Authorization: {inst.default_headers['Authorization']}",
+        "Content-Type: application/json", *headers], "POST") + chunked(body)
+
+
+def test_unsupported_transfer_encoding_is_501(spawn_server, db):
     """Refused before the body is read: nothing is created, and the
     connection (whose framing is unknown) is closed."""
     inst = edge_server(spawn_server)
-    title = unique("te")
-    body = json.dumps({"title": title, "year": 2016, "runtime": "107 mins",
-                       "genres": ["drama"]}).encode()
-    raw = head_bytes("/v1/movies", [
-        f"Authorization: {inst.default_headers['Authorization']}",
-        "Content-Type: application/json",
-        *(f"Transfer-Encoding: {e}" for e in encodings)], "POST")
-    got = exchange(inst, raw + chunked(body))
-    code, headers, got_body, ended = got
-    assert code == 501, (code, got_body[:300])
-    assert headers.get("Content-Type", "").split(";")[0] == "application/json"
-    assert json.loads(got_body) == UNSUPPORTED_TE
-    assert ended == "closed", f"the connection is {ended} after the 501"
-    assert db(f"SELECT count(*) FROM movies WHERE title = '{title}'") == "0"
+
+    def check(encodings):
+        title = unique("te")
+        code, headers, body, ended = exchange(inst, movie_request(
+            inst, title, [f"Transfer-Encoding: {e}" for e in encodings]),
+            timeout=3.0)
+        ctype = headers.get("Content-Type", "")
+        assert code == 501, (code, ctype, body[:300])
+        assert ctype.split(";")[0] == "application/json", ctype
+        assert json.loads(body) == UNSUPPORTED_TE, body
+        assert ended == "closed", f"the connection is {ended} after the 501"
+        assert db(f"SELECT count(*) FROM movies WHERE title = '{title}'") \
+            == "0", "the movie was created"
+
+    each([(" + ".join(e), e) for e in (
+        ["identity"], ["gzip, chunked"], ["chunked, gzip"], ["foo"],
+        ["gzip"], ["chunked, chunked"], ["gzip", "chunked"])], check)
 
 
-@pytest.mark.parametrize("encoding", ["chunked", "Chunked"])
-def test_chunked_is_served(spawn_server, encoding):
+def test_chunked_is_served(spawn_server):
     """The control: a chunked body is read as usual."""
     inst = edge_server(spawn_server)
-    title = unique("chunked")
-    body = json.dumps({"title": title, "year": 2016, "runtime": "107 mins",
-                       "genres": ["drama"]}).encode()
-    raw = head_bytes("/v1/movies", [
-        f"Authorization: {inst.default_headers['Authorization']}",
-        f"Transfer-Encoding: {encoding}"], "POST")
-    code, _, got, _ = exchange(inst, raw + chunked(body))
-    assert code == 201, got[:300]
-    assert json.loads(got)["movie"]["title"] == title
+
+    def check(encoding):
+        title = unique("chunked")
+        code, _, got, _ = exchange(inst, movie_request(
+            inst, title, [f"Transfer-Encoding: {encoding}"]))
+        assert code == 201, got[:300]
+        assert json.loads(got)["movie"]["title"] == title
+
+    each([(e, e) for e in ("chunked", "Chunked")], check)
 
 
 # --- read deadline ---------------------------------------------------------------

@@ -8,7 +8,8 @@ over and over (unknown e-mails, and now and then a real user with the right
 or a wrong password) on an instance without the rate limiter, while a
 well-behaved client on 127.0.0.1 times GET /v1/healthcheck:
 
-  * the healthcheck's 99th percentile stays under 50 ms;
+  * the healthcheck's 99th percentile stays under 50 ms, and none takes
+    a second;
   * every login gets its normal answer (201, or 401 invalid credentials) or
     503 `{"error": "the server is busy, please try again later"}` with
     `Retry-After: <integer >= 1>`, within 5 s: nothing hangs;
@@ -37,6 +38,8 @@ ANSWER_WITHIN = 5.0
 SOURCES = [f"127.0.0.{i}" for i in range(2, 12)]
 PER_SOURCE = 3
 P99_MAX = 0.050
+# The percentile leaves a few requests out; none of them may be a stall.
+ONE_MAX = 1.0
 PASSWORD = "pa55word-flood"
 
 
@@ -171,6 +174,8 @@ def test_login_flood(spawn_server):
     assert not problems, problems[:10]
     assert percentile(times, 99) < P99_MAX, \
         f"healthcheck p99 {percentile(times, 99) * 1e3:.1f} ms"
+    assert max(times) < ONE_MAX, \
+        f"a healthcheck took {max(times) * 1e3:.0f} ms"
     assert not wrong, f"{len(wrong)} bad answers: {wrong[:10]}"
     assert normal >= 3, f"only {normal} logins got a normal answer"
     assert after["status"] == 201 and after["seconds"] <= ANSWER_WITHIN, \

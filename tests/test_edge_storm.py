@@ -5,9 +5,9 @@ Each test runs its own instance and opens the crowd from 127.0.0.2 up (50
 connections an address, under -max-conns-per-ip 100, as many clients would),
 while a well-behaved client on 127.0.0.1 makes requests on fresh connections
 (GET /v1/healthcheck and an authenticated GET /v1/movies/:id in turn): its
-99th percentile must stay under 50 ms, every crowd connection must be closed
-by its deadline + 2 s, and the server's resident memory (VmRSS) is printed
-and bounded.
+99th percentile must stay under 50 ms (and no request take a second),
+every crowd connection must be closed by its deadline + 2 s, and the
+server's resident memory (VmRSS) is printed and bounded.
 """
 
 import resource
@@ -24,6 +24,8 @@ FLAGS = ("-read-timeout", "5s", "-idle-timeout", "8s", "-write-timeout", "5s",
          "-max-conns", "6000", "-max-conns-per-ip", "100",
          "-limiter-enabled=false", "-shutdown-timeout", "5s")
 P99_MAX = 0.050
+# The percentile leaves a few requests out; none of them may be a stall.
+ONE_MAX = 1.0
 CLOSE_SLACK = 2.0
 PER_SOURCE = 50
 
@@ -94,10 +96,8 @@ def close_report(socks, starts, deadline, low, limit):
     took, problems = [], []
     for sock in socks:
         closed, data = ended[sock]
-        if data[:9] in (b"HTTP/1.1 ", b"HTTP/1.0 ") and \
-                not data[9:10] == b"4":
-            problems.append(f"a stalled connection was answered "
-                            f"{data[:60]!r}")
+        if data and data[9:10] != b"4":  # only an error answer may come
+            problems.append(f"a connection got {data[:60]!r}")
         if closed is None:
             continue
         took.append(closed - starts[sock])
@@ -153,6 +153,7 @@ def test_stalled_storm(spawn_server, make_movie, many_fds):
           f"before, {rss_peak:.0f} MB at the peak")
     assert not problems, problems[:10]
     assert percentile(times, 99) < P99_MAX, summary(times)
+    assert max(times) < ONE_MAX, summary(times)
     assert not close_problems, close_problems
     assert rss_peak < 200, f"RSS {rss_peak:.0f} MB"
     assert not after, after
@@ -241,6 +242,7 @@ def test_idle_storm(spawn_server, make_movie, many_fds):
           f"{rss_before:.0f} MB before, {rss_peak:.0f} MB at the peak")
     assert not problems, problems[:10]
     assert percentile(times, 99) < P99_MAX, summary(times)
+    assert max(times) < ONE_MAX, summary(times)
     assert not close_problems, close_problems
     # libmicrohttpd zeroes a connection's whole 144 KiB pool between
     # requests, so each idle keep-alive connection keeps it resident (README,
