@@ -533,11 +533,31 @@ check_field(void *cls, enum MHD_ValueKind kind, const char *key,
     return MHD_YES;
 }
 
+/* A Content-Length value as api_req_header_all joins it: one decimal
+ * number, or the same number repeated ("5, 5", RFC 9110 §8.6). */
+static bool
+content_length_ok(const char *v)
+{
+    size_t first = strspn(v, "0123456789");
+    if (first == 0) {
+        return false;
+    }
+    const char *p = v + first;
+    while (*p != '\0') {
+        if (strncmp(p, ", ", 2) != 0 || strncmp(p + 2, v, first) != 0 ||
+            strspn(p + 2, "0123456789") != first) {
+            return false;
+        }
+        p += 2 + first;
+    }
+    return true;
+}
+
 /* The head limits of CONTRACT §12 #25 and the one framing rule libmicrohttpd
  * does not enforce (§12 #24), checked once the head has arrived. Returns
  * the status of the error answered, or 0 to go on. */
 static int
-check_head(struct conn_state *cs)
+check_head(struct conn_state *cs, const char *version)
 {
     struct api_req *req = &cs->req;
     const union MHD_ConnectionInfo *hs = MHD_get_connection_info(
@@ -560,10 +580,24 @@ check_head(struct conn_state *cs)
         req->close_conn = true;
         return api_reply_error(req, 400, "malformed request header");
     }
+    /* RFC 9112 §6: several Content-Lengths that disagree, or any framing
+     * header in an HTTP/1.0 request with Transfer-Encoding, leave the body's
+     * end uncertain (request smuggling behind a proxy): refuse and close.
+     * Content-Length beside Transfer-Encoding: the latter wins, and the
+     * connection closes after the response. */
     const char *te = api_req_header_all(req, "Transfer-Encoding");
+    const char *cl = api_req_header_all(req, "Content-Length");
+    if ((cl != NULL && !content_length_ok(cl)) ||
+        (te != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) != 0)) {
+        req->close_conn = true;
+        return api_reply_error(req, 400, "malformed request header");
+    }
     if (te != NULL && strcasecmp(te, "chunked") != 0) {
         req->close_conn = true;
         return api_reply_error(req, 501, "unsupported transfer encoding");
+    }
+    if (te != NULL && cl != NULL) {
+        req->close_conn = true;
     }
     return 0;
 }
@@ -574,7 +608,6 @@ on_access(void *cls, struct MHD_Connection *con, const char *url,
           size_t *upload_size, void **con_cls)
 {
     struct api_server *s = cls;
-    (void)version;
     struct conn_state *cs = *con_cls;
     if (cs == NULL) {
         /* on_uri ran out of memory: no request state, not even an arena.
@@ -614,7 +647,7 @@ on_access(void *cls, struct MHD_Connection *con, const char *url,
         req->path = path;
         /* Answering now makes MHD close the connection after the
          * response, which is what these errors want. */
-        if (check_head(cs) != 0) {
+        if (check_head(cs, version) != 0) {
             return queue(cs);
         }
         return MHD_YES;
