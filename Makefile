@@ -171,6 +171,16 @@ test: deps
 	@$(MAKE) --no-print-directory build bin/api-sanitize $(UNIT_BIN)
 	tests/tools/run-tests.sh
 
+## fuzz/http SECONDS=N [SEED=S CASES=C]: the HTTP fuzzer for N s (default 300) on a throw-away cluster; findings in build/fuzz-http/
+.PHONY: fuzz/http
+fuzz/http: deps
+	@$(MAKE) --no-print-directory build bin/api-sanitize
+	REDLIGHT_FUZZ_ONLY=1 REDLIGHT_FUZZ_SECONDS='$(or $(SECONDS),300)' \
+		REDLIGHT_FUZZ_CASES='$(or $(CASES),1000000000)' \
+		REDLIGHT_FUZZ_SEED='$(or $(SEED),$(shell od -An -N3 -tu4 /dev/urandom | tr -d " "))' \
+		REDLIGHT_FUZZ_FINDINGS='$(CURDIR)/build/fuzz-http/$(shell date +%Y%m%d-%H%M%S)' \
+		tests/tools/run-tests.sh
+
 ## bench: release build against nginx and a bare libmicrohttpd program
 .PHONY: bench
 bench: deps/bench

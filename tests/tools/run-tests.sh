@@ -9,11 +9,16 @@
 #   3. an SMTP sink (aiosmtpd) that stores mails in a Maildir
 #   4. the server under test, bin/api-sanitize, until /v1/healthcheck answers
 #   5. the black-box HTTP tests: pytest tests/
+#   5b. the HTTP fuzzer (tests/fuzz/http_fuzz.py, on an instance of its own):
+#      the saved cases of tests/fuzz/regressions (those listed in its KNOWN
+#      file may fail), then REDLIGHT_FUZZ_SECONDS (60) of fixed-seed fuzzing
 #   6. SIGTERM to the server: it must exit 0 with no sanitizer report
 #   7. a last line "N passed, M failed"; the exit status is 0 only if M is 0
 #
 # A trap stops every process this script started (by PID) and removes the temp
 # dir, whatever happens (failure, Ctrl-C).  REDLIGHT_KEEP_TMP=1 keeps the dir.
+# REDLIGHT_FUZZ_ONLY=1 (make fuzz/http) skips 2 and 5 and stops after 5b;
+# REDLIGHT_FUZZ_SEED (1), _CASES (2000) and _FINDINGS (the temp dir) too.
 # LeakSanitizer is probed first: if it cannot run here (ptrace blocked), leak
 # checking is turned off with a loud warning, or the run fails when
 # REDLIGHT_REQUIRE_LSAN=1.
@@ -45,6 +50,8 @@ UNIT_TIMEOUT=${REDLIGHT_UNIT_TIMEOUT:-300}
 PYTEST_TIMEOUT=${REDLIGHT_PYTEST_TIMEOUT:-1200}
 
 unit_pass=0 unit_fail=0 py_pass=0 py_fail=0 py_skip=0 other_fail=0
+fz_pass=0 fz_fail=0
+FUZZ_ONLY=${REDLIGHT_FUZZ_ONLY:-0}
 failures=()
 TMP="" server_pid="" smtp_pid="" cluster=0 lsan=1
 
@@ -96,20 +103,21 @@ teardown() {
         fi
     fi
 
-    if [ "$rc" -ne 0 ] && [ $((unit_fail + py_fail + other_fail)) -eq 0 ]; then
+    if [ "$rc" -ne 0 ] && [ $((unit_fail + py_fail + fz_fail + other_fail)) -eq 0 ]; then
         failures+=("interrupted or unexpected error (exit $rc)")
         other_fail=$((other_fail + 1))
     fi
     echo
     echo "unit tests: $unit_pass passed, $unit_fail failed"
     echo "HTTP tests: $py_pass passed, $py_fail failed, $py_skip skipped"
+    echo "HTTP fuzzing: $fz_pass passed, $fz_fail failed"
     [ "$lsan" = 1 ] || echo "WARNING: leak checking was OFF (LeakSanitizer cannot run here)"
     local f
     for f in "${failures[@]}"; do
         echo "failed: $f"
     done
-    echo "$((unit_pass + py_pass)) passed, $((unit_fail + py_fail + other_fail)) failed"
-    if [ $((unit_fail + py_fail + other_fail)) -ne 0 ]; then
+    echo "$((unit_pass + py_pass + fz_pass)) passed, $((unit_fail + py_fail + fz_fail + other_fail)) failed"
+    if [ $((unit_fail + py_fail + fz_fail + other_fail)) -ne 0 ]; then
         exit 1
     fi
     exit 0
@@ -223,7 +231,7 @@ run_unit_tests() {
         unit_fail=$((unit_fail + f))
     done
 }
-run_unit_tests
+[ "$FUZZ_ONLY" = 1 ] || run_unit_tests
 
 # --- 3. SMTP sink -----------------------------------------------------------------
 # wait_port PORT SECONDS [PID]: until 127.0.0.1:PORT accepts a connection.
@@ -300,6 +308,41 @@ if ! wait_healthy; then
     die "the server did not answer GET /v1/healthcheck with 200 (see above)"
 fi
 
+# --- 5b. HTTP fuzzing (run after step 5, or alone) ----------------------------
+# The fuzzer starts its own instance ($SERVER_CMD plus short deadlines) and
+# prints "http_fuzz: RESULT phase=... passed=N failed=M ..." lines; the
+# regression pass counts one test per saved case, the fuzz pass one test.
+run_fuzz() {
+    local out=${REDLIGHT_FUZZ_FINDINGS:-$TMP/fuzz} rc
+    local -a args=(--replay "$ROOT/tests/fuzz/regressions")
+    if [ "${REDLIGHT_FUZZ_SECONDS:-60}" != 0 ]; then
+        args+=(--seed "${REDLIGHT_FUZZ_SEED:-1}"
+            --seconds "${REDLIGHT_FUZZ_SECONDS:-60}"
+            --cases "${REDLIGHT_FUZZ_CASES:-2000}")
+    fi
+    note "HTTP fuzzer: regressions, then ${REDLIGHT_FUZZ_SECONDS:-60} s (findings in $out)"
+    timeout --foreground -k 30 $((${REDLIGHT_FUZZ_SECONDS:-60} + 900)) \
+        "$PY" "$ROOT/tests/fuzz/http_fuzz.py" --server-cmd "$SERVER_CMD" \
+        --admin-dsn "$ADMIN_DSN" --known "$ROOT/tests/fuzz/regressions/KNOWN" \
+        --findings "$out" --log-dir "$TMP" "${args[@]}" 2>&1 |
+        tee "$TMP/fuzz.log"
+    rc=${PIPESTATUS[0]}
+    local p f
+    p=$(sed -n 's/^http_fuzz: RESULT .*passed=\([0-9]*\).*/\1/p' "$TMP/fuzz.log" |
+        awk '{ n += $1 } END { print n + 0 }')
+    f=$(sed -n 's/^http_fuzz: RESULT .*failed=\([0-9]*\).*/\1/p' "$TMP/fuzz.log" |
+        awk '{ n += $1 } END { print n + 0 }')
+    fz_pass=$((fz_pass + p)) fz_fail=$((fz_fail + f))
+    if [ "$rc" -ne 0 ]; then
+        failures+=("HTTP fuzzer (exit $rc; findings in $out)")
+        [ "$f" -eq 0 ] && fz_fail=$((fz_fail + 1))
+    fi
+}
+if [ "$FUZZ_ONLY" = 1 ]; then
+    run_fuzz
+    exit 0 # the EXIT trap stops everything and prints the summary
+fi
+
 # --- 5. black-box HTTP tests -----------------------------------------------------
 export REDLIGHT_API_URL=$API_URL
 export REDLIGHT_DB_DSN=$DSN
@@ -338,6 +381,8 @@ if [ "$rc" -ne 0 ]; then
     echo "--- last lines of $SERVER_LOG"
     tail -n 25 "$SERVER_LOG"
 fi
+
+run_fuzz
 
 # --- 6. clean shutdown, no sanitizer report ------------------------------------
 note "SIGTERM to the server (PID $server_pid)"
