@@ -492,23 +492,33 @@ run_item(struct api_work_item *it, bool late, void *cls)
     MHD_resume_connection(cs->mhd);
 }
 
-/* RFC 9110 §5.1, §5.5: a field name is a token; a field value has no
- * control byte but HTAB. libmicrohttpd keeps NUL and other controls in
- * values, and every reader after it takes the value as a C string. */
+/* RFC 9110 §5.6.2: a token (a method, a field name). */
 static bool
-field_ok(const char *name, size_t nlen, const char *value, size_t vlen)
+is_token(const char *s, size_t len)
 {
     static const char tchar[] = "!#$%&'*+-.^_`|~";
-    if (nlen == 0) {
+    if (len == 0) {
         return false;
     }
-    for (size_t i = 0; i < nlen; i++) {
-        unsigned char c = (unsigned char)name[i];
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
         bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
                      (c >= 'A' && c <= 'Z');
         if (!alnum && (c == '\0' || strchr(tchar, c) == NULL)) {
             return false;
         }
+    }
+    return true;
+}
+
+/* RFC 9110 §5.1, §5.5: a field name is a token; a field value has no
+ * control byte but HTAB. libmicrohttpd keeps control bytes other than NUL
+ * in values, and every reader after it takes the value as a C string. */
+static bool
+field_ok(const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    if (!is_token(name, nlen)) {
+        return false;
     }
     for (size_t i = 0; i < vlen; i++) {
         unsigned char c = (unsigned char)value[i];
@@ -573,6 +583,10 @@ check_head(struct conn_state *cs, const char *version)
         req->close_conn = true;
         return api_reply_error(req, 431,
                                "the request header fields are too large");
+    }
+    if (!is_token(req->method, strlen(req->method))) {
+        req->close_conn = true;
+        return api_reply_error(req, 400, "malformed request line");
     }
     bool bad = false;
     MHD_get_connection_values_n(cs->mhd, MHD_HEADER_KIND, check_field, &bad);
