@@ -96,7 +96,8 @@ bin/tests/%: build/san/tests/unit/%.o $(SAN_INTERNAL_OBJ)
 # The reply helpers of cmd/api, tested with an exhausted request arena.
 bin/tests/test_reply: build/san/cmd/api/helpers.o build/san/cmd/api/errors.o
 # Connection deadlines and work queues of cmd/api (no socket, no MHD).
-bin/tests/test_edge: build/san/cmd/api/conns.o build/san/cmd/api/workq.o
+bin/tests/test_edge: build/san/cmd/api/conns.o build/san/cmd/api/workq.o \
+	build/san/cmd/api/httpsyntax.o
 
 ## unit: build and run the C unit tests (sanitized)
 .PHONY: unit

@@ -45,6 +45,8 @@ struct api_conn {
     _Atomic int64_t deadline_ns;
     /* Has not sent a request yet (server.c's shutdown drain). */
     bool fresh;
+    /* The request in progress on it (server.c's), or NULL. */
+    void *req;
 };
 
 struct api_conns_config {

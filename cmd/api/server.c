@@ -56,6 +56,7 @@
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
+#include "cmd/api/httpsyntax.h"
 #include "cmd/api/metrics.h"
 #include "cmd/api/routes.h"
 #include "cmd/api/workq.h"
@@ -131,6 +132,13 @@ struct api_server {
     bool inherited;           /* listening on systemd's socket (LISTEN_FDS) */
     atomic_long adopt_credit; /* see adopt_backlog */
 };
+
+/* The end of a request: its log line and metrics, its memory. Runs from
+ * MHD's completion callback, or, for a request MHD drops without one
+ * (some of its own error paths after the URI callback), when the
+ * connection closes. */
+static void finish_request(struct api_server *s, struct conn_state *cs,
+                           enum MHD_RequestTerminationCode toe);
 
 static const char static_500[] =
     "{\n    \"error\": \"the server encountered a problem and could not "
@@ -299,6 +307,9 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *con)
     cs->mhd = con;
     cs->server = s;
     cs->conn = conn;
+    if (conn != NULL) {
+        conn->req = cs;
+    }
     atomic_fetch_add(&app->in_flight, 1);
     return cs;
 }
@@ -351,6 +362,10 @@ on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
     }
     struct api_conn *conn = *socket_context;
     if (conn != NULL) {
+        if (conn->req != NULL) {
+            /* MHD closed it without completing its request. */
+            finish_request(s, conn->req, MHD_REQUEST_TERMINATED_WITH_ERROR);
+        }
         if (conn->fresh) {
             atomic_fetch_sub(&s->app->fresh_conns, 1);
         }
@@ -492,75 +507,18 @@ run_item(struct api_work_item *it, bool late, void *cls)
     MHD_resume_connection(cs->mhd);
 }
 
-/* RFC 9110 §5.6.2: a token (a method, a field name). */
-static bool
-is_token(const char *s, size_t len)
-{
-    static const char tchar[] = "!#$%&'*+-.^_`|~";
-    if (len == 0) {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                     (c >= 'A' && c <= 'Z');
-        if (!alnum && (c == '\0' || strchr(tchar, c) == NULL)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* RFC 9110 §5.1, §5.5: a field name is a token; a field value has no
- * control byte but HTAB. libmicrohttpd keeps control bytes other than NUL
- * in values, and every reader after it takes the value as a C string. */
-static bool
-field_ok(const char *name, size_t nlen, const char *value, size_t vlen)
-{
-    if (!is_token(name, nlen)) {
-        return false;
-    }
-    for (size_t i = 0; i < vlen; i++) {
-        unsigned char c = (unsigned char)value[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static enum MHD_Result
 check_field(void *cls, enum MHD_ValueKind kind, const char *key,
             size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
     bool *bad = cls;
-    if (!field_ok(key, key != NULL ? key_size : 0, value,
-                  value != NULL ? value_size : 0)) {
+    if (!api_http_field_ok(key, key != NULL ? key_size : 0, value,
+                           value != NULL ? value_size : 0)) {
         *bad = true;
         return MHD_NO;
     }
     return MHD_YES;
-}
-
-/* A Content-Length value as api_req_header_all joins it: one decimal
- * number, or the same number repeated ("5, 5", RFC 9110 §8.6). */
-static bool
-content_length_ok(const char *v)
-{
-    size_t first = strspn(v, "0123456789");
-    if (first == 0) {
-        return false;
-    }
-    const char *p = v + first;
-    while (*p != '\0') {
-        if (strncmp(p, ", ", 2) != 0 || strncmp(p + 2, v, first) != 0 ||
-            strspn(p + 2, "0123456789") != first) {
-            return false;
-        }
-        p += 2 + first;
-    }
-    return true;
 }
 
 /* The head limits of CONTRACT §12 #25 and the one framing rule libmicrohttpd
@@ -584,7 +542,7 @@ check_head(struct conn_state *cs, const char *version)
         return api_reply_error(req, 431,
                                "the request header fields are too large");
     }
-    if (!is_token(req->method, strlen(req->method))) {
+    if (!api_http_is_token(req->method, strlen(req->method))) {
         req->close_conn = true;
         return api_reply_error(req, 400, "malformed request line");
     }
@@ -601,7 +559,7 @@ check_head(struct conn_state *cs, const char *version)
      * connection closes after the response. */
     const char *te = api_req_header_all(req, "Transfer-Encoding");
     const char *cl = api_req_header_all(req, "Content-Length");
-    if ((cl != NULL && !content_length_ok(cl)) ||
+    if ((cl != NULL && !api_http_content_length_ok(cl)) ||
         (te != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) != 0)) {
         req->close_conn = true;
         return api_reply_error(req, 400, "malformed request header");
@@ -756,15 +714,24 @@ on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
     (void)con;
-    struct api_server *s = cls;
-    struct api_app *app = s->app;
     struct conn_state *cs = *con_cls;
     if (cs == NULL) {
         return;
     }
     *con_cls = NULL;
-    /* A keep-alive connection now waits for its next request. */
-    api_conn_deadline(cs->conn, rl_mono_ns() + s->idle_ns);
+    finish_request(cls, cs, toe);
+}
+
+static void
+finish_request(struct api_server *s, struct conn_state *cs,
+               enum MHD_RequestTerminationCode toe)
+{
+    struct api_app *app = s->app;
+    if (cs->conn != NULL) {
+        cs->conn->req = NULL;
+        /* A keep-alive connection now waits for its next request. */
+        api_conn_deadline(cs->conn, rl_mono_ns() + s->idle_ns);
+    }
     if (cs->first_call_done) {
         log_request(cs, toe);
     }

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "cmd/api/conns.h"
+#include "cmd/api/httpsyntax.h"
 #include "cmd/api/workq.h"
 #include "internal/base/clock.h"
 #include "internal/base/percent.h"
@@ -226,6 +227,32 @@ test_percent_decode(void **state)
     assert_int_equal(rl_hex_value('g'), -1);
 }
 
+static void
+test_http_syntax(void **state)
+{
+    (void)state;
+    assert_true(api_http_is_token("GET", 3));
+    assert_true(api_http_is_token("X-Custom_1.a~", 13));
+    assert_false(api_http_is_token("", 0));
+    assert_false(api_http_is_token("G\xe8T", 3));
+    assert_false(api_http_is_token("G T", 3));
+    assert_false(api_http_is_token("GE\0T", 4));
+    assert_true(api_http_field_ok("X-A", 3, "a\tb c\x80", 6));
+    assert_false(api_http_field_ok("X-A", 3, "a\x01b", 3));
+    assert_false(api_http_field_ok("X-A", 3, "a\x7f", 2));
+    assert_false(api_http_field_ok("X A", 3, "v", 1));
+    assert_true(api_http_content_length_ok("0"));
+    assert_true(api_http_content_length_ok("42"));
+    assert_true(api_http_content_length_ok("42, 42"));
+    assert_true(api_http_content_length_ok("42, 42, 42"));
+    assert_false(api_http_content_length_ok("42, 43"));
+    assert_false(api_http_content_length_ok("42, 420"));
+    assert_false(api_http_content_length_ok("4, 42"));
+    assert_false(api_http_content_length_ok("+42"));
+    assert_false(api_http_content_length_ok(""));
+    assert_false(api_http_content_length_ok("42,42"));
+}
+
 int
 main(void)
 {
@@ -239,6 +266,7 @@ main(void)
         cmocka_unit_test(test_reaper_shuts_down_late_sockets),
         cmocka_unit_test(test_workq_bounds),
         cmocka_unit_test(test_percent_decode),
+        cmocka_unit_test(test_http_syntax),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
