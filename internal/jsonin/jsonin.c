@@ -40,6 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal/base/percent.h"
+
 /* Output budget for a quoted key inside message[320]: the longest prefix is
  * 44 bytes, then 2 quotes, up to QUOTE_BODY_MAX escaped bytes, "..." and a
  * NUL. */
@@ -84,21 +86,6 @@ static bool
 is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int
-hex_val(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 static size_t
@@ -214,7 +201,7 @@ scan_string(const unsigned char *b, size_t len, size_t *ip)
                 if (++i == len) {
                     return SCAN_EOF;
                 }
-                int h = hex_val(b[i]);
+                int h = rl_hex_value((char)b[i]);
                 if (h < 0) {
                     *ip = i;
                     return SCAN_SYNTAX;
@@ -546,7 +533,7 @@ hex4(const unsigned char *p)
 {
     unsigned v = 0;
     for (int k = 0; k < 4; k++) {
-        v = v * 16 + (unsigned)hex_val(p[k]);
+        v = v * 16 + (unsigned)rl_hex_value((char)p[k]);
     }
     return v;
 }
