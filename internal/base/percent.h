@@ -1,7 +1,7 @@
 /*
  * percent.h — percent-decoding (RFC 3986 §2.1), the one decoder for request
- * paths and DSN database names, and the one hex-digit reader (JSON's \uXXXX
- * escapes use it too).
+ * paths and DSN database names, and the one hex-digit reader (the four hex
+ * digits of a JSON \u escape use it too).
  *
  * Pure functions; thread-safe.
  */
