@@ -242,8 +242,8 @@ DEB_FILE    := build/redlight_$(DEB_VERSION)_$(DEB_ARCH).deb
 ## deb: build/redlight_VERSION_ARCH.deb (binary, migrations, units, default config)
 .PHONY: deb
 deb: $(DEB_FILE)
-$(DEB_FILE): bin/api $(wildcard migrations/*.sql) remote/production/api.service \
-		remote/production/api.socket remote/production/api.env \
+$(DEB_FILE): bin/api $(wildcard migrations/*.sql) remote/production/redlight.service \
+		remote/production/redlight.socket remote/production/redlight.env \
 		remote/production/Caddyfile remote/deb/control.in remote/deb/postinst
 	remote/deb/build.sh $@ '$(DEB_VERSION)' '$(DEB_ARCH)'
 
@@ -253,20 +253,20 @@ PRODUCTION_HOST ?=
 .PHONY: production/deploy
 production/deploy: build
 	@test -n '$(PRODUCTION_HOST)' || { echo 'usage: make production/deploy PRODUCTION_HOST=user@host'; exit 2; }
-	rsync -rlpcz --delete --mkpath bin/api migrations remote/production/api.service \
-		remote/production/api.socket remote/production/Caddyfile \
+	rsync -rlpcz --delete --mkpath bin/api migrations remote/production/redlight.service \
+		remote/production/redlight.socket remote/production/Caddyfile \
 		'$(PRODUCTION_HOST)':redlight-deploy/
 	ssh -t '$(PRODUCTION_HOST)' 'set -e; cd redlight-deploy; \
 		sudo install -m 0755 api /usr/bin/redlight-api; \
 		sudo rsync -r --delete migrations/ /usr/share/redlight/migrations/; \
-		sudo install -m 0644 api.service api.socket /etc/systemd/system/; \
+		sudo install -m 0644 redlight.service redlight.socket /etc/systemd/system/; \
 		sudo install -m 0644 Caddyfile /etc/caddy/Caddyfile; \
 		sudo systemctl daemon-reload; \
-		sudo env "$$(sudo grep ^REDLIGHT_DB_DSN= /etc/redlight/api.env)" \
+		sudo env "$$(sudo grep ^REDLIGHT_DB_DSN= /etc/redlight/redlight.env)" \
 			REDLIGHT_MIGRATIONS_DIR=/usr/share/redlight/migrations \
 			/usr/bin/redlight-api migrate up; \
-		sudo systemctl enable --now api.socket; \
-		sudo systemctl restart api.service; \
+		sudo systemctl enable --now redlight.socket; \
+		sudo systemctl restart redlight.service; \
 		sudo systemctl reload caddy'
 
 ## test/remote: run remote/setup/01.sh twice in a Debian 12 chroot (root; minutes of downloads)

@@ -44,9 +44,9 @@ def test_files_modes_and_conffile(deb, tmp_path):
     migrations = sorted(os.listdir(os.path.join(ROOT, "migrations")))
     want = {
         "usr/bin/redlight-api": 0o755,
-        "lib/systemd/system/api.service": 0o644,
-        "lib/systemd/system/api.socket": 0o644,
-        "etc/redlight/api.env": 0o640,
+        "lib/systemd/system/redlight.service": 0o644,
+        "lib/systemd/system/redlight.socket": 0o644,
+        "etc/redlight/redlight.env": 0o640,
         "usr/share/redlight/Caddyfile": 0o644,
     }
     want.update({f"usr/share/redlight/migrations/{m}": 0o644
@@ -58,13 +58,13 @@ def test_files_modes_and_conffile(deb, tmp_path):
     got = sorted(os.listdir(root / "usr/share/redlight/migrations"))
     assert got == migrations
     # The unit runs what the package installs.
-    unit = (root / "lib/systemd/system/api.service").read_text()
+    unit = (root / "lib/systemd/system/redlight.service").read_text()
     assert "ExecStart=/usr/bin/redlight-api " in unit
     # The default config is a conffile: upgrades keep the operator's edits.
     ctrl = tmp_path / "control"
     subprocess.run(["dpkg-deb", "-e", str(deb), str(ctrl)], check=True)
     assert (ctrl / "conffiles").read_text().split() == [
-        "/etc/redlight/api.env"]
+        "/etc/redlight/redlight.env"]
     assert os.access(ctrl / "postinst", os.X_OK)
     # The packaged binary runs (its libraries are the ones in Depends).
     out = subprocess.run([str(root / "usr/bin/redlight-api"), "-version"],

@@ -3,7 +3,7 @@ socket activation (LISTEN_FDS), and the unit files in remote/production.
 
 No systemd needs to run: a Python AF_UNIX datagram socket stands in for
 $NOTIFY_SOCKET, and Debian's systemd-socket-activate passes a listening
-socket the way api.socket does.
+socket the way redlight.socket does.
 """
 
 import os
@@ -201,7 +201,7 @@ def test_socket_activation_serves_on_the_inherited_socket():
                 *server_cmd(), "-port", str(busy_port)]
         proc, path = start(argv, {}, "socket-activate")
         try:
-            # systemd-socket-activate (like api.socket) starts the server
+            # systemd-socket-activate (like redlight.socket) starts the server
             # on the first connection, which waits in the backlog meanwhile.
             deadline = time.monotonic() + 10
             while True:
@@ -239,7 +239,8 @@ def test_listen_fds_for_another_pid_is_ignored(spawn_server):
 
 
 def test_unit_files_verify_clean(tmp_path):
-    """systemd-analyze verify prints nothing for api.service + api.socket.
+    """systemd-analyze verify prints nothing for redlight.service and
+    redlight.socket.
 
     The unit names the installed binary, /usr/bin/redlight-api, which only
     exists on a production host; verify checks that ExecStart is
@@ -251,13 +252,15 @@ def test_unit_files_verify_clean(tmp_path):
         pytest.fail("systemd-analyze is missing (package systemd)")
     binary = os.path.join(ROOT, "bin", "api")
     assert os.access(binary, os.X_OK), "bin/api is not built"
-    with open(os.path.join(UNITS, "api.service"), encoding="utf-8") as f:
+    with open(os.path.join(UNITS, "redlight.service"), encoding="utf-8") as f:
         service = f.read()
     assert "ExecStart=/usr/bin/redlight-api " in service
-    (tmp_path / "api.service").write_text(
+    (tmp_path / "redlight.service").write_text(
         service.replace("/usr/bin/redlight-api", binary))
-    shutil.copy(os.path.join(UNITS, "api.socket"), tmp_path / "api.socket")
-    proc = subprocess.run([tool, "verify", "api.service", "api.socket"],
+    shutil.copy(os.path.join(UNITS, "redlight.socket"),
+                tmp_path / "redlight.socket")
+    proc = subprocess.run([tool, "verify", "redlight.service",
+                           "redlight.socket"],
                           cwd=tmp_path, capture_output=True, text=True,
                           timeout=60, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -266,7 +269,7 @@ def test_unit_files_verify_clean(tmp_path):
 
     # The sandbox is what `systemd-analyze security` calls "OK" or better.
     sec = subprocess.run([tool, "security", "--offline=true",
-                          "--no-pager", "api.service"],
+                          "--no-pager", "redlight.service"],
                          cwd=tmp_path, capture_output=True, text=True,
                          timeout=60, check=False)
     line = [ln for ln in sec.stdout.splitlines()
@@ -278,7 +281,7 @@ def test_unit_files_verify_clean(tmp_path):
 
 def test_unit_contract():
     """The settings the deployment relies on are present."""
-    with open(os.path.join(UNITS, "api.service"), encoding="utf-8") as f:
+    with open(os.path.join(UNITS, "redlight.service"), encoding="utf-8") as f:
         text = f.read()
     settings = {}
     for ln in text.splitlines():
@@ -287,7 +290,7 @@ def test_unit_contract():
             settings.setdefault(k, v)
     want = {
         "Type": "notify", "User": "redlight",
-        "EnvironmentFile": "/etc/redlight/api.env",
+        "EnvironmentFile": "/etc/redlight/redlight.env",
         "Restart": "on-failure", "NoNewPrivileges": "yes",
         "ProtectSystem": "strict", "ProtectHome": "yes",
         "PrivateTmp": "yes", "PrivateDevices": "yes",

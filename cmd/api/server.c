@@ -837,7 +837,7 @@ api_server_start(struct api_app *app, struct api_server **out)
      * clients in the listen backlog, when a thread is full: keep it well
      * above ours so it never comes into play. */
     unsigned mhd_limit = (unsigned)cfg->http.max_conns * 2 + threads * 16;
-    /* Socket activation (api.socket): serve on the socket systemd passed
+    /* Socket activation (redlight.socket): serve on the socket systemd passed
      * as fd 3 instead of binding -port; it outlives this process, so a
      * restart refuses no connection. */
     s->inherited = rl_sd_listen_fds() >= 1;

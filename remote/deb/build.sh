@@ -13,9 +13,9 @@ install -D -m 0755 bin/api "$pkg/usr/bin/redlight-api"
 strip --strip-unneeded "$pkg/usr/bin/redlight-api"
 install -d -m 0755 "$pkg/usr/share/redlight/migrations"
 install -m 0644 migrations/*.sql "$pkg/usr/share/redlight/migrations/"
-install -D -m 0644 remote/production/api.service "$pkg/lib/systemd/system/api.service"
-install -D -m 0644 remote/production/api.socket "$pkg/lib/systemd/system/api.socket"
-install -D -m 0640 remote/production/api.env "$pkg/etc/redlight/api.env"
+install -D -m 0644 remote/production/redlight.service "$pkg/lib/systemd/system/redlight.service"
+install -D -m 0644 remote/production/redlight.socket "$pkg/lib/systemd/system/redlight.socket"
+install -D -m 0640 remote/production/redlight.env "$pkg/etc/redlight/redlight.env"
 install -D -m 0644 remote/production/Caddyfile "$pkg/usr/share/redlight/Caddyfile"
 install -D -m 0644 README.md "$pkg/usr/share/doc/redlight/README.md"
 install -D -m 0755 remote/setup/01.sh "$pkg/usr/share/redlight/setup/01.sh"
@@ -30,7 +30,7 @@ depends=$(cd "$stage" && dpkg-shlibdeps -O pkg/usr/bin/redlight-api |
 
 sed -e "s|@VERSION@|$version|" -e "s|@ARCH@|$arch|" \
     -e "s|@DEPENDS@|$depends|" remote/deb/control.in >"$pkg/DEBIAN/control"
-echo /etc/redlight/api.env >"$pkg/DEBIAN/conffiles"
+echo /etc/redlight/redlight.env >"$pkg/DEBIAN/conffiles"
 install -m 0755 remote/deb/postinst "$pkg/DEBIAN/postinst"
 
 mkdir -p "$(dirname "$out")"

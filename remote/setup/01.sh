@@ -8,7 +8,7 @@
 # It installs the runtime libraries, PostgreSQL (role and database
 # `redlight` with a generated password), Caddy, the `redlight` service user,
 # a firewall that lets in SSH, HTTP and HTTPS only, and automatic security
-# updates. Secrets are generated once and written to /etc/redlight/api.env
+# updates. Secrets are generated once and written to /etc/redlight/redlight.env
 # (mode 0640 root:redlight) and /etc/redlight/caddy.env (0640 root:caddy);
 # the metrics password (for /debug/vars and /metrics behind Caddy) is in
 # /etc/redlight/metrics-password (0600 root).
@@ -24,7 +24,7 @@ DB_NAME=redlight
 DB_USER=redlight
 SVC_USER=redlight
 ETC=/etc/redlight
-API_ENV=$ETC/api.env
+API_ENV=$ETC/redlight.env
 CADDY_ENV=$ETC/caddy.env
 METRICS_PW=$ETC/metrics-password
 CADDY_DROPIN=/etc/systemd/system/caddy.service.d/redlight.conf
@@ -150,7 +150,7 @@ psql_admin() {
     runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -tA "$@"
 }
 
-# The password: the one already in api.env, else a new one.
+# The password: the one already in redlight.env, else a new one.
 db_password=""
 if [ -f "$API_ENV" ]; then
     db_password=$(sed -n \
@@ -179,10 +179,10 @@ if [ "$(psql_admin -d "$DB_NAME" -c "SELECT 1 FROM pg_extension WHERE extname = 
 fi
 stop_temporary_pg
 
-# --- /etc/redlight/api.env: written once ----------------------------------------
+# --- /etc/redlight/redlight.env: written once -----------------------------------
 if [ ! -f "$API_ENV" ] || [ "$new_password" = 1 ]; then
     write_file "$API_ENV" 640 "root:$SVC_USER" <<ENV || true
-# /etc/redlight/api.env — read by api.service (EnvironmentFile=), written
+# /etc/redlight/redlight.env — read by redlight.service (EnvironmentFile=), written
 # once by remote/setup/01.sh. Mode 0640 root:$SVC_USER: it holds secrets.
 REDLIGHT_DB_DSN=postgres://$DB_USER:$db_password@localhost/$DB_NAME?sslmode=disable
 REDLIGHT_SMTP_PASSWORD=

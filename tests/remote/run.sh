@@ -77,10 +77,10 @@ check "first run says services are enabled, not started" \
 check "second run changed nothing" \
     "grep -q 'nothing changed' '$work/second.log' && ! grep -q '^01.sh: changed:' '$work/second.log'"
 check "user redlight exists" "chroot '$target' getent passwd redlight >/dev/null"
-check "api.env is 0640 root:redlight" \
-    "[ \"\$(chroot '$target' stat -c '%a %U:%G' /etc/redlight/api.env)\" = '640 root:redlight' ]"
-check "api.env holds a DSN with a generated password" \
-    "grep -Eq '^REDLIGHT_DB_DSN=postgres://redlight:[A-Za-z0-9_-]{32}@localhost/redlight' '$target/etc/redlight/api.env'"
+check "redlight.env is 0640 root:redlight" \
+    "[ \"\$(chroot '$target' stat -c '%a %U:%G' /etc/redlight/redlight.env)\" = '640 root:redlight' ]"
+check "redlight.env holds a DSN with a generated password" \
+    "grep -Eq '^REDLIGHT_DB_DSN=postgres://redlight:[A-Za-z0-9_-]{32}@localhost/redlight' '$target/etc/redlight/redlight.env'"
 check "runtime libraries installed" \
     "chroot '$target' dpkg-query -W libmicrohttpd12 libpq5 libjansson4 libsodium23 libcurl4 >/dev/null"
 check "services enabled" \
@@ -88,9 +88,9 @@ check "services enabled" \
 check "firewall allows 22, 80, 443 only" \
     "[ \"\$(chroot '$target' ufw show added | grep -c '^ufw allow')\" = 3 ]"
 # the generated password really opens the database
-dsn=$(sed -n 's/^REDLIGHT_DB_DSN=//p' "$target/etc/redlight/api.env")
+dsn=$(sed -n 's/^REDLIGHT_DB_DSN=//p' "$target/etc/redlight/redlight.env")
 chroot "$target" pg_ctlcluster 15 main start
-check "the DSN in api.env connects" \
+check "the DSN in redlight.env connects" \
     "chroot '$target' psql -X -tA '$dsn' -c 'SELECT current_user' | grep -qx redlight"
 chroot "$target" pg_ctlcluster 15 main stop
 [ "$fail" = 0 ] && echo "test/remote: all checks passed"
