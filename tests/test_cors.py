@@ -1,9 +1,12 @@
-"""CORS (CONTRACT §6, §1 Vary, §12 #16), at the HTTP level.  The same rules in
+"""CORS (CONTRACT §6, §1 Vary, §12 #16, §12 #21), at the HTTP level.  The same rules in
 a real browser: tests/test_cors_browser.py.
 
 The shared server trusts no origin, so the trusted-origin tests start an
 instance with -cors-trusted-origins.
 """
+
+import os
+import subprocess
 
 import pytest
 
@@ -11,7 +14,10 @@ TRUSTED_A = "http://a.example"
 TRUSTED_B = "https://b.example:8443"
 ORIGINS = f"{TRUSTED_A} {TRUSTED_B}"
 PREFLIGHT_METHODS = "OPTIONS, PUT, PATCH, DELETE"
-PREFLIGHT_HEADERS = "Authorization, Content-Type"
+PREFLIGHT_HEADERS = ("Authorization, Content-Type, If-Match, If-None-Match, "
+                     "X-Expected-Version")
+EXPOSE_HEADERS = ("ETag, Location, RateLimit-Limit, RateLimit-Remaining, "
+                  "RateLimit-Reset, Retry-After")
 NOT_FOUND = {"error": "the requested resource could not be found"}
 
 
@@ -76,7 +82,10 @@ def test_trusted_origin_on_every_response(cors_api, unique):
                                   json={}))]:
         assert r.headers.get("Access-Control-Allow-Origin") == TRUSTED_B, \
             (name, r.status_code, r.headers)
-        assert allow_headers(r) == {"Access-Control-Allow-Origin"}, name
+        assert allow_headers(r) == {"Access-Control-Allow-Origin",
+                                    "Access-Control-Expose-Headers"}, name
+        assert r.headers["Access-Control-Expose-Headers"] == \
+            EXPOSE_HEADERS, name
         assert {"Origin", "Access-Control-Request-Method",
                 "Authorization"} <= set(vary(r)), name
         assert r.status_code == int(name), (name, r.text)
@@ -128,7 +137,8 @@ def test_trusted_preflight(cors_api, path):
     assert r.headers["Access-Control-Allow-Methods"] == PREFLIGHT_METHODS
     assert r.headers["Access-Control-Allow-Headers"] == PREFLIGHT_HEADERS
     assert "Access-Control-Allow-Credentials" not in r.headers
-    assert "Access-Control-Max-Age" not in r.headers
+    assert r.headers["Access-Control-Max-Age"] == "600"
+    assert r.headers["Access-Control-Expose-Headers"] == EXPOSE_HEADERS
     assert "Allow" not in r.headers  # answered before the router
     assert "Content-Type" not in r.headers
     assert {"Origin", "Access-Control-Request-Method"} <= set(vary(r))
@@ -203,3 +213,71 @@ def test_cors_and_the_rate_limiter(spawn_server):
     r = preflight(api, "/v1/movies", "http://evil.example")
     assert r.status_code == 429
     assert not allow_headers(r)
+
+
+# ---- the list of trusted origins: spaces, commas, validation -----------------
+
+@pytest.mark.parametrize("flag", [
+    f"{TRUSTED_A},{TRUSTED_B}",
+    f"{TRUSTED_A}, {TRUSTED_B}",
+    f"  {TRUSTED_A} ,, {TRUSTED_B}  ",
+    f"{TRUSTED_A}\t{TRUSTED_B}",
+])
+def test_origins_separated_by_commas_or_spaces(spawn_server, flag):
+    anon = spawn_server("-cors-trusted-origins", flag).anonymous()
+    for origin in (TRUSTED_A, TRUSTED_B):
+        r = anon.get("/v1/healthcheck", headers={"Origin": origin})
+        assert r.headers["Access-Control-Allow-Origin"] == origin, flag
+        r = preflight(anon, "/v1/movies/1", origin, "PATCH")
+        assert r.status_code == 200
+        assert r.headers["Access-Control-Allow-Origin"] == origin, flag
+    # Neither the joined list nor a piece of an item is an origin.
+    for origin in (f"{TRUSTED_A},{TRUSTED_B}", f"{TRUSTED_A},",
+                   "http://a", ","):
+        r = anon.get("/v1/healthcheck", headers={"Origin": origin})
+        assert not allow_headers(r), (flag, origin, r.headers)
+
+
+def run_api(*flags):
+    if "REDLIGHT_BIN" not in os.environ:
+        pytest.skip("REDLIGHT_BIN is not set (run the tests with make test)")
+    return subprocess.run([os.environ["REDLIGHT_BIN"], *flags],
+                          capture_output=True, text=True, timeout=30,
+                          stdin=subprocess.DEVNULL, check=False)
+
+
+@pytest.mark.parametrize("bad, flag", [
+    ("http://a.example/", "http://a.example/"),
+    ("https://a.example/app", "https://a.example/app"),
+    ("a.example", "a.example"),
+    ("*", "*"),
+    ("null", "null"),
+    ("HTTP://A.EXAMPLE", "HTTP://A.EXAMPLE"),
+    ("http://a.example:0", "http://a.example:0"),
+    ("http://a.example:65536", "http://a.example:65536"),
+    ("http://a.example:", "http://a.example:"),
+    ("http://user@a.example", "http://user@a.example"),
+    ("http://", "http://"),
+    ("http://a.example?x", f"{TRUSTED_A},http://a.example?x"),
+    ("ftp:/a.example", f"{TRUSTED_A} ftp:/a.example {TRUSTED_B}"),
+])
+def test_invalid_origin_exits_2(bad, flag):
+    proc = run_api("-cors-trusted-origins", flag)
+    assert proc.returncode == 2, proc
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(
+        f'invalid value "{flag}" for flag -cors-trusted-origins: '
+        f'"{bad}" is not an origin (scheme://host[:port]'), proc.stderr
+
+
+@pytest.mark.parametrize("good", [
+    "http://localhost:3000", "https://app.example.com",
+    "http://127.0.0.1:5173", "http://[::1]:8080", "https://xn--bcher-kva.example",
+    "chrome-extension://abcdefghijklmnop", "",
+])
+def test_valid_origins_are_accepted(good):
+    # A valid list gets as far as the subcommand, which is unknown.
+    proc = run_api("-cors-trusted-origins", good, "no-such-command")
+    assert proc.returncode == 2, proc
+    assert proc.stderr == 'unknown command "no-such-command" (try -help)\n'

@@ -75,7 +75,7 @@ struct api_config {
     } http;
     const char *real_ip_header;       /* X-Forwarded-For or X-Real-IP */
     const char *trusted_proxies;      /* addresses/CIDRs, space-separated */
-    const char *cors_trusted_origins; /* origins, space-separated */
+    const char *cors_trusted_origins; /* origins, spaces or commas (list.h) */
     const char *metrics_allow;        /* addresses/CIDRs, space-separated */
     /* The command line, for /debug/vars, and where secrets sit in it:
      * pointers into argv of the values given to secret flags (config.c),

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "internal/base/duration.h"
+#include "internal/base/list.h"
 #include "internal/jwt/jwt.h"
 #include "internal/netaddr/netaddr.h"
 #include "internal/ratelimit/ratelimit.h"
@@ -73,7 +74,8 @@ static const struct flag flags[] = {
      "Proxies whose X-Forwarded-For/X-Real-IP are believed (space-separated "
      "addresses or CIDR prefixes)"},
     {"cors-trusted-origins", K_STRING, OFF(cors_trusted_origins),
-     "Trusted CORS origins (space separated)"},
+     "Trusted CORS origins, scheme://host[:port] each (separated by spaces "
+     "or commas)"},
     {"metrics-allow", K_STRING, OFF(metrics_allow),
      "Who may read /debug/vars and /metrics (space-separated addresses or "
      "CIDR prefixes; others get 404)"},
@@ -357,6 +359,83 @@ check_ipset(const char *flag, const char *list)
     return true;
 }
 
+/* True for an origin as a browser sends it (RFC 6454 §6.1): a lower-case
+ * scheme, "://", a lower-case host name or a bracketed IPv6 address, and
+ * an optional port from 1 to 65535 without leading zeros; no user, path,
+ * query or trailing slash. Origins are compared byte for byte, so one
+ * that a browser could never send would never match. */
+static bool
+origin_valid(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && ((s[i] >= 'a' && s[i] <= 'z') ||
+                       (i > 0 && ((s[i] >= '0' && s[i] <= '9') || s[i] == '+' ||
+                                  s[i] == '-' || s[i] == '.')))) {
+        i++;
+    }
+    if (i == 0 || len - i < 3 || memcmp(s + i, "://", 3) != 0) {
+        return false;
+    }
+    i += 3;
+    size_t host = i;
+    if (i < len && s[i] == '[') {
+        i++;
+        while (i < len &&
+               ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+                s[i] == ':' || s[i] == '.')) {
+            i++;
+        }
+        if (i == len || s[i] != ']' || i == host + 1) {
+            return false;
+        }
+        i++;
+    } else {
+        while (i < len &&
+               ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+                s[i] == '-' || s[i] == '.' || s[i] == '_' || s[i] == '~')) {
+            i++;
+        }
+        if (i == host) {
+            return false;
+        }
+    }
+    if (i == len) {
+        return true;
+    }
+    if (s[i] != ':' || i + 1 == len || s[i + 1] == '0' || len - i - 1 > 5) {
+        return false;
+    }
+    long port = 0;
+    for (i++; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        port = port * 10 + (s[i] - '0');
+    }
+    return port <= 65535;
+}
+
+/* Every item of -cors-trusted-origins must be an origin; says which one is
+ * not. */
+static bool
+check_origins(const char *flag, const char *list)
+{
+    const char *p = list;
+    const char *item;
+    size_t len;
+    while (rl_list_next(&p, &item, &len)) {
+        if (!origin_valid(item, len)) {
+            fprintf(stderr,
+                    "invalid value \"%s\" for flag -%s: \"%.*s\" is not an "
+                    "origin (scheme://host[:port] in lower case, without a "
+                    "path or trailing slash, e.g. https://app.example.com)\n",
+                    list, flag, (int)len, item);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Remembers where a secret flag's value sits in argv (optarg points into
  * it), so the command line can be shown without it. */
 static void
@@ -436,7 +515,8 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, int *next)
         return API_CONFIG_EXIT_2;
     }
     if (!check_ipset("trusted-proxies", cfg->trusted_proxies) ||
-        !check_ipset("metrics-allow", cfg->metrics_allow)) {
+        !check_ipset("metrics-allow", cfg->metrics_allow) ||
+        !check_origins("cors-trusted-origins", cfg->cors_trusted_origins)) {
         return API_CONFIG_EXIT_2;
     }
     cfg->argc = argc;

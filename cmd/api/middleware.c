@@ -24,6 +24,7 @@
 #include "cmd/api/helpers.h"
 #include "cmd/api/routes.h"
 #include "internal/base/clock.h"
+#include "internal/base/list.h"
 #include "internal/ratelimit/ratelimit.h"
 
 enum rl_err
@@ -145,30 +146,21 @@ resolve_client(struct api_app *app, struct api_req *req)
     }
 }
 
-/* True when `origin` is one of the space-separated `list` (exact,
- * case-sensitive, CONTRACT §6). */
-static bool
-origin_trusted(const char *list, const char *origin)
-{
-    size_t olen = strlen(origin);
-    for (const char *p = list; *p != '\0';) {
-        while (*p == ' ' || *p == '\t') {
-            p++;
-        }
-        const char *start = p;
-        while (*p != '\0' && *p != ' ' && *p != '\t') {
-            p++;
-        }
-        if ((size_t)(p - start) == olen && olen > 0 &&
-            memcmp(start, origin, olen) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
+/* What a browser app may send and read (CONTRACT §12 #21): the request
+ * headers of the API's own features (bearer tokens, JSON bodies,
+ * conditional requests, optimistic locking) and the response headers that
+ * carry their answers. A preflight is cached for CORS_MAX_AGE seconds. */
+#define CORS_ALLOW_HEADERS                                                     \
+    "Authorization, Content-Type, If-Match, If-None-Match, X-Expected-Version"
+#define CORS_EXPOSE_HEADERS                                                    \
+    "ETag, Location, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "  \
+    "Retry-After"
+#define CORS_MAX_AGE "600"
 
-/* CORS (CONTRACT §6). Answers a preflight from a trusted origin itself
- * (before the limiter and authentication); otherwise only adds headers. */
+/* CORS (CONTRACT §6, §12 #21). The origin must be one of the trusted
+ * list's items, exactly (config.c has checked each is an origin). Answers
+ * a preflight from a trusted origin itself (before the limiter and
+ * authentication); otherwise only adds headers. */
 static int
 cors(struct api_app *app, struct api_req *req)
 {
@@ -176,11 +168,12 @@ cors(struct api_app *app, struct api_req *req)
     api_add_header(req, "Vary", "Access-Control-Request-Method");
     req->nbase_headers = req->nresp_headers;
     const char *origin = api_req_header(req, "Origin");
-    if (origin == NULL ||
-        !origin_trusted(app->cfg.cors_trusted_origins, origin)) {
+    if (origin == NULL || !rl_list_contains(app->cfg.cors_trusted_origins,
+                                            origin, strlen(origin))) {
         return 0;
     }
     api_add_header(req, "Access-Control-Allow-Origin", origin);
+    api_add_header(req, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
     req->nbase_headers = req->nresp_headers;
     const char *acrm = api_req_header(req, "Access-Control-Request-Method");
     if (strcmp(req->method, "OPTIONS") != 0 || acrm == NULL ||
@@ -189,8 +182,8 @@ cors(struct api_app *app, struct api_req *req)
     }
     api_add_header(req, "Access-Control-Allow-Methods",
                    "OPTIONS, PUT, PATCH, DELETE");
-    api_add_header(req, "Access-Control-Allow-Headers",
-                   "Authorization, Content-Type");
+    api_add_header(req, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+    api_add_header(req, "Access-Control-Max-Age", CORS_MAX_AGE);
     req->route =
         api_route_pattern(req->path, req->path_len); /* for the metrics */
     return api_reply_empty(req, 200);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal/base/list.h"
+
 struct prefix {
     struct rl_ip addr; /* already masked */
     unsigned bits;     /* 0..128, in the IPv6 space */
@@ -107,12 +109,6 @@ rl_ip_mask(struct rl_ip *ip, unsigned bits)
     memset(ip->b + byte, 0, 16 - byte);
 }
 
-static bool
-is_sep(char c)
-{
-    return c == ' ' || c == '\t' || c == ',' || c == '\n' || c == '\r';
-}
-
 /* Parses one "addr" or "addr/bits" item of `len` bytes. */
 static bool
 parse_prefix(const char *s, size_t len, struct prefix *out)
@@ -151,41 +147,22 @@ enum rl_err
 rl_ipset_parse(const char *list, struct rl_ipset **out, const char **bad,
                size_t *badlen)
 {
-    size_t count = 0;
-    for (const char *p = list; *p != '\0';) {
-        while (is_sep(*p)) {
-            p++;
-        }
-        if (*p == '\0') {
-            break;
-        }
-        count++;
-        while (*p != '\0' && !is_sep(*p)) {
-            p++;
-        }
-    }
+    size_t count = rl_list_count(list);
     struct rl_ipset *set = malloc(sizeof(*set) + count * sizeof(set->p[0]));
     if (set == NULL) {
         return RL_ERR_NOMEM;
     }
     set->n = 0;
-    for (const char *p = list; *p != '\0';) {
-        while (is_sep(*p)) {
-            p++;
-        }
-        if (*p == '\0') {
-            break;
-        }
-        const char *start = p;
-        while (*p != '\0' && !is_sep(*p)) {
-            p++;
-        }
-        if (!parse_prefix(start, (size_t)(p - start), &set->p[set->n])) {
+    const char *p = list;
+    const char *item;
+    size_t len;
+    while (rl_list_next(&p, &item, &len)) {
+        if (!parse_prefix(item, len, &set->p[set->n])) {
             if (bad != NULL) {
-                *bad = start;
+                *bad = item;
             }
             if (badlen != NULL) {
-                *badlen = (size_t)(p - start);
+                *badlen = len;
             }
             free(set);
             return RL_ERR_INVALID;

@@ -1,6 +1,6 @@
 /*
  * test_base.c — unit tests for internal/base: Go-compatible durations,
- * UTF-8 sequence lengths and error descriptions.
+ * UTF-8 sequence lengths, error descriptions and list-valued settings.
  *
  * Expected duration values are what Go's time.ParseDuration returns,
  * converted with Duration.Milliseconds() (truncation), and what
@@ -17,6 +17,7 @@
 
 #include "internal/base/duration.h"
 #include "internal/base/err.h"
+#include "internal/base/list.h"
 #include "internal/base/utf8.h"
 
 struct parse_case {
@@ -374,6 +375,75 @@ err_str_every_value(void **state)
     assert_true(unknown[0] != '\0');
 }
 
+/* Collects list's items joined by '|' into out. */
+static void
+list_join(const char *list, char *out, size_t cap)
+{
+    const char *p = list;
+    const char *item;
+    size_t len;
+    size_t used = 0;
+    out[0] = '\0';
+    while (rl_list_next(&p, &item, &len)) {
+        int n = snprintf(out + used, cap - used, "%s%.*s", used ? "|" : "",
+                         (int)len, item);
+        assert_true(n > 0 && (size_t)n < cap - used);
+        used += (size_t)n;
+    }
+    assert_int_equal(*p, '\0'); /* the end stays the end */
+    assert_false(rl_list_next(&p, &item, &len));
+}
+
+static void
+list_separators(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        const char *items;
+        size_t n;
+    } cases[] = {
+        {"", "", 0},
+        {" ,\t\r\n, ", "", 0},
+        {"a", "a", 1},
+        {"a b", "a|b", 2},
+        {"a,b", "a|b", 2},
+        {"a, b", "a|b", 2},
+        {" a ,, b ", "a|b", 2},
+        {"http://a.example,https://b.example:8443",
+         "http://a.example|https://b.example:8443", 2},
+        {"10.0.0.0/8\n::1/128\r\n\t192.0.2.7", "10.0.0.0/8|::1/128|192.0.2.7",
+         3},
+        {"x;y", "x;y", 1}, /* only space, tab, comma, CR, LF separate */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char got[128];
+        list_join(cases[i].in, got, sizeof(got));
+        assert_string_equal(got, cases[i].items);
+        assert_int_equal(rl_list_count(cases[i].in), cases[i].n);
+    }
+    assert_true(rl_list_is_sep(','));
+    assert_false(rl_list_is_sep(';'));
+    assert_false(rl_list_is_sep('\0'));
+}
+
+static void
+list_contains_is_exact(void **state)
+{
+    (void)state;
+    const char *list = "http://a.example, https://b.example:8443";
+    assert_true(rl_list_contains(list, "http://a.example", 16));
+    assert_true(rl_list_contains(list, "https://b.example:8443", 22));
+    assert_false(rl_list_contains(list, "http://a.exampl", 15));
+    assert_false(rl_list_contains(list, "HTTP://A.EXAMPLE", 16));
+    assert_false(rl_list_contains(list, "http://a.example,", 17));
+    assert_false(rl_list_contains(list, "", 0));
+    assert_false(rl_list_contains("", "a", 1));
+    assert_false(rl_list_contains(" , ", "", 0));
+    /* Only len bytes count: the rest of s may be anything. */
+    assert_true(rl_list_contains(list, "http://a.example/x", 16));
+}
+
 int
 main(void)
 {
@@ -389,6 +459,8 @@ main(void)
         cmocka_unit_test(utf8_malformed),
         cmocka_unit_test(utf8_truncated_reads_only_n_bytes),
         cmocka_unit_test(err_str_every_value),
+        cmocka_unit_test(list_separators),
+        cmocka_unit_test(list_contains_is_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
