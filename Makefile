@@ -18,7 +18,8 @@ DEPS_BUILD := gcc make pkg-config git libmicrohttpd-dev libpq-dev \
 DEPS_RUN   := postgresql postgresql-contrib curl ca-certificates procps
 # chromium (about 120 MB) runs the browser CORS test, tests/test_cors_browser.py.
 DEPS_TEST  := libcmocka-dev python3 python3-pytest python3-requests \
-	python3-aiosmtpd python3-jsonschema systemd caddy dpkg-dev chromium
+	python3-aiosmtpd python3-jsonschema systemd caddy dpkg-dev chromium \
+	prometheus
 DEPS_BENCH := wrk nginx-light
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 1.0.0-nogit)

@@ -7,6 +7,8 @@ import json
 import math
 import os
 import re
+import shutil
+import socket
 import subprocess
 import time
 from collections import defaultdict
@@ -147,6 +149,54 @@ def test_cmdline_redacts_key_value_dsn(spawn_server):
     shown = [a for a in cmdline if a.startswith("host=")]
     assert shown[-1] == (f"host={host} port={port} dbname={dbname} "
                          f"user={user} password=REDACTED sslmode=disable")
+
+
+MEMSTATS = ["Alloc", "Sys", "HeapAlloc", "HeapSys", "HeapIdle", "HeapInuse"]
+
+
+def test_memstats_fields(anon_api):
+    """The Go runtime.MemStats fields with a C meaning, in Go's field order:
+    Sys is the resident set (CONTRACT §12 #20), the Heap* figures are glibc
+    malloc's (mallinfo2; under AddressSanitizer they describe only what
+    still goes through glibc, so they are checked for shape)."""
+    r = anon_api.get("/debug/vars")
+    ms = json.loads(r.text, object_pairs_hook=lambda p: p)
+    ms = dict(ms)["memstats"]
+    assert [k for k, _ in ms] == MEMSTATS
+    ms = dict(ms)
+    assert all(is_int(ms[k]) and ms[k] >= 0 for k in MEMSTATS), ms
+    assert ms["Alloc"] == ms["HeapAlloc"]
+    assert ms["HeapSys"] == ms["HeapIdle"] + ms["HeapInuse"]
+    assert ms["HeapInuse"] >= ms["HeapAlloc"]
+    assert ms["Sys"] > 1 << 20
+    rss = scrape(anon_api)["process_resident_memory_bytes"]["samples"][0][2]
+    assert abs(ms["Sys"] - rss) < 64 << 20, (ms["Sys"], rss)
+
+
+def test_debug_vars_layout_is_go_expvar(anon_api):
+    """Go's expvar page: "{", one `"key": value` a line in sorted order,
+    values compact as json.Marshal writes them, the by-status map as
+    expvar.Map writes it, "}" and a newline."""
+    anon_api.get("/nowhere")  # a 404 in the by-status map
+    lines = anon_api.get("/debug/vars").text.split("\n")
+    assert lines[0] == "{" and lines[-2:] == ["}", ""], lines
+    body = lines[1:-2]
+    assert all(ln.endswith(",") for ln in body[:-1]) and \
+        not body[-1].endswith(",")
+    by_key = {}
+    for ln in body:
+        m = re.fullmatch(r'"([^"]+)": (.*?),?', ln)
+        assert m, ln
+        by_key[m[1]] = m[2]
+    assert list(by_key) == sorted(by_key)
+    for key in ("cmdline", "database", "memstats"):
+        v = by_key[key]
+        assert v == json.dumps(json.loads(v), separators=(",", ":"),
+                               ensure_ascii=False), (key, v)
+    assert re.fullmatch(r'\{"[0-9]{3}": [0-9]+(, "[0-9]{3}": [0-9]+)*\}',
+                        by_key["total_responses_sent_by_status"]), by_key
+    assert '"404": ' in by_key["total_responses_sent_by_status"]
+    assert re.fullmatch(r"[0-9]+", by_key["timestamp"])
 
 
 # ---- /metrics ----------------------------------------------------------------
@@ -380,6 +430,108 @@ def test_rejections_are_counted(spawn_server):
                  route="/v1/healthcheck", method="GET", status="4xx") == 3
     assert value(families, "redlight_http_request_duration_seconds_count",
                  route="unmatched", method="GET", status="4xx") == 3
+
+
+# ---- Prometheus' standard process metrics ------------------------------------
+
+# As the client libraries (client_golang's process collector) write them.
+PROCESS_HELP = {
+    "process_cpu_seconds_total":
+        ("counter", "Total user and system CPU time spent in seconds."),
+    "process_max_fds": ("gauge", "Maximum number of open file descriptors."),
+    "process_open_fds": ("gauge", "Number of open file descriptors."),
+    "process_resident_memory_bytes":
+        ("gauge", "Resident memory size in bytes."),
+    "process_start_time_seconds":
+        ("gauge", "Start time of the process since unix epoch in seconds."),
+    "process_virtual_memory_bytes": ("gauge", "Virtual memory size in bytes."),
+}
+
+
+def test_promtool_accepts_a_real_scrape(api, anon_api, make_movie):
+    """Prometheus' own linter (Debian's `prometheus` package) on a page with
+    every family present: histograms, pool, outbox, limiter, process."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is missing: make deps installs `prometheus`")
+    make_movie()
+    anon_api.get("/nowhere")
+    anon_api.get("/v1/healthcheck")
+    r = anon_api.get("/metrics")
+    assert r.status_code == 200
+    proc = subprocess.run([promtool, "check", "metrics"], input=r.content,
+                          capture_output=True, timeout=60, check=False)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    assert proc.stdout == b"" and proc.stderr == b"", (proc.stdout,
+                                                       proc.stderr)
+
+
+def test_process_metrics_help_and_type(anon_api):
+    text = anon_api.get("/metrics").text
+    for name, (mtype, help_text) in PROCESS_HELP.items():
+        assert f"# HELP {name} {help_text}\n# TYPE {name} {mtype}\n" in text, \
+            name
+    families = parse_exposition(text)
+    for name in PROCESS_HELP:
+        assert len(families[name]["samples"]) == 1, name
+        assert families[name]["samples"][0][1] == {}, name
+
+
+def test_process_metrics_are_sane(spawn_server):
+    inst = spawn_server()
+    api = inst.anonymous()
+    started = time.time()
+    pid = inst.proc.pid
+    first = scrape(api)
+
+    def one(fams, name):
+        return fams[name]["samples"][0][2]
+
+    # The start time is the process's own, seconds ago (its ticks are 10 ms).
+    start = one(first, "process_start_time_seconds")
+    assert started - 60 < start <= time.time() + 1, (start, started)
+    proc_start = os.stat(f"/proc/{pid}").st_mtime  # not exact: a bound
+    assert abs(start - proc_start) < 60
+    # RSS and virtual size as the kernel has them (/proc/PID/status).
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        status = dict(ln.split(":", 1) for ln in f.read().splitlines())
+    rss = int(status["VmRSS"].split()[0]) * 1024
+    assert one(first, "process_resident_memory_bytes") > 1 << 20
+    assert abs(one(first, "process_resident_memory_bytes") - rss) < 64 << 20
+    assert one(first, "process_virtual_memory_bytes") >= \
+        one(first, "process_resident_memory_bytes")
+    # The descriptor limit is the process's soft limit.
+    with open(f"/proc/{pid}/limits", encoding="ascii") as f:
+        soft = next(ln.split()[3] for ln in f if ln.startswith(
+            "Max open files"))
+    assert one(first, "process_max_fds") == int(soft)
+    # Open descriptors follow connections: 20 more keep-alive connections,
+    # each one a socket in the server.
+    fds = one(first, "process_open_fds")
+    assert abs(fds - len(os.listdir(f"/proc/{pid}/fd"))) < 5
+    socks = []
+    try:
+        for _ in range(20):
+            sock = socket.create_connection(("127.0.0.1", api.port),
+                                            timeout=10)
+            sock.sendall(b"GET /v1/healthcheck HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+            socks.append(sock)
+        more = one(scrape(api), "process_open_fds")
+        assert more >= fds + 20, (fds, more)
+    finally:
+        for sock in socks:
+            sock.close()
+
+    def back_down():
+        assert one(scrape(api), "process_open_fds") < fds + 20
+    eventually(back_down, timeout=10)
+    # CPU time is a counter that moves with work.
+    cpu = one(first, "process_cpu_seconds_total")
+    assert cpu > 0
+    for _ in range(200):
+        api.get("/metrics")
+    assert one(scrape(api), "process_cpu_seconds_total") > cpu
 
 
 # ---- who may read them -------------------------------------------------------

@@ -59,7 +59,7 @@ struct api_metrics {
     size_t npatterns; /* distinct route patterns, then "unmatched" */
     const char **patterns;
     atomic_uint_fast64_t *series; /* [pattern][method][class][slot] */
-    int64_t start_unix;
+    int64_t start_ns;             /* process start, ns since the Unix epoch */
 };
 
 enum rl_err
@@ -105,7 +105,9 @@ api_metrics_init(struct api_app *app)
         return RL_ERR_NOMEM;
     }
     /* calloc's zero bytes are a valid zero for these lock-free atomics. */
-    m->start_unix = (int64_t)time(NULL);
+    if (rl_procstat_start_time(&m->start_ns) != RL_OK) {
+        m->start_ns = (int64_t)time(NULL) * 1000000000; /* no /proc */
+    }
     app->metrics = m;
     return RL_OK;
 }
@@ -436,10 +438,29 @@ api_metrics_cmdline_arg(const struct api_config *cfg, int i,
 
 /* ---- GET /debug/vars ---------------------------------------------------- */
 
-static json_t *
-integer(int64_t v)
+static int
+sb_dump_cb(const char *buf, size_t size, void *data)
 {
-    return json_integer((json_int_t)v);
+    struct sbuf *b = data;
+    sb_put(b, buf, size);
+    return b->failed ? -1 : 0;
+}
+
+/* total_responses_sent_by_status as Go's expvar.Map writes itself: keys
+ * sorted, `{"200": 12, "404": 1}` with a space after ':' and ','. */
+static void
+put_by_status(struct sbuf *b, struct api_metrics *m)
+{
+    const char *sep = "";
+    sb_puts(b, "{");
+    for (int st = STATUS_MIN; st <= STATUS_MAX; st++) {
+        uint64_t n = load(&m->by_status[st - STATUS_MIN]);
+        if (n != 0) {
+            sb_printf(b, "%s\"%d\": %" PRIu64, sep, st, n);
+            sep = ", ";
+        }
+    }
+    sb_puts(b, "}");
 }
 
 int
@@ -447,22 +468,12 @@ api_debug_vars(struct api_app *app, struct api_req *req)
 {
     struct api_metrics *m = app->metrics;
     json_t *cmdline = api_keep(req, json_array());
-    json_t *by_status = api_keep(req, json_object());
-    if (cmdline == NULL || by_status == NULL) {
+    if (cmdline == NULL) {
         return api_reply_server_error(req, "out of memory");
     }
     for (int i = 0; i < app->cfg.argc; i++) {
         const char *arg = api_metrics_cmdline_arg(&app->cfg, i, req->arena);
         if (arg == NULL || json_array_append_new(cmdline, json_string(arg))) {
-            return api_reply_server_error(req, "out of memory");
-        }
-    }
-    for (int st = STATUS_MIN; st <= STATUS_MAX; st++) {
-        uint64_t n = load(&m->by_status[st - STATUS_MIN]);
-        char key[16];
-        snprintf(key, sizeof(key), "%d", st);
-        if (n != 0 &&
-            json_object_set_new(by_status, key, integer((int64_t)n)) != 0) {
             return api_reply_server_error(req, "out of memory");
         }
     }
@@ -474,30 +485,63 @@ api_debug_vars(struct api_app *app, struct api_req *req)
         ps.rss_bytes = ps.rss_bytes < 0 ? 0 : ps.rss_bytes;
         ps.threads = ps.threads < 0 ? 0 : ps.threads;
     }
-    /* Keys in Go's expvar order (sorted); every value is built here. */
-    json_t *body = json_pack(
-        "{s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I,"
-        " s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:O, s:s}",
-        "cmdline", cmdline, "database", "MaxOpenConnections",
-        (json_int_t)ds.max_open, "OpenConnections", (json_int_t)ds.open,
-        "InUse", (json_int_t)ds.in_use, "Idle", (json_int_t)ds.idle,
-        "WaitCount", (json_int_t)ds.wait_count, "WaitDuration",
-        (json_int_t)ds.wait_duration_ns, "MaxIdleClosed",
-        (json_int_t)ds.max_idle_closed, "MaxIdleTimeClosed",
-        (json_int_t)ds.max_idle_time_closed, "MaxLifetimeClosed",
-        (json_int_t)ds.max_lifetime_closed, "goroutines",
-        (json_int_t)ps.threads, "memstats", "Sys", (json_int_t)ps.rss_bytes,
-        "HeapAlloc", (json_int_t)ps.heap_bytes, "timestamp",
-        (json_int_t)time(NULL), "total_processing_time_\xce\xbcs",
-        (json_int_t)load(&m->processing_us), "total_requests_received",
-        (json_int_t)load(&m->received), "total_responses_sent",
-        (json_int_t)load(&m->sent), "total_responses_sent_by_status", by_status,
-        "version", RL_VERSION);
-    int status = api_reply_json(req, 200, body);
-    if (status == 200) {
-        req->content_type = "application/json; charset=utf-8";
+    /* Keys in Go's expvar order (sorted); every value is built here.
+     * memstats keeps the order of Go's runtime.MemStats fields. */
+    json_t *body = api_keep(
+        req,
+        json_pack("{s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I,"
+                  " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:n,"
+                  " s:s}",
+                  "cmdline", cmdline, "database", "MaxOpenConnections",
+                  (json_int_t)ds.max_open, "OpenConnections",
+                  (json_int_t)ds.open, "InUse", (json_int_t)ds.in_use, "Idle",
+                  (json_int_t)ds.idle, "WaitCount", (json_int_t)ds.wait_count,
+                  "WaitDuration", (json_int_t)ds.wait_duration_ns,
+                  "MaxIdleClosed", (json_int_t)ds.max_idle_closed,
+                  "MaxIdleTimeClosed", (json_int_t)ds.max_idle_time_closed,
+                  "MaxLifetimeClosed", (json_int_t)ds.max_lifetime_closed,
+                  "goroutines", (json_int_t)ps.threads, "memstats", "Alloc",
+                  (json_int_t)ps.heap.alloc, "Sys", (json_int_t)ps.rss_bytes,
+                  "HeapAlloc", (json_int_t)ps.heap.alloc, "HeapSys",
+                  (json_int_t)ps.heap.sys, "HeapIdle",
+                  (json_int_t)(ps.heap.sys - ps.heap.inuse), "HeapInuse",
+                  (json_int_t)ps.heap.inuse, "timestamp",
+                  (json_int_t)time(NULL), "total_processing_time_\xce\xbcs",
+                  (json_int_t)load(&m->processing_us),
+                  "total_requests_received", (json_int_t)load(&m->received),
+                  "total_responses_sent", (json_int_t)load(&m->sent),
+                  "total_responses_sent_by_status", "version", RL_VERSION));
+    if (body == NULL) {
+        return api_reply_server_error(req, "out of memory");
     }
-    return status;
+    /* Go's expvar page: one `"key": value` a line, each value as
+     * json.Marshal writes it (compact), the map as expvar.Map does. */
+    struct sbuf b = {.arena = req->arena};
+    const char *key;
+    json_t *value;
+    const char *sep = "{\n";
+    json_object_foreach(body, key, value)
+    {
+        sb_puts(&b, sep);
+        sep = ",\n";
+        sb_printf(&b, "\"%s\": ", key);
+        if (json_is_null(value)) {
+            put_by_status(&b, m);
+        } else if (json_dump_callback(value, sb_dump_cb, &b,
+                                      JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                          JSON_ENCODE_ANY) != 0) {
+            b.failed = true;
+        }
+    }
+    sb_puts(&b, "\n}\n");
+    if (b.failed) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    req->status = 200;
+    req->resp_body = b.data;
+    req->resp_len = b.len;
+    req->content_type = "application/json; charset=utf-8";
+    return 200;
 }
 
 /* ---- GET /metrics ---------------------------------------------------------
@@ -513,6 +557,14 @@ static void
 sample(struct sbuf *b, const char *name, uint64_t v)
 {
     sb_printf(b, "%s %" PRIu64 "\n", name, v);
+}
+
+/* ns as seconds with nine decimals ("12.340000000"). */
+static void
+sample_seconds(struct sbuf *b, const char *name, int64_t ns)
+{
+    sb_printf(b, "%s %" PRId64 ".%09" PRId64 "\n", name, ns / 1000000000,
+              ns % 1000000000);
 }
 
 /* A label value with \, " and newline escaped, as the format requires. */
@@ -650,11 +702,8 @@ write_pool(struct sbuf *b, struct rl_db *db)
     /* Seconds with nanosecond digits: not a whole number like the rest. */
     family(b, "redlight_db_pool_wait_duration_seconds_total", "counter",
            "Total time spent waiting for a connection.");
-    sb_printf(b,
-              "redlight_db_pool_wait_duration_seconds_total %" PRId64
-              ".%09" PRId64 "\n",
-              ds.wait_duration_ns / 1000000000,
-              ds.wait_duration_ns % 1000000000);
+    sample_seconds(b, "redlight_db_pool_wait_duration_seconds_total",
+                   ds.wait_duration_ns);
 }
 
 static void
@@ -685,6 +734,56 @@ write_limiter(struct sbuf *b, struct rl_limiter *l)
     sb_printf(b,
               "redlight_ratelimit_evicted_total{reason=\"full\"} %" PRIu64 "\n",
               st.evicted_full);
+}
+
+/* Prometheus' standard process metrics, with the HELP texts the client
+ * libraries write, in their (sorted) order; a value /proc did not give is
+ * left out rather than written as a lie. */
+static void
+write_process(struct sbuf *b, struct api_metrics *m)
+{
+    struct rl_procstat ps;
+    if (rl_procstat_read(&ps) != RL_OK) {
+        /* Each field it could not read is -1 and left out below. */
+    }
+    if (ps.cpu_ns >= 0) {
+        family(b, "process_cpu_seconds_total", "counter",
+               "Total user and system CPU time spent in seconds.");
+        sample_seconds(b, "process_cpu_seconds_total", ps.cpu_ns);
+    }
+    family(b, "process_heap_bytes", "gauge",
+           "Bytes allocated with malloc and not freed (glibc mallinfo2).");
+    sample(b, "process_heap_bytes", (uint64_t)ps.heap.alloc);
+    const struct {
+        const char *name;
+        const char *help;
+        int64_t value;
+    } gauges[] = {
+        {"process_max_fds", "Maximum number of open file descriptors.",
+         ps.max_fds},
+        {"process_open_fds", "Number of open file descriptors.", ps.open_fds},
+        {"process_resident_memory_bytes", "Resident memory size in bytes.",
+         ps.rss_bytes},
+    };
+    for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++) {
+        if (gauges[i].value >= 0) {
+            family(b, gauges[i].name, "gauge", gauges[i].help);
+            sample(b, gauges[i].name, (uint64_t)gauges[i].value);
+        }
+    }
+    family(b, "process_start_time_seconds", "gauge",
+           "Start time of the process since unix epoch in seconds.");
+    sample_seconds(b, "process_start_time_seconds", m->start_ns);
+    if (ps.threads >= 0) {
+        family(b, "process_threads", "gauge",
+               "Number of OS threads in the process.");
+        sample(b, "process_threads", (uint64_t)ps.threads);
+    }
+    if (ps.vm_bytes >= 0) {
+        family(b, "process_virtual_memory_bytes", "gauge",
+               "Virtual memory size in bytes.");
+        sample(b, "process_virtual_memory_bytes", (uint64_t)ps.vm_bytes);
+    }
 }
 
 int
@@ -745,21 +844,7 @@ api_metrics_prometheus(struct api_app *app, struct api_req *req)
                   oc.dead);
     }
 
-    struct rl_procstat ps;
-    bool ps_ok = rl_procstat_read(&ps) == RL_OK;
-    if (ps_ok) {
-        family(&b, "process_resident_memory_bytes", "gauge",
-               "Resident memory size in bytes.");
-        sample(&b, "process_resident_memory_bytes", (uint64_t)ps.rss_bytes);
-        family(&b, "process_threads", "gauge", "Threads of the process.");
-        sample(&b, "process_threads", (uint64_t)ps.threads);
-    }
-    family(&b, "process_heap_bytes", "gauge",
-           "Bytes allocated with malloc and not freed (glibc mallinfo2).");
-    sample(&b, "process_heap_bytes", (uint64_t)ps.heap_bytes);
-    family(&b, "process_start_time_seconds", "gauge",
-           "Start time of the process since the Unix epoch in seconds.");
-    sample(&b, "process_start_time_seconds", (uint64_t)m->start_unix);
+    write_process(&b, m);
 
     if (b.failed) {
         return api_reply_server_error(req, "out of memory");

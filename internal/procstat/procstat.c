@@ -1,14 +1,18 @@
 /*
- * procstat.c — reads /proc/self/status into a stack buffer (it is about
- * 1.5 KiB) and picks two lines; no allocation, no state.
+ * procstat.c — reads /proc/self/status and /proc/self/stat into stack
+ * buffers (about 1.5 KiB and 300 bytes), counts /proc/self/fd and asks
+ * glibc's malloc; no allocation beyond opendir's, no state.
  */
 #include "internal/procstat/procstat.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The number after "name:" at the start of a line, or -1. */
@@ -39,24 +43,94 @@ rl_procstat_parse(const char *status, struct rl_procstat *out)
 {
     int64_t kib = field(status, "VmRSS");
     out->rss_bytes = kib < 0 ? -1 : kib * 1024;
+    kib = field(status, "VmSize");
+    out->vm_bytes = kib < 0 ? -1 : kib * 1024;
     out->threads = field(status, "Threads");
 }
 
-enum rl_err
-rl_procstat_read(struct rl_procstat *out)
+bool
+rl_procstat_parse_stat(const char *stat, int64_t *utime, int64_t *stime,
+                       int64_t *starttime)
+{
+    const char *p = strrchr(stat, ')');
+    if (p == NULL) {
+        return false;
+    }
+    p++;
+    /* Field 3 (the state) is the first after the name. */
+    int64_t v[22] = {0};
+    for (int f = 3; f <= 22; f++) {
+        while (*p == ' ') {
+            p++;
+        }
+        if (*p == '\0' || *p == '\n') {
+            return false;
+        }
+        if (f == 14 || f == 15 || f == 22) {
+            errno = 0;
+            char *end;
+            long long n = strtoll(p, &end, 10);
+            if (errno != 0 || end == p || n < 0 ||
+                (*end != ' ' && *end != '\n' && *end != '\0')) {
+                return false;
+            }
+            v[f - 1] = n;
+        }
+        p += strcspn(p, " \n");
+    }
+    *utime = v[13];
+    *stime = v[14];
+    *starttime = v[21];
+    return true;
+}
+
+int64_t
+rl_procstat_count_fds(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return -1;
+    }
+    int self = dirfd(d);
+    int64_t n = 0;
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue; /* "." and ".."; descriptors are digits */
+        }
+        char *end;
+        errno = 0;
+        long fd = strtol(e->d_name, &end, 10);
+        if (errno == 0 && *end == '\0' && fd == self) {
+            continue;
+        }
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+void
+rl_procstat_heap(struct rl_heapstat *out)
 {
     struct mallinfo2 mi = mallinfo2();
-    out->heap_bytes = (int64_t)mi.uordblks;
-    out->rss_bytes = -1;
-    out->threads = -1;
-    char buf[8192];
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    out->alloc = (int64_t)(mi.uordblks + mi.hblkhd);
+    out->inuse = out->alloc + (int64_t)mi.fsmblks;
+    out->sys = (int64_t)(mi.arena + mi.hblkhd);
+}
+
+/* Reads a small /proc file whole into buf (NUL-terminated). Returns false
+ * when it cannot be opened or is empty. */
+static bool
+read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        return RL_ERR_IO;
+        return false;
     }
     size_t len = 0;
     for (;;) {
-        ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
+        ssize_t r = read(fd, buf + len, cap - 1 - len);
         if (r < 0 && errno == EINTR) {
             continue;
         }
@@ -64,12 +138,66 @@ rl_procstat_read(struct rl_procstat *out)
             break;
         }
         len += (size_t)r;
-        if (len == sizeof(buf) - 1) {
+        if (len == cap - 1) {
             break;
         }
     }
     close(fd);
     buf[len] = '\0';
-    rl_procstat_parse(buf, out);
-    return out->rss_bytes < 0 || out->threads < 0 ? RL_ERR_IO : RL_OK;
+    return len > 0;
+}
+
+static int64_t
+ticks_to_ns(int64_t ticks)
+{
+    long hz = sysconf(_SC_CLK_TCK);
+    if (hz <= 0) {
+        hz = 100; /* USER_HZ on every Linux architecture */
+    }
+    return ticks / hz * 1000000000 + ticks % hz * 1000000000 / hz;
+}
+
+enum rl_err
+rl_procstat_start_time(int64_t *unix_ns)
+{
+    char buf[1024];
+    int64_t ut, st, start;
+    struct timespec real, boot;
+    if (!read_small("/proc/self/stat", buf, sizeof(buf)) ||
+        !rl_procstat_parse_stat(buf, &ut, &st, &start) ||
+        clock_gettime(CLOCK_REALTIME, &real) != 0 ||
+        clock_gettime(CLOCK_BOOTTIME, &boot) != 0) {
+        return RL_ERR_IO;
+    }
+    int64_t real_ns = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec;
+    int64_t boot_ns = (int64_t)boot.tv_sec * 1000000000 + boot.tv_nsec;
+    *unix_ns = real_ns - (boot_ns - ticks_to_ns(start));
+    return RL_OK;
+}
+
+enum rl_err
+rl_procstat_read(struct rl_procstat *out)
+{
+    rl_procstat_heap(&out->heap);
+    out->rss_bytes = out->vm_bytes = out->threads = -1;
+    out->cpu_ns = -1;
+    out->open_fds = rl_procstat_count_fds("/proc/self/fd");
+    struct rlimit rl;
+    out->max_fds =
+        getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+            ? (int64_t)rl.rlim_cur
+            : -1;
+    char buf[8192];
+    if (read_small("/proc/self/status", buf, sizeof(buf))) {
+        rl_procstat_parse(buf, out);
+    }
+    int64_t ut, st, start;
+    if (read_small("/proc/self/stat", buf, sizeof(buf)) &&
+        rl_procstat_parse_stat(buf, &ut, &st, &start)) {
+        out->cpu_ns = ticks_to_ns(ut + st);
+    }
+    return out->rss_bytes < 0 || out->vm_bytes < 0 || out->threads < 0 ||
+                   out->cpu_ns < 0 || out->open_fds < 0 || out->max_fds < 0
+               ? RL_ERR_IO
+               : RL_OK;
 }
