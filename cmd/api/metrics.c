@@ -289,6 +289,20 @@ sb_printf(struct sbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+/* Answers 200 with b's text, or 500 when building it ran out of memory. */
+static int
+reply_sbuf(struct api_req *req, const struct sbuf *b, const char *content_type)
+{
+    if (b->failed) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    req->status = 200;
+    req->resp_body = b->data;
+    req->resp_len = b->len;
+    req->content_type = content_type;
+    return 200;
+}
+
 /* ---- cmdline with secrets hidden -------------------------------------- */
 
 #define REDACTED "REDACTED"
@@ -534,14 +548,7 @@ api_debug_vars(struct api_app *app, struct api_req *req)
         }
     }
     sb_puts(&b, "\n}\n");
-    if (b.failed) {
-        return api_reply_server_error(req, "out of memory");
-    }
-    req->status = 200;
-    req->resp_body = b.data;
-    req->resp_len = b.len;
-    req->content_type = "application/json; charset=utf-8";
-    return 200;
+    return reply_sbuf(req, &b, "application/json; charset=utf-8");
 }
 
 /* ---- GET /metrics ---------------------------------------------------------
@@ -846,12 +853,5 @@ api_metrics_prometheus(struct api_app *app, struct api_req *req)
 
     write_process(&b, m);
 
-    if (b.failed) {
-        return api_reply_server_error(req, "out of memory");
-    }
-    req->status = 200;
-    req->resp_body = b.data;
-    req->resp_len = b.len;
-    req->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return 200;
+    return reply_sbuf(req, &b, "text/plain; version=0.0.4; charset=utf-8");
 }
