@@ -99,6 +99,8 @@ bin/tests/test_reply: build/san/cmd/api/helpers.o build/san/cmd/api/errors.o
 # Connection deadlines and work queues of cmd/api (no socket, no MHD).
 bin/tests/test_edge: build/san/cmd/api/conns.o build/san/cmd/api/workq.o \
 	build/san/cmd/api/httpsyntax.o
+# The subcommands' flag parser (flags after positional arguments).
+bin/tests/test_cli_args: build/san/cmd/api/cli_args.o
 
 ## unit: build and run the C unit tests (sanitized)
 .PHONY: unit
@@ -141,6 +143,10 @@ db/start:
 ## db/stop: stop the private cluster
 db/stop:
 	@tests/tools/pgcluster.sh stop var/pgdata $(DEV_PGPORT)
+## db/dsn: print the private cluster's DSN (export REDLIGHT_DB_DSN=$(make -s db/dsn))
+.PHONY: db/dsn
+db/dsn:
+	@echo '$(REDLIGHT_DB_DSN)'
 ## db/psql: open psql on the private cluster
 db/psql:
 	psql '$(REDLIGHT_DB_DSN)'

@@ -15,6 +15,7 @@ What "compatible with golang-migrate" means here, checked below:
 
 import os
 import pathlib
+import pty
 import shlex
 import subprocess
 import time
@@ -117,6 +118,7 @@ def migrate(dsn, *args, mdir=None, timeout=60):
         capture_output=True,
         text=True,
         timeout=timeout,
+        stdin=subprocess.DEVNULL,  # no terminal: `down` needs -all
     )
     assert_no_sanitizer_report(res.stderr)
     return res
@@ -127,6 +129,7 @@ def migrate_bg(dsn, *args, mdir):
     return subprocess.Popen(
         [BIN, "-db-dsn", dsn, "migrate", *args],
         env=env,
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -332,7 +335,7 @@ def test_down_n_then_down_all(dsn, three):
     assert state(dsn) == [(2, False)]
     assert not table_exists(dsn, "c")
 
-    res = migrate(dsn, "down", mdir=three)
+    res = migrate(dsn, "down", "-all", mdir=three)
     assert res.returncode == 0, res.stderr
     assert [l.split(" (")[0] for l in res.stdout.splitlines()] == [
         "applying all down migrations",
@@ -342,11 +345,119 @@ def test_down_n_then_down_all(dsn, three):
     assert state(dsn) == []  # golang-migrate's NilVersion: no row
     assert not any(table_exists(dsn, t) for t in "abc")
 
-    res = migrate(dsn, "down", mdir=three)
+    res = migrate(dsn, "down", "-all", mdir=three)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "no change"
     res = migrate(dsn, "version", mdir=three)
     assert (res.returncode, res.stdout.strip()) == (0, "no migration")
+
+
+def migrate_on_terminal(dsn, *args, answer, mdir):
+    """Runs `migrate ARGS` with a pseudo-terminal as stdin, `answer` typed
+    into it (b"" types nothing and hangs up: end of input); stdout and
+    stderr are pipes."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [BIN, "migrate", *args, "-db-dsn", dsn],
+            env=migrate_env(mdir),
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.close(slave)
+        slave = None
+        if answer:
+            os.write(master, answer)
+        else:
+            os.write(master, b"\x04")  # ^D: end of input, as a person types
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    assert_no_sanitizer_report(err)
+    return proc.returncode, out, err
+
+
+QUESTION = "Are you sure you want to apply all down migrations? [y/N] "
+
+
+def test_down_without_n_asks_on_a_terminal(dsn, three):
+    assert migrate(dsn, "up", mdir=three).returncode == 0
+
+    for answer in (b"n\n", b"\n", b"nope\n", b""):
+        rc, out, err = migrate_on_terminal(dsn, "down", answer=answer,
+                                           mdir=three)
+        assert (rc, out) == (1, ""), (answer, err)
+        assert err.startswith(QUESTION), (answer, err)
+        assert err.endswith("error: not applying all down migrations\n")
+        assert state(dsn) == [(3, False)]
+        assert table_exists(dsn, "a")
+
+    rc, out, err = migrate_on_terminal(dsn, "down", answer=b" Yes \n",
+                                       mdir=three)
+    assert (rc, err) == (0, QUESTION), err
+    assert [l.split(" (")[0] for l in out.splitlines()] == [
+        "applying all down migrations",
+        "3/d create_c",
+        "2/d create_b",
+        "1/d create_a",
+    ]
+    assert state(dsn) == []
+
+    # Nothing to undo: no question.
+    rc, out, err = migrate_on_terminal(dsn, "down", answer=b"", mdir=three)
+    assert (rc, out, err) == (0, "no change\n", "")
+
+    # -all and N never ask, on a terminal either.
+    assert migrate(dsn, "up", mdir=three).returncode == 0
+    rc, out, err = migrate_on_terminal(dsn, "down", "1", answer=b"",
+                                       mdir=three)
+    assert (rc, err) == (0, ""), err
+    rc, out, err = migrate_on_terminal(dsn, "down", "-all", answer=b"",
+                                       mdir=three)
+    assert (rc, err) == (0, ""), err
+    assert out.startswith("applying all down migrations\n")
+    assert state(dsn) == []
+
+
+def test_down_without_n_or_terminal_refuses_unless_all(dsn, three):
+    assert migrate(dsn, "up", mdir=three).returncode == 0
+    res = migrate(dsn, "down", mdir=three)
+    assert (res.returncode, res.stdout) == (2, "")
+    assert res.stderr.startswith(
+        "error: down without N applies all down migrations: add -all, or "
+        "run it on a terminal to confirm\n")
+    assert state(dsn) == [(3, False)]
+
+    res = migrate(dsn, "down", "2", "-all", mdir=three)
+    assert (res.returncode, res.stdout) == (2, "")
+    assert res.stderr.startswith("error: -all cannot be used with N\n")
+    res = migrate(dsn, "up", "-all", mdir=three)
+    assert res.returncode == 2
+    assert res.stderr.startswith("error: flag provided but not defined: -all")
+    assert state(dsn) == [(3, False)]
+
+    # Flags before or after N; --all too.
+    res = migrate(dsn, "down", "--all", mdir=three)
+    assert res.returncode == 0, res.stderr
+    assert state(dsn) == []
+
+
+def test_flags_after_the_arguments(dbname, three):
+    dsn = dsn_for(dbname)
+    env = migrate_env(three)
+    res = subprocess.run([BIN, "migrate", "up", "2", "-db-dsn", dsn], env=env,
+                         capture_output=True, text=True, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, res.stderr
+    assert state(dsn) == [(2, False)]
+    res = subprocess.run([BIN, "migrate", "--db-dsn=" + dsn, "version"],
+                         env=env, capture_output=True, text=True, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    assert (res.returncode, res.stdout) == (0, "2\n"), res.stderr
 
 
 def test_goto_moves_up_and_down(dsn, three):
@@ -428,7 +539,7 @@ def test_failed_up_leaves_dirty_and_refuses_until_forced(dsn, tmp_path, bad_sql,
     assert not table_exists(dsn, "b")
     assert psql(dsn, "SELECT count(*) FROM a") == "0"
 
-    for args in (["up"], ["down"], ["down", "1"], ["goto", "1"], ["up", "1"]):
+    for args in (["up"], ["down", "-all"], ["down", "1"], ["goto", "1"], ["up", "1"]):
         res = migrate(dsn, *args, mdir=mdir)
         assert res.returncode == 1, args
         assert "Dirty database version 2. Fix and force version." in res.stderr
@@ -469,7 +580,7 @@ def test_failed_down_marks_the_target_version_dirty(dsn, tmp_path):
     mdir = write(tmp_path / "m", files)
     assert migrate(dsn, "up", mdir=mdir).returncode == 0
 
-    res = migrate(dsn, "down", mdir=mdir)
+    res = migrate(dsn, "down", "-all", mdir=mdir)
     assert res.returncode == 1
     assert res.stdout.splitlines()[1].startswith("3/d create_c (")
     assert 'table "nope" does not exist' in res.stderr
@@ -486,7 +597,7 @@ def test_failed_down_of_first_version_records_nil_version_dirty(dsn, tmp_path):
         "1_a.down.sql": "DROP TABLE nope;\n",
     })
     assert migrate(dsn, "up", mdir=mdir).returncode == 0
-    res = migrate(dsn, "down", mdir=mdir)
+    res = migrate(dsn, "down", "-all", mdir=mdir)
     assert res.returncode == 1
     # golang-migrate's SetVersion(NilVersion, dirty=true) writes -1 (its
     # issue #330), so the dirty state is not lost.
@@ -690,7 +801,7 @@ def test_repo_migrations_up_down_up(dsn):
     assert state(dsn) == [(versions[-1], False)]
     assert table_exists(dsn, "movies")
 
-    res = migrate(dsn, "down", mdir=mdir)
+    res = migrate(dsn, "down", "-all", mdir=mdir)
     assert res.returncode == 0, res.stderr
     assert state(dsn) == []
     leftover = psql(

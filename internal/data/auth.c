@@ -118,8 +118,9 @@ rl_auth_revoke(struct rl_db *db, const char *token, size_t len)
 
 enum rl_err
 rl_permission_set(struct rl_db *db, const char *email, const char *code,
-                  bool grant)
+                  bool grant, bool *changed)
 {
+    *changed = false;
     const char *params[] = {email, code};
     char found[8];
     /* "uc": u = the user exists, c = the code exists. */
@@ -134,6 +135,13 @@ rl_permission_set(struct rl_db *db, const char *email, const char *code,
     if (strchr(found, 'c') == NULL) {
         return RL_ERR_INVALID;
     }
-    return run(db, grant ? RL_STMT_PERMISSION_ADD : RL_STMT_PERMISSION_REMOVE,
-               params, NULL, 0);
+    PGresult *r;
+    e = rl_db_run(db,
+                  grant ? RL_STMT_PERMISSION_ADD : RL_STMT_PERMISSION_REMOVE,
+                  params, &r);
+    if (e == RL_OK) {
+        *changed = strcmp(PQcmdTuples(r), "0") != 0;
+        PQclear(r);
+    }
+    return e;
 }

@@ -59,9 +59,11 @@ enum rl_err rl_auth_revoke(struct rl_db *db, const char *token,
                            size_t len) RL_MUST_CHECK;
 
 /* Grants (grant = true) or revokes permission `code` for the user with
- * this e-mail. RL_ERR_NOT_FOUND: no such user; RL_ERR_INVALID: no such
- * permission code. Idempotent. */
+ * this e-mail; *changed tells whether a row was added or removed (false:
+ * the user already had it, or did not). RL_ERR_NOT_FOUND: no such user;
+ * RL_ERR_INVALID: no such permission code. Idempotent. */
 enum rl_err rl_permission_set(struct rl_db *db, const char *email,
-                              const char *code, bool grant) RL_MUST_CHECK;
+                              const char *code, bool grant,
+                              bool *changed) RL_MUST_CHECK;
 
 #endif

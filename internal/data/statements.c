@@ -177,4 +177,13 @@ const struct rl_stmt_def rl_stmts[RL_STMT_COUNT_] = {
          "SELECT status, count(*) FROM mail_outbox "
          "WHERE status IN ('pending', 'dead') GROUP BY status",
          0, true, RL_STMT_OUTBOX_COUNTS},
+    /* `api users list`: every user with their permission codes, sorted. */
+    [RL_STMT_USER_LIST] =
+        {"user_list",
+         "SELECT u.email, u.activated, coalesce(string_agg(p.code, ',' "
+         "ORDER BY p.code), '') FROM users u "
+         "LEFT JOIN users_permissions up ON up.user_id = u.id "
+         "LEFT JOIN permissions p ON p.id = up.permission_id "
+         "GROUP BY u.id ORDER BY lower(u.email::text), u.id",
+         0, true, RL_STMT_USER_LIST},
 };

@@ -299,12 +299,13 @@ struct register_ctx {
     struct rl_token *token;
 };
 
+/* Inserts u (name, email, password_hash, activated) and sets its id,
+ * created_at and version. */
 static enum rl_err
-register_step(struct rl_conn *c, void *arg)
+insert_on(struct rl_conn *c, struct rl_user *u)
 {
-    struct register_ctx *ctx = arg;
-    struct rl_user *u = ctx->u;
-    const char *params[] = {u->name, u->email, u->password_hash, "false"};
+    const char *params[] = {u->name, u->email, u->password_hash,
+                            u->activated ? "true" : "false"};
     PGresult *r;
     enum rl_err e = rl_db_exec(c, RL_STMT_USER_INSERT, params, NULL, &r);
     if (e != RL_OK) {
@@ -320,9 +321,20 @@ register_step(struct rl_conn *c, void *arg)
     memcpy(u->created_at, PQgetvalue(r, 0, 1),
            (size_t)PQgetlength(r, 0, 1) + 1);
     u->version = (int32_t)parse_i64(PQgetvalue(r, 0, 2));
-    u->activated = false;
     PQclear(r);
+    return RL_OK;
+}
 
+static enum rl_err
+register_step(struct rl_conn *c, void *arg)
+{
+    struct register_ctx *ctx = arg;
+    struct rl_user *u = ctx->u;
+    u->activated = false;
+    enum rl_err e = insert_on(c, u);
+    if (e != RL_OK) {
+        return e;
+    }
     static const char *const initial[] = {"movies:read"};
     e = rl_permission_grant_on(c, u->id, initial, 1);
     if (e == RL_OK) {
@@ -344,6 +356,64 @@ rl_user_register(struct rl_db *db, struct rl_user *u,
 {
     struct register_ctx ctx = {u, activation};
     return in_tx(db, register_step, &ctx);
+}
+
+struct create_ctx {
+    struct rl_user *u;
+    const char *const *codes;
+    size_t n;
+};
+
+static enum rl_err
+create_step(struct rl_conn *c, void *arg)
+{
+    struct create_ctx *ctx = arg;
+    enum rl_err e = insert_on(c, ctx->u);
+    if (e == RL_OK && ctx->n > 0) {
+        e = rl_permission_grant_on(c, ctx->u->id, ctx->codes, ctx->n);
+    }
+    return e;
+}
+
+enum rl_err
+rl_user_create(struct rl_db *db, struct rl_user *u, const char *const *codes,
+               size_t n)
+{
+    struct create_ctx ctx = {u, codes, n};
+    return in_tx(db, create_step, &ctx);
+}
+
+enum rl_err
+rl_user_list(struct rl_db *db, struct rl_arena *arena,
+             struct rl_user_summary **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    PGresult *r;
+    enum rl_err e = rl_db_run(db, RL_STMT_USER_LIST, NULL, &r);
+    if (e != RL_OK) {
+        return e;
+    }
+    size_t rows = (size_t)PQntuples(r);
+    struct rl_user_summary *list =
+        rows > 0 ? rl_arena_calloc(arena, rows, sizeof(*list)) : NULL;
+    if (rows > 0 && list == NULL) {
+        e = RL_ERR_NOMEM;
+    }
+    for (size_t i = 0; e == RL_OK && i < rows; i++) {
+        list[i].email = rl_arena_strdup(arena, PQgetvalue(r, (int)i, 0));
+        list[i].activated = PQgetvalue(r, (int)i, 1)[0] == 't';
+        list[i].permissions = rl_arena_strdup(arena, PQgetvalue(r, (int)i, 2));
+        if (list[i].email == NULL || list[i].permissions == NULL) {
+            e = RL_ERR_NOMEM;
+        }
+    }
+    PQclear(r);
+    if (e == RL_OK) {
+        *out = list;
+        *n = rows;
+    }
+    return e;
 }
 
 static enum rl_err

@@ -99,6 +99,26 @@ enum rl_err rl_user_send_activation(struct rl_db *db,
 enum rl_err rl_user_send_password_reset(struct rl_db *db,
                                         const struct rl_user *u) RL_MUST_CHECK;
 
+/* An operator's user, without mail or token (`api users create`), one
+ * transaction: inserts u (name, email, password_hash, activated) and grants
+ * the n permissions named by codes (unknown codes are ignored). On RL_OK
+ * sets u->id, created_at and version. RL_ERR_DUPLICATE_EMAIL when the
+ * address is taken; nothing is stored then. */
+enum rl_err rl_user_create(struct rl_db *db, struct rl_user *u,
+                           const char *const *codes, size_t n) RL_MUST_CHECK;
+
+/* One line of `api users list`. */
+struct rl_user_summary {
+    const char *email;
+    bool activated;
+    const char *permissions; /* codes, sorted, comma-separated; "" if none */
+};
+
+/* Every user, by e-mail (case-insensitively) then id, into *out (an array
+ * of *n in arena; NULL when there are none). */
+enum rl_err rl_user_list(struct rl_db *db, struct rl_arena *arena,
+                         struct rl_user_summary **out, size_t *n) RL_MUST_CHECK;
+
 /* Grants the permissions named by codes (unknown codes are ignored, ones
  * already held are kept) to user_id on c. */
 enum rl_err rl_permission_grant_on(struct rl_conn *c, int64_t user_id,
