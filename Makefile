@@ -15,7 +15,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # Debian 12 packages, by purpose.  `make deps` installs the missing ones.
 DEPS_BUILD := gcc make pkg-config git libmicrohttpd-dev libpq-dev \
 	libjansson-dev libsodium-dev libcurl4-openssl-dev
-DEPS_RUN   := postgresql postgresql-contrib curl ca-certificates procps
+DEPS_RUN   := postgresql postgresql-contrib curl ca-certificates procps jq
 # chromium (about 120 MB) runs the browser CORS test, tests/test_cors_browser.py.
 DEPS_TEST  := libcmocka-dev python3 python3-pytest python3-requests \
 	python3-aiosmtpd python3-jsonschema systemd caddy dpkg-dev chromium \
@@ -155,6 +155,11 @@ db/setup: bin/api
 	bin/api migrate up
 	psql -q -v ON_ERROR_STOP=1 '$(REDLIGHT_DB_DSN)' -f tests/fixtures/demo_movies.sql
 
+## db/demo-user: create (once) the activated demo user demo@redlight.local / pa55word
+.PHONY: db/demo-user
+db/demo-user: bin/api
+	@PORT='$(PORT)' tests/tools/demo-user.sh bin/api
+
 ## db/migrations/new name=NAME: create the next numbered migration pair
 .PHONY: db/migrations/new db/migrations/up
 db/migrations/new:
@@ -166,12 +171,20 @@ db/migrations/new:
 db/migrations/up: bin/api
 	bin/api migrate up
 
-## run: install, build, start the private cluster, migrate, seed, serve :4000
+# make run's port and extra server flags: make run PORT=4100 ARGS='-env staging'
+PORT ?= 4000
+ARGS ?=
+# Development only: a limiter a person pasting the README's commands does not
+# hit (the server's defaults, -limiter-rps 2 -limiter-burst 4, stay the
+# contract's); ARGS come after, so ARGS='-limiter-burst 4' wins.
+DEV_RUN_FLAGS := -limiter-rps 50 -limiter-burst 100
+
+## run [PORT=4000] [ARGS=...]: install, build, start the private cluster, migrate, seed, create the demo user, serve
 .PHONY: run
 run: deps/run
 	@$(MAKE) --no-print-directory build
-	@$(MAKE) --no-print-directory db/start db/setup
-	exec bin/api -db-dsn '$(REDLIGHT_DB_DSN)'
+	@$(MAKE) --no-print-directory db/start db/setup db/demo-user
+	exec bin/api -db-dsn '$(REDLIGHT_DB_DSN)' -port '$(PORT)' $(DEV_RUN_FLAGS) $(ARGS)
 
 ## test: everything, on a throw-away cluster, sanitized
 .PHONY: test
