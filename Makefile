@@ -16,13 +16,20 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 DEPS_BUILD := gcc make pkg-config git libmicrohttpd-dev libpq-dev \
 	libjansson-dev libsodium-dev libcurl4-openssl-dev
 DEPS_RUN   := postgresql postgresql-contrib curl ca-certificates procps jq
+# make deb: dpkg-buildpackage with debhelper, the man page, lintian.
+DEPS_DEB   := dpkg-dev debhelper help2man lintian
 # chromium (about 120 MB) runs the browser CORS test, tests/test_cors_browser.py.
 DEPS_TEST  := libcmocka-dev python3 python3-pytest python3-requests \
 	python3-aiosmtpd python3-jsonschema systemd caddy dpkg-dev chromium \
-	prometheus
+	prometheus $(DEPS_DEB) debootstrap
 DEPS_BENCH := wrk nginx-light
 
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 1.0.0-nogit)
+# 1.0.0+git<commits>.<hash>[.dirty]: always increases (remote/deb/version.sh).
+VERSION := $(shell remote/deb/version.sh)
+$(if $(VERSION),,$(error remote/deb/version.sh printed no version))
+# Where `migrate` looks when REDLIGHT_MIGRATIONS_DIR is unset; the package
+# build sets /usr/share/redlight/migrations.
+MIGRATIONS_DIR ?= migrations
 PKGS    := libmicrohttpd libpq jansson libsodium libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -30,7 +37,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wundef -fno-common
 BASE_CFLAGS = -std=c17 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -MMD -MP \
-	-DRL_VERSION='"$(VERSION)"'
+	-DRL_VERSION='"$(VERSION)"' -DRL_MIGRATIONS_DIR='"$(MIGRATIONS_DIR)"'
 REL_CFLAGS  := -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 REL_LDFLAGS := -pie -Wl,-z,relro,-z,now
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -54,11 +61,12 @@ SAN_INTERNAL_OBJ := $(INTERNAL_SRC:%.c=build/san/%.o)
 SAN_API_OBJ      := $(API_SRC:%.c=build/san/%.o)
 UNIT_BIN         := $(UNIT_SRC:tests/unit/%.c=bin/tests/%)
 
-# The version string is baked into the objects that print it; rebuild them
-# whenever `git describe` changes.
+# The version string and the migrations directory are baked into the
+# objects; rebuild them whenever either changes.
 build/version.stamp: FORCE
 	@mkdir -p build
-	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+	@echo '$(VERSION) $(MIGRATIONS_DIR)' | cmp -s - $@ || \
+		echo '$(VERSION) $(MIGRATIONS_DIR)' > $@
 
 build/rel/%.o: %.c build/version.stamp
 	@mkdir -p $(dir $@)
@@ -255,17 +263,16 @@ audit: deps/audit $(GEN_SRC) $(OPENAPI_GEN)
 	@echo 'audit: no findings'
 
 # --- packaging and deployment ------------------------------------------------
-DEB_VERSION := $(shell echo '$(VERSION)' | sed 's/^v//; s/[^A-Za-z0-9.+~]/+/g; s/^[^0-9]/0+&/')
+DEB_VERSION := $(VERSION)
 DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB_FILE    := build/redlight_$(DEB_VERSION)_$(DEB_ARCH).deb
 
-## deb: build/redlight_VERSION_ARCH.deb (binary, migrations, units, default config)
+## deb: build/redlight_VERSION_ARCH.deb with dpkg-buildpackage (remote/deb/debian), then lintian
 .PHONY: deb
-deb: $(DEB_FILE)
-$(DEB_FILE): bin/api $(wildcard migrations/*.sql) remote/production/redlight.service \
-		remote/production/redlight.socket remote/production/redlight.env \
-		remote/production/Caddyfile remote/deb/control.in remote/deb/postinst
-	remote/deb/build.sh $@ '$(DEB_VERSION)' '$(DEB_ARCH)'
+deb:
+	@tests/tools/deps.sh $(DEPS_BUILD) $(DEPS_DEB)
+	remote/deb/build.sh build '$(DEB_VERSION)'
+	lintian --fail-on error $(DEB_FILE)
 
 # The production host (an ssh destination: user@host, with sudo there).
 PRODUCTION_HOST ?=

@@ -28,11 +28,18 @@
 #include "internal/password/password.h"
 #include "internal/sdnotify/sdnotify.h"
 
+/* The build sets RL_MIGRATIONS_DIR: "migrations" (relative to the working
+ * directory) for a source build, /usr/share/redlight/migrations for the
+ * Debian package. REDLIGHT_MIGRATIONS_DIR overrides it. */
+#ifndef RL_MIGRATIONS_DIR
+#define RL_MIGRATIONS_DIR "migrations"
+#endif
+
 static const char *
 migrations_dir(void)
 {
     const char *d = getenv("REDLIGHT_MIGRATIONS_DIR");
-    return d != NULL && *d != '\0' ? d : "migrations";
+    return d != NULL && *d != '\0' ? d : RL_MIGRATIONS_DIR;
 }
 
 /* How long the drain waits for connections that were accepted but have not

@@ -1,38 +1,53 @@
 #!/usr/bin/env bash
-# remote/deb/build.sh OUT.deb VERSION ARCH — the redlight Debian package,
-# built with dpkg-deb from bin/api and the files under remote/ (make deb).
-# Depends is computed by dpkg-shlibdeps from the libraries bin/api links.
+# remote/deb/build.sh OUTDIR [VERSION] — builds OUTDIR/redlight_VERSION_ARCH.deb
+# with dpkg-buildpackage and debhelper (make deb). VERSION defaults to what
+# remote/deb/version.sh prints.
+#
+# The package is built in a staging copy of the sources (Makefile, cmd,
+# internal, migrations, remote, README.md) with remote/deb/debian as its
+# debian/, so the package build (-DRL_MIGRATIONS_DIR of its own) never
+# mixes objects with the working tree's build/. debian/changelog is written
+# here with the version. The dpkg-buildpackage log is kept as
+# OUTDIR/redlight_VERSION_ARCH.build.log; the path of the .deb is the last
+# line of stdout.
 set -euo pipefail
-out=$1 version=$2 arch=$3
+out=${1:?usage: build.sh OUTDIR [VERSION]}
 cd "$(dirname -- "${BASH_SOURCE[0]}")/../.."
+version=${2:-$(remote/deb/version.sh)}
+REDLIGHT_VERSION=$version remote/deb/version.sh >/dev/null # validates it
+arch=$(dpkg --print-architecture)
+mkdir -p "$out"
+out=$(cd "$out" && pwd -P)
 
-stage=$(mktemp -d)
+stage=$(mktemp -d "$out/.stage.XXXXXX")
 trap 'rm -rf -- "$stage"' EXIT
-pkg=$stage/pkg
-install -D -m 0755 bin/api "$pkg/usr/bin/redlight-api"
-strip --strip-unneeded "$pkg/usr/bin/redlight-api"
-install -d -m 0755 "$pkg/usr/share/redlight/migrations"
-install -m 0644 migrations/*.sql "$pkg/usr/share/redlight/migrations/"
-install -D -m 0644 remote/production/redlight.service "$pkg/lib/systemd/system/redlight.service"
-install -D -m 0644 remote/production/redlight.socket "$pkg/lib/systemd/system/redlight.socket"
-install -D -m 0640 remote/production/redlight.env "$pkg/etc/redlight/redlight.env"
-install -D -m 0644 remote/production/Caddyfile "$pkg/usr/share/redlight/Caddyfile"
-install -D -m 0644 README.md "$pkg/usr/share/doc/redlight/README.md"
-install -D -m 0755 remote/setup/01.sh "$pkg/usr/share/redlight/setup/01.sh"
+src=$stage/redlight-$version
+mkdir "$src"
+cp -a Makefile README.md cmd internal migrations remote "$src/"
+cp -rL remote/deb/debian "$src/debian"
 
-# dpkg-shlibdeps wants a debian/control in the current directory.
-mkdir -p "$stage/debian" "$pkg/DEBIAN"
-printf 'Source: redlight\n\nPackage: redlight\nArchitecture: any\n' \
-    >"$stage/debian/control"
-depends=$(cd "$stage" && dpkg-shlibdeps -O pkg/usr/bin/redlight-api |
-    sed -n 's/^shlibs:Depends=//p')
-[ -n "$depends" ] || { echo "deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
+# One changelog entry for this build, dated by its commit (reproducible).
+if commit=$(git rev-parse HEAD 2>/dev/null); then
+    when=$(git log -1 --format=%ct HEAD)
+    what="Built from commit $commit."
+else
+    when=${SOURCE_DATE_EPOCH:-$(date +%s)}
+    what="Built from a source tree without git."
+fi
+cat >"$src/debian/changelog" <<CHANGELOG
+redlight ($version) unstable; urgency=medium
 
-sed -e "s|@VERSION@|$version|" -e "s|@ARCH@|$arch|" \
-    -e "s|@DEPENDS@|$depends|" remote/deb/control.in >"$pkg/DEBIAN/control"
-echo /etc/redlight/redlight.env >"$pkg/DEBIAN/conffiles"
-install -m 0755 remote/deb/postinst "$pkg/DEBIAN/postinst"
+  * $what
 
-mkdir -p "$(dirname "$out")"
-dpkg-deb --root-owner-group --build "$pkg" "$out" >/dev/null
-echo "built $out"
+ -- Redlight developers <ops@redlight.invalid>  $(LC_ALL=C date -u -R -d "@$when")
+CHANGELOG
+
+log=$out/redlight_${version}_$arch.build.log
+if ! (cd "$src" && dpkg-buildpackage -b -us -uc -j"$(nproc)") >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "deb: dpkg-buildpackage failed (whole log: $log)" >&2
+    exit 1
+fi
+deb=redlight_${version}_$arch.deb
+mv "$stage/$deb" "$out/$deb"
+echo "$out/$deb"
