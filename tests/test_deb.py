@@ -332,6 +332,8 @@ class Chroot:
                    timeout=timeout, stdin=subprocess.DEVNULL)
         out = re.sub(r"^\(Reading database \.\.\. (\d+%)?\n", "",
                      proc.stdout, flags=re.M)
+        if out and not out.endswith("\n"):
+            out += "\n"
         self.log.write(f"$ {script}\n{out}{proc.stderr}"
                        f"[exit {proc.returncode}, "
                        f"{time.monotonic() - start:.1f} s]\n\n")
