@@ -307,6 +307,11 @@ class Chroot:
         proc = run(["tar", "-C", self.path, "-xf", tar], timeout=300)
         assert proc.returncode == 0, proc.stderr
         shutil.copy("/etc/resolv.conf", os.path.join(self.path, "etc"))
+        # A throw-away root: dpkg need not fsync every file (the 26
+        # packages of the first install take 30 s instead of 10 otherwise).
+        with open(os.path.join(self.path, "etc/dpkg/dpkg.cfg.d/unsafe-io"),
+                  "w", encoding="utf-8") as f:
+            f.write("force-unsafe-io\n")
         self.mount(["-t", "proc", "proc"], "proc")
         self.mount(["-t", "devpts", "-o", "newinstance,ptmxmode=0666",
                     "devpts"], "dev/pts")
