@@ -79,8 +79,18 @@ build/san/%.o: %.c build/version.stamp
 $(GEN_SRC): $(MAIL_TMPL) internal/mailer/embed.sh
 	internal/mailer/embed.sh $@ $(MAIL_TMPL)
 
-$(OPENAPI_GEN): cmd/api/openapi.json cmd/api/embed.sh
-	cmd/api/embed.sh $@ api_openapi_json cmd/api/openapi.json
+# The committed document says "version": "0.0.0-source"; the one served (and
+# linted) carries the build's $(VERSION), as bin/api -version prints it.
+OPENAPI_DOC  := build/gen/openapi.json
+$(OPENAPI_DOC): cmd/api/openapi.json build/version.stamp
+	@mkdir -p $(dir $@)
+	@test "$$(grep -c '"version": "0.0.0-source"' $<)" = 1 || \
+		{ echo '$<: needs exactly one "version": "0.0.0-source" (info.version)'; exit 1; }
+	sed 's|"version": "0\.0\.0-source"|"version": "$(VERSION)"|' $< > $@.tmp
+	mv $@.tmp $@
+
+$(OPENAPI_GEN): $(OPENAPI_DOC) cmd/api/embed.sh
+	cmd/api/embed.sh $@ api_openapi_json $(OPENAPI_DOC)
 
 ## build: compile the release binary bin/api
 .PHONY: build
@@ -220,8 +230,13 @@ bench: deps/bench
 # Static checks with zero findings allowed, over every C file of cmd/api,
 # internal/* and tests/unit: clang-format, cppcheck, clang-tidy with
 # .clang-tidy, a gcc -fanalyzer build; shellcheck on every script; the
-# banned-calls grep of STYLE.md.
+# banned-calls grep of STYLE.md; the OpenAPI document through Redocly's
+# linter (recommended-strict).
 DEPS_AUDIT := clang-format clang-tidy cppcheck shellcheck gcc
+# Node.js runs the pinned OpenAPI linter (tests/tools/npm-tool.sh redocly).
+# Not "npm": the machine's nodejs package brings npm and conflicts with
+# Debian's; npm-tool.sh installs Debian's npm where nodejs lacks it.
+DEPS_AUDIT += nodejs
 AUDIT_DIRS := cmd/api $(sort $(dir $(wildcard internal/*/*.c)))
 AUDIT_C    := $(sort $(foreach d,$(AUDIT_DIRS),$(wildcard $(d)/*.c)))
 AUDIT_H    := $(sort $(foreach d,$(AUDIT_DIRS),$(wildcard $(d)/*.h)))
@@ -234,11 +249,11 @@ AUDIT_SH    = $(shell find . -path ./build -prune -o -path ./var -prune -o \
 AUDIT_CFLAGS = $(filter-out -MMD -MP,$(BASE_CFLAGS))
 BANNED := atoi atol sprintf strcpy strcat strtok gmtime localtime rand
 
-## audit: static checks (clang-format, cppcheck, clang-tidy, shellcheck, -fanalyzer, banned calls)
+## audit: static checks (clang-format, cppcheck, clang-tidy, shellcheck, -fanalyzer, banned calls, redocly lint)
 .PHONY: audit deps/audit
 deps/audit:
 	@tests/tools/deps.sh $(DEPS_BUILD) $(DEPS_AUDIT)
-audit: deps/audit $(GEN_SRC) $(OPENAPI_GEN)
+audit: deps/audit $(GEN_SRC) $(OPENAPI_GEN) $(OPENAPI_DOC)
 	@echo '== clang-format'
 	clang-format --dry-run -Werror $(AUDIT_C) $(AUDIT_H) $(AUDIT_UNIT)
 	@echo '== cppcheck'
@@ -256,6 +271,9 @@ audit: deps/audit $(GEN_SRC) $(OPENAPI_GEN)
 		$(CC) $(AUDIT_CFLAGS) -O1 -fanalyzer -c "$$f" -o /dev/null; done
 	@echo '== shellcheck'
 	shellcheck $(AUDIT_SH)
+	@echo '== openapi (redocly lint, recommended-strict)'
+	tests/tools/npm-tool.sh redocly lint --extends recommended-strict \
+		--format stylish $(OPENAPI_DOC)
 	@echo '== banned calls'
 	@! grep -rnwE '$(subst $() ,|,$(BANNED))' --include='*.[ch]' \
 		cmd internal tests/unit | grep -vE ':[0-9]+:\s*(/?\*|//)' || \
