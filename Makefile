@@ -22,6 +22,8 @@ DEPS_DEB   := dpkg-dev debhelper help2man lintian
 DEPS_TEST  := libcmocka-dev python3 python3-pytest python3-requests \
 	python3-aiosmtpd python3-jsonschema systemd caddy dpkg-dev chromium \
 	prometheus $(DEPS_DEB) debootstrap
+# nodejs runs Prism for tests/test_openapi_prism.py (tests/tools/npm-tool.sh).
+DEPS_TEST  += nodejs
 DEPS_BENCH := wrk nginx-light
 
 # 1.0.0+git<commits>.<hash>[.dirty]: always increases (remote/deb/version.sh).
