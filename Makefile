@@ -121,6 +121,8 @@ bin/tests/test_edge: build/san/cmd/api/conns.o build/san/cmd/api/workq.o \
 	build/san/cmd/api/httpsyntax.o
 # The subcommands' flag parser (flags after positional arguments).
 bin/tests/test_cli_args: build/san/cmd/api/cli_args.o
+# Flags and REDLIGHT_* variables of cmd/api (config.c).
+bin/tests/test_config: build/san/cmd/api/config.o
 
 ## unit: build and run the C unit tests (sanitized)
 .PHONY: unit

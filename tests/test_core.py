@@ -40,8 +40,8 @@ def test_healthcheck_body(api):
     assert set(body) == {"status", "system_info"}
     assert body["status"] == "available"
     assert set(body["system_info"]) == {"environment", "version"}
-    # run-tests.sh starts the server with -env testing
-    assert body["system_info"]["environment"] == "testing"
+    # run-tests.sh starts the server with -env staging
+    assert body["system_info"]["environment"] == "staging"
     version = body["system_info"]["version"]
     assert isinstance(version, str) and version.strip() == version != ""
 

@@ -275,6 +275,7 @@ def test_invalid_origin_exits_2(bad, flag):
     "http://localhost:3000", "https://app.example.com",
     "http://127.0.0.1:5173", "http://[::1]:8080", "https://xn--bcher-kva.example",
     "chrome-extension://abcdefghijklmnop", "",
+    "http://password=visible.example",  # '=' may stand in a URL's host
 ])
 def test_valid_origins_are_accepted(good):
     # A valid list gets as far as the subcommand, which is unknown.

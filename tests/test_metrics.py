@@ -131,7 +131,7 @@ def test_cmdline_secrets_are_redacted(spawn_server):
     assert "--jwt-secret=REDACTED" in cmdline
     # Everything else is shown as given.
     assert "-cors-trusted-origins" in cmdline
-    assert "-env" in cmdline and "testing" in cmdline
+    assert "-env" in cmdline and "staging" in cmdline
     args = api.proc.args  # env VAR=... VAR=... binary flags...
     first = next(i for i, a in enumerate(args) if a.endswith("api-sanitize"))
     assert len(cmdline) == len(args) - first

@@ -8,7 +8,7 @@ def test_healthcheck(api):
     body = r.json()
     assert set(body) == {"status", "system_info"}
     assert body["status"] == "available"
-    assert body["system_info"]["environment"] == "testing"
+    assert body["system_info"]["environment"] == "staging"
     assert body["system_info"]["version"]
 
 

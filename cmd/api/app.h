@@ -74,9 +74,9 @@ struct api_config {
         int max_conns_per_ip;     /* per client address (proxies exempt) */
     } http;
     const char *real_ip_header;       /* X-Forwarded-For or X-Real-IP */
-    const char *trusted_proxies;      /* addresses/CIDRs, space-separated */
+    const char *trusted_proxies;      /* addresses/CIDRs, spaces or commas */
     const char *cors_trusted_origins; /* origins, spaces or commas (list.h) */
-    const char *metrics_allow;        /* addresses/CIDRs, space-separated */
+    const char *metrics_allow;        /* addresses/CIDRs, spaces or commas */
     /* The command line, for /debug/vars, and where secrets sit in it:
      * pointers into argv of the values given to secret flags (config.c),
      * so metrics.c can print argv with them REDACTED. */

@@ -1,9 +1,18 @@
 /*
  * config.c — the flag table and its parser (glibc getopt_long_only, so
  * -name value, -name=value, --name value and --name=value all work).
+ *
+ * Every flag can also come from the environment variable REDLIGHT_<NAME>
+ * (upper case, '-' → '_': -cors-trusted-origins is
+ * REDLIGHT_CORS_TRUSTED_ORIGINS), so systemd's EnvironmentFile sets any of
+ * them one per line, values with spaces included. Precedence: command
+ * line, then environment, then the default. An empty variable sets an
+ * empty string for a string flag and is ignored for any other kind (a
+ * template's blank "REDLIGHT_SMTP_PORT=" keeps the default).
  */
 #include "cmd/api/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -35,8 +44,7 @@ struct flag {
 static const struct flag flags[] = {
     {"port", K_INT, OFF(port), "API server port"},
     {"env", K_STRING, OFF(env), "Environment (development|staging|production)"},
-    {"db-dsn", K_STRING, OFF(db.dsn),
-     "PostgreSQL DSN (default $REDLIGHT_DB_DSN)"},
+    {"db-dsn", K_STRING, OFF(db.dsn), "PostgreSQL DSN"},
     {"db-max-open-conns", K_INT, OFF(db.max_open),
      "PostgreSQL max open connections"},
     {"db-max-idle-conns", K_INT, OFF(db.max_idle),
@@ -55,14 +63,12 @@ static const struct flag flags[] = {
     {"smtp-port", K_INT, OFF(smtp.port),
      "SMTP port (25 or 587: STARTTLS when offered; 465: implicit TLS)"},
     {"smtp-username", K_STRING, OFF(smtp.username), "SMTP username"},
-    {"smtp-password", K_STRING, OFF(smtp.password),
-     "SMTP password (default $REDLIGHT_SMTP_PASSWORD)"},
+    {"smtp-password", K_STRING, OFF(smtp.password), "SMTP password"},
     {"smtp-sender", K_STRING, OFF(smtp.sender), "SMTP sender"},
     {"mail-dir", K_STRING, OFF(smtp.mail_dir),
      "Where .eml files go when -smtp-host is empty"},
     {"jwt-secret", K_STRING, OFF(jwt.secret),
-     "JWT signing key, at least 32 bytes (empty: no JWTs; default "
-     "$REDLIGHT_JWT_SECRET)"},
+     "JWT signing key, at least 32 bytes (empty: no JWTs)"},
     {"jwt-issuer", K_STRING, OFF(jwt.issuer), "JWT issuer (iss)"},
     {"jwt-audience", K_STRING, OFF(jwt.audience), "JWT audience (aud)"},
     {"limiter-rps", K_FLOAT, OFF(limiter.rps),
@@ -94,7 +100,7 @@ static const struct flag flags[] = {
     {"real-ip-header", K_STRING, OFF(real_ip_header),
      "The header a trusted proxy names the client in (X-Forwarded-For or "
      "X-Real-IP); no other is believed"},
-    {"help", K_HELP, 0, "Print the flags and exit"},
+    {"help", K_HELP, 0, "Print the flags and exit (also -h, --help)"},
     {"version", K_VERSION, 0, "Print the version and exit"},
 };
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
@@ -117,8 +123,7 @@ set_defaults(struct api_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->port = 4000;
     cfg->env = "development";
-    const char *dsn = getenv("REDLIGHT_DB_DSN");
-    cfg->db.dsn = dsn ? dsn : "";
+    cfg->db.dsn = "";
     cfg->db.max_open = 25;
     cfg->db.max_idle = 25;
     cfg->db.max_idle_time_ms = 15 * 60 * 1000;
@@ -138,17 +143,15 @@ set_defaults(struct api_config *cfg)
     cfg->trusted_proxies = "";
     cfg->cors_trusted_origins = "";
     cfg->metrics_allow = "127.0.0.1/8 ::1/128";
-    /* Secrets come from the environment (systemd's EnvironmentFile), so
-     * they never show on a command line. */
-    const char *jwt = getenv("REDLIGHT_JWT_SECRET");
-    cfg->jwt.secret = jwt ? jwt : "";
+    /* Secrets come from the environment (systemd's EnvironmentFile, see
+     * apply_env), so they never show on a command line. */
+    cfg->jwt.secret = "";
     cfg->jwt.issuer = "redlight";
     cfg->jwt.audience = "redlight";
     cfg->smtp.host = "";
     cfg->smtp.port = 25;
     cfg->smtp.username = "";
-    const char *smtp_pw = getenv("REDLIGHT_SMTP_PASSWORD");
-    cfg->smtp.password = smtp_pw ? smtp_pw : "";
+    cfg->smtp.password = "";
     cfg->smtp.sender = "Redlight <no-reply@redlight.local>";
     cfg->smtp.mail_dir = "var/mail";
 }
@@ -200,6 +203,20 @@ is_secret(size_t off)
     return false;
 }
 
+/* Longest "REDLIGHT_<NAME>" with its NUL. */
+#define ENV_NAME_MAX 64
+
+/* The environment variable of flag f: REDLIGHT_ and the name in upper
+ * case with '-' → '_'. */
+static void
+env_name(const struct flag *f, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "REDLIGHT_%s", f->name);
+    for (char *p = buf + strlen("REDLIGHT_"); n > 0 && *p != '\0'; p++) {
+        *p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+    }
+}
+
 static void
 print_help(const char *prog)
 {
@@ -210,7 +227,10 @@ print_help(const char *prog)
            "  migrate up [N] | down [N] | goto V | version | force V\n"
            "  users grant|revoke EMAIL PERMISSION\n\n"
            "Flags (-name value, -name=value, --name value; booleans "
-           "-name or -name=false):\n");
+           "-name or -name=false).\n"
+           "Each can also be set by the environment variable in brackets; "
+           "the command\nline wins. Lists take spaces or commas between "
+           "items.\n");
     for (size_t i = 0; i < NFLAGS; i++) {
         char val[160];
         format_value(&d, &flags[i], val, sizeof(val));
@@ -220,11 +240,16 @@ print_help(const char *prog)
                            : flags[i].kind == K_DURATION ? " duration"
                                                          : "";
         printf("  -%s%s\n    \t%s", flags[i].name, type, flags[i].usage);
-        if (flags[i].kind != K_HELP && flags[i].kind != K_VERSION &&
-            !is_secret(flags[i].off)) {
+        if (flags[i].kind == K_HELP || flags[i].kind == K_VERSION) {
+            printf("\n");
+            continue;
+        }
+        if (!is_secret(flags[i].off)) {
             printf(" (default %s)", val);
         }
-        printf("\n");
+        char var[ENV_NAME_MAX];
+        env_name(&flags[i], var, sizeof(var));
+        printf(" [$%s]\n", var);
     }
 }
 
@@ -327,6 +352,11 @@ check(const struct api_config *cfg)
         cfg->http.max_conns_per_ip > cfg->http.max_conns) {
         return "-max-conns-per-ip must be between 1 and -max-conns";
     }
+    if (strcmp(cfg->env, "development") != 0 &&
+        strcmp(cfg->env, "staging") != 0 &&
+        strcmp(cfg->env, "production") != 0) {
+        return "-env must be development, staging or production";
+    }
     if (strcasecmp(cfg->real_ip_header, "X-Forwarded-For") != 0 &&
         strcasecmp(cfg->real_ip_header, "X-Real-IP") != 0) {
         return "-real-ip-header must be X-Forwarded-For or X-Real-IP";
@@ -338,7 +368,7 @@ check(const struct api_config *cfg)
  * The parsed set is thrown away: middleware.c and metrics.c build their
  * own at start-up. */
 static bool
-check_ipset(const char *flag, const char *list)
+check_ipset(const char *where, const char *list)
 {
     struct rl_ipset *set = NULL;
     const char *bad = NULL;
@@ -347,20 +377,25 @@ check_ipset(const char *flag, const char *list)
     rl_ipset_free(set);
     if (e == RL_ERR_INVALID) {
         fprintf(stderr,
-                "invalid value \"%s\" for flag -%s: \"%.*s\" is not an IP "
+                "invalid value \"%s\" for %s: \"%.*s\" is not an IP "
                 "address or CIDR prefix\n",
-                list, flag, (int)badlen, bad);
+                list, where, (int)badlen, bad);
         return false;
     }
     if (e != RL_OK) {
-        fprintf(stderr, "flag -%s: %s\n", flag, rl_err_str(e));
+        fprintf(stderr, "%s: %s\n", where, rl_err_str(e));
         return false;
     }
     return true;
 }
 
+/* The ASCII a host may hold besides lower-case letters and digits (the URL
+ * standard forbids the rest; a comma would split the list). */
+#define HOST_OTHER "-._~!$&'()*+;="
+
 /* True for an origin as a browser sends it (RFC 6454 §6.1): a lower-case
- * scheme, "://", a lower-case host name or a bracketed IPv6 address, and
+ * scheme, "://", a host (lower-case letters, digits, HOST_OTHER) or a
+ * bracketed IPv6 address, and
  * an optional port from 1 to 65535 without leading zeros; no user, path,
  * query or trailing slash. Origins are compared byte for byte, so one
  * that a browser could never send would never match. */
@@ -392,7 +427,7 @@ origin_valid(const char *s, size_t len)
     } else {
         while (i < len &&
                ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-                s[i] == '-' || s[i] == '.' || s[i] == '_' || s[i] == '~')) {
+                (s[i] != '\0' && strchr(HOST_OTHER, s[i]) != NULL))) {
             i++;
         }
         if (i == host) {
@@ -418,7 +453,7 @@ origin_valid(const char *s, size_t len)
 /* Every item of -cors-trusted-origins must be an origin; says which one is
  * not. */
 static bool
-check_origins(const char *flag, const char *list)
+check_origins(const char *where, const char *list)
 {
     const char *p = list;
     const char *item;
@@ -426,10 +461,10 @@ check_origins(const char *flag, const char *list)
     while (rl_list_next(&p, &item, &len)) {
         if (!origin_valid(item, len)) {
             fprintf(stderr,
-                    "invalid value \"%s\" for flag -%s: \"%.*s\" is not an "
+                    "invalid value \"%s\" for %s: \"%.*s\" is not an "
                     "origin (scheme://host[:port] in lower case, without a "
                     "path or trailing slash, e.g. https://app.example.com)\n",
-                    list, flag, (int)len, item);
+                    list, where, (int)len, item);
             return false;
         }
     }
@@ -458,11 +493,100 @@ note_secret(struct api_config *cfg, const struct flag *f, const char *value)
     }
 }
 
+/* Where a flag's value came from, for the messages about it. */
+enum source { SRC_DEFAULT, SRC_ENV, SRC_ARGV };
+
+static size_t
+flag_index(const char *name)
+{
+    for (size_t i = 0; i < NFLAGS; i++) {
+        if (strcmp(flags[i].name, name) == 0) {
+            return i;
+        }
+    }
+    return NFLAGS;
+}
+
+/* "flag -name", or "$REDLIGHT_NAME" when the environment set it. */
+static const char *
+where(const enum source *src, const char *name, char *buf, size_t cap)
+{
+    size_t i = flag_index(name);
+    if (i < NFLAGS && src[i] == SRC_ENV) {
+        buf[0] = '$';
+        env_name(&flags[i], buf + 1, cap - 1);
+    } else {
+        snprintf(buf, cap, "flag -%s", name);
+    }
+    return buf;
+}
+
+/* Sets every flag whose REDLIGHT_<NAME> variable is in the environment
+ * (see the top of the file). Prints the first bad value, naming the
+ * variable, and returns false. */
+static bool
+apply_env(struct api_config *cfg, enum source *src)
+{
+    for (size_t i = 0; i < NFLAGS; i++) {
+        const struct flag *f = &flags[i];
+        if (f->kind == K_HELP || f->kind == K_VERSION) {
+            continue;
+        }
+        char var[ENV_NAME_MAX];
+        env_name(f, var, sizeof(var));
+        const char *v = getenv(var);
+        if (v == NULL || (v[0] == '\0' && f->kind != K_STRING)) {
+            continue;
+        }
+        if (!parse_value(cfg, f, v)) {
+            fprintf(stderr, "invalid value \"%s\" for $%s: parse error\n", v,
+                    var);
+            return false;
+        }
+        src[i] = SRC_ENV;
+    }
+    return true;
+}
+
+/* Prints a range-check message (which names flags as "-name"), followed by
+ * the variables that set any flag it names. */
+static void
+print_check_error(const char *why, const enum source *src)
+{
+    fputs(why, stderr);
+    const char *sep = " (set by ";
+    for (size_t i = 0; i < NFLAGS; i++) {
+        if (src[i] != SRC_ENV) {
+            continue;
+        }
+        size_t n = strlen(flags[i].name);
+        for (const char *p = strchr(why, '-'); p != NULL;
+             p = strchr(p + 1, '-')) {
+            /* p[1 + n] is read only once the n bytes before it matched
+             * (none of them the end of the string). */
+            if ((p == why || p[-1] == ' ') &&
+                strncmp(p + 1, flags[i].name, n) == 0 &&
+                !(p[1 + n] == '-' || (p[1 + n] >= 'a' && p[1 + n] <= 'z'))) {
+                char var[ENV_NAME_MAX];
+                env_name(&flags[i], var, sizeof(var));
+                fprintf(stderr, "%s$%s", sep, var);
+                sep = ", ";
+                break;
+            }
+        }
+    }
+    fputs(sep[0] == ',' ? ")\n" : "\n", stderr);
+}
+
 enum api_config_result
 api_config_parse(struct api_config *cfg, int argc, char **argv, int *next)
 {
     set_defaults(cfg);
-    struct option opts[NFLAGS + 1];
+    enum source src[NFLAGS] = {SRC_DEFAULT};
+    if (!apply_env(cfg, src)) {
+        return API_CONFIG_EXIT_2;
+    }
+    struct option opts[NFLAGS + 2];
     for (size_t i = 0; i < NFLAGS; i++) {
         opts[i].name = flags[i].name;
         opts[i].has_arg =
@@ -473,7 +597,11 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, int *next)
         opts[i].flag = NULL;
         opts[i].val = 1000 + (int)i;
     }
-    memset(&opts[NFLAGS], 0, sizeof(struct option));
+    /* -h is -help (an exact match, so not an ambiguous abbreviation of
+     * -help and -http-threads). */
+    opts[NFLAGS] = opts[flag_index("help")];
+    opts[NFLAGS].name = "h";
+    memset(&opts[NFLAGS + 1], 0, sizeof(struct option));
     opterr = 0;
     optind = 1;
     const char *prog = argc > 0 ? argv[0] : "api";
@@ -508,15 +636,22 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, int *next)
             return API_CONFIG_EXIT_2;
         }
         note_secret(cfg, f, optarg);
+        src[c - 1000] = SRC_ARGV;
     }
     const char *why = check(cfg);
     if (why != NULL) {
-        fprintf(stderr, "%s\n", why);
+        print_check_error(why, src);
         return API_CONFIG_EXIT_2;
     }
-    if (!check_ipset("trusted-proxies", cfg->trusted_proxies) ||
-        !check_ipset("metrics-allow", cfg->metrics_allow) ||
-        !check_origins("cors-trusted-origins", cfg->cors_trusted_origins)) {
+    char w1[ENV_NAME_MAX + 8];
+    char w2[ENV_NAME_MAX + 8];
+    char w3[ENV_NAME_MAX + 8];
+    if (!check_ipset(where(src, "trusted-proxies", w1, sizeof(w1)),
+                     cfg->trusted_proxies) ||
+        !check_ipset(where(src, "metrics-allow", w2, sizeof(w2)),
+                     cfg->metrics_allow) ||
+        !check_origins(where(src, "cors-trusted-origins", w3, sizeof(w3)),
+                       cfg->cors_trusted_origins)) {
         return API_CONFIG_EXIT_2;
     }
     cfg->argc = argc;

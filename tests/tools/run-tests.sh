@@ -266,7 +266,7 @@ SAN_ENV=(
 # on an unknown flag, so only flags it already has belong here.
 EXTRA_FLAGS=(
     -db-dsn "$DSN"
-    -env testing
+    -env staging
     # Mails go to the SMTP sink (a later -smtp-host/-smtp-port wins, for
     # instances a test points elsewhere); -mail-dir serves -smtp-host "".
     -smtp-host 127.0.0.1 -smtp-port "$SMTP_PORT"
