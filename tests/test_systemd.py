@@ -7,6 +7,7 @@ socket the way redlight.socket does.
 """
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -19,6 +20,7 @@ import pytest
 import requests
 
 from conftest import free_port
+from test_mail import mail_db  # noqa: F401 (a fixture: a fresh database)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNITS = os.path.join(ROOT, "remote", "production")
@@ -306,3 +308,275 @@ def test_unit_contract():
                      if not ln.startswith("#"))
     for flag in ("-db-dsn", "-smtp-password", "-jwt-secret"):
         assert flag not in code, flag
+
+
+# ---- redlight.env: one REDLIGHT_<FLAG>=value a line, read as systemd does ----
+
+ENV_GENERATOR = "/usr/lib/systemd/user-environment-generators/" \
+    "30-systemd-environment-d-generator"
+
+
+def parse_environment_file(text):
+    """The assignments of an EnvironmentFile=, in order, by the state
+    machine of systemd's parse_env_file_internal (src/basic/env-file.c,
+    systemd 252): comments start with # or ; at the start of a line;
+    unquoted values keep inner white space, lose it at both ends, and take
+    a backslash as an escape (a backslash-newline continues the line);
+    '...' is literal; "..." unescapes \\" \\\\ \\` \\$ and keeps any other
+    backslash; quoted and unquoted pieces join. No $VARIABLE expansion (a
+    difference from environment.d). Keys that are not valid names are
+    skipped, as systemd does."""
+    ws, nl = " \t\n\r", "\n\r"
+    out = []
+    state, key, value, key_ws, value_ws = "pre_key", "", "", None, None
+
+    def push():
+        k = key if key_ws is None else key[:key_ws]
+        v = value if value_ws is None or state != "value" \
+            else value[:value_ws]
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
+            out.append((k, v))
+
+    for c in text:
+        if state == "pre_key":
+            if c in "#;":
+                state = "comment"
+            elif c not in ws:
+                state, key, key_ws = "key", c, None
+        elif state == "key":
+            if c in nl:
+                state, key = "pre_key", ""
+            elif c == "=":
+                state, value, value_ws = "pre_value", "", None
+            else:
+                if c not in ws:
+                    key_ws = None
+                elif key_ws is None:
+                    key_ws = len(key)
+                key += c
+        elif state == "pre_value":
+            if c in nl:
+                push()
+                state, key = "pre_key", ""
+            elif c == "'":
+                state = "single"
+            elif c == '"':
+                state = "double"
+            elif c == "\\":
+                state = "value_escape"
+            elif c not in ws:
+                state, value = "value", value + c
+        elif state == "value":
+            if c in nl:
+                push()
+                state, key = "pre_key", ""
+            elif c == "\\":
+                state, value_ws = "value_escape", None
+            else:
+                if c not in ws:
+                    value_ws = None
+                elif value_ws is None:
+                    value_ws = len(value)
+                value += c
+        elif state == "value_escape":
+            state = "value"
+            if c not in nl:
+                value += c
+        elif state == "single":
+            if c == "'":
+                state = "pre_value"
+            else:
+                value += c
+        elif state == "double":
+            if c == '"':
+                state = "pre_value"
+            elif c == "\\":
+                state = "double_escape"
+            else:
+                value += c
+        elif state == "double_escape":
+            state = "double"
+            if c in '"\\`$':
+                value += c
+            elif c != "\n":
+                value += "\\" + c
+        elif state == "comment":
+            if c == "\\":
+                state = "comment_escape"
+            elif c in nl:
+                state = "pre_key"
+        elif state == "comment_escape":
+            state = "comment"
+    if state in ("pre_value", "value", "value_escape", "single", "double",
+                 "double_escape"):
+        push()
+    return out
+
+
+SYSTEMD_SAMPLE = r"""# comment
+ ; another comment
+REDLIGHT_A=https://app.example.com http://localhost:5173
+REDLIGHT_B=Redlight Team <no-reply@example.com>
+REDLIGHT_C = "quoted  value"  
+REDLIGHT_D='single \n quote'
+REDLIGHT_E=trailing blanks   
+REDLIGHT_F=a#b;c
+REDLIGHT_G="esc \" \\ \x"
+REDLIGHT_H=back\
+slash continued
+REDLIGHT_I=  leading
+REDLIGHT_J="a"b'c'
+no equals sign here
+REDLIGHT_A=later wins
+REDLIGHT_K=last line without newline"""
+
+
+def test_environment_file_parser_matches_systemd(tmp_path):
+    """The parser above reads a sample of the tricky cases as systemd's own
+    code does: systemd-environment-d-generator runs the same
+    parse_env_file_internal (its $ expansion and refusal of empty values
+    are the only differences, and the sample has neither)."""
+    if not os.access(ENV_GENERATOR, os.X_OK):
+        pytest.fail(f"{ENV_GENERATOR} is missing (package systemd)")
+    conf = tmp_path / "environment.d"
+    conf.mkdir()
+    (conf / "redlight.conf").write_text(SYSTEMD_SAMPLE)
+    proc = subprocess.run([ENV_GENERATOR], capture_output=True, text=True,
+                          env={"XDG_CONFIG_HOME": str(tmp_path)},
+                          timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    # It prints KEY=VALUE, shell-quoted when needed.
+    got = {}
+    for line in proc.stdout.splitlines():
+        k, v = line.split("=", 1)
+        if k.startswith("REDLIGHT_"):
+            got[k] = shlex.split(v)[0] if v else ""
+    mine = dict(parse_environment_file(SYSTEMD_SAMPLE))
+    assert mine == got, (mine, got)
+    assert mine["REDLIGHT_A"] == "later wins"
+    assert mine["REDLIGHT_B"] == "Redlight Team <no-reply@example.com>"
+    assert mine["REDLIGHT_C"] == "quoted  value"
+    assert mine["REDLIGHT_E"] == "trailing blanks"
+    assert mine["REDLIGHT_H"] == "backslash continued"
+    assert mine["REDLIGHT_J"] == "ab'c'"  # quotes count only at the start
+    assert len(mine) == 11
+
+
+def unit_environment():
+    """Environment= of redlight.service, in order, and its ExecStart."""
+    with open(os.path.join(UNITS, "redlight.service"), encoding="utf-8") as f:
+        text = f.read()
+    env, exec_start = {}, None
+    for ln in text.splitlines():
+        if ln.startswith("Environment="):
+            for word in shlex.split(ln[len("Environment="):]):
+                k, v = word.split("=", 1)
+                env[k] = v
+        elif ln.startswith("ExecStart="):
+            exec_start = ln[len("ExecStart="):]
+    return env, exec_start
+
+
+def flag_variables():
+    """Every variable `-help` names."""
+    proc = subprocess.run([os.environ["REDLIGHT_BIN"], "-help"],
+                          capture_output=True, text=True, timeout=30,
+                          check=True)
+    return set(re.findall(r"\[\$(REDLIGHT_[A-Z0-9_]+)\]", proc.stdout))
+
+
+def test_env_file_starts_the_server_with_multi_value_settings(
+        mail_db, tmp_path, unique):  # noqa: F811 (mail_db, the fixture)
+    """remote/production/redlight.env with its example lines switched on,
+    read by the rules of systemd's EnvironmentFile= over the unit's
+    Environment= defaults, then ExecStart with $REDLIGHT_FLAGS split as
+    systemd splits it: two CORS origins, a sender name with spaces and
+    the rest reach the server, which starts and uses them. It has a
+    database of its own, so that its mail worker alone sends the mail."""
+    if "REDLIGHT_BIN" not in os.environ:
+        pytest.skip("REDLIGHT_BIN is not set (run the tests with make test)")
+    with open(os.path.join(UNITS, "redlight.env"), encoding="utf-8") as f:
+        shipped = f.read()
+    # Every variable the file names (set or as an example) is a flag's, or
+    # the old REDLIGHT_FLAGS.
+    named = set(re.findall(r"^#?(REDLIGHT_[A-Z0-9_]+)=", shipped, re.M))
+    known = flag_variables()
+    assert "REDLIGHT_CORS_TRUSTED_ORIGINS" in known
+    assert named - known == {"REDLIGHT_FLAGS"}, named - known
+    examples = re.sub(r"^#(REDLIGHT_[A-Z0-9_]+=)", r"\1", shipped,
+                      flags=re.M)
+    mail_dir = tmp_path / "mail"
+    port = free_port()
+    # What an operator appends for this host (later lines win).
+    examples += "\n".join([
+        "", f"REDLIGHT_DB_DSN={mail_db.dsn}",
+        "REDLIGHT_SMTP_HOST=", f"REDLIGHT_MAIL_DIR={mail_dir}",
+        f"REDLIGHT_PORT={port}", "REDLIGHT_FLAGS=-limiter-burst=7", ""])
+    settings = dict(parse_environment_file(examples))
+    assert settings["REDLIGHT_CORS_TRUSTED_ORIGINS"] == \
+        "https://app.example.com https://admin.example.com"
+    assert settings["REDLIGHT_SMTP_SENDER"] == \
+        "Redlight Team <no-reply@example.com>"
+
+    unit_env, exec_start = unit_environment()
+    assert unit_env["REDLIGHT_ENV"] == "production"
+    assert unit_env["REDLIGHT_TRUSTED_PROXIES"] == "127.0.0.1/32 ::1/128"
+    assert exec_start == "/usr/bin/redlight-api $REDLIGHT_FLAGS"
+    # The sanitizer settings of the harness, and nothing else inherited.
+    env = {}
+    for word in server_cmd()[1:]:  # env NAME=VALUE ... binary flags...
+        if "=" not in word:
+            break
+        k, v = word.split("=", 1)
+        env[k] = v
+    env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+    env.update(unit_env)   # Environment=
+    env.update(settings)   # EnvironmentFile= overrides it
+    # "$REDLIGHT_FLAGS" unquoted: split on white space.
+    argv = [os.environ["REDLIGHT_BIN"], *env["REDLIGHT_FLAGS"].split()]
+    path = log_path("envfile")
+    with open(path, "wb") as log:
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, open(path, encoding="utf-8").read()
+            try:
+                r = requests.get(f"http://127.0.0.1:{port}/v1/healthcheck",
+                                 headers={"Origin": "https://admin.example.com"},
+                                 timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "never answered"
+                time.sleep(0.1)
+        assert r.status_code == 200
+        assert r.json()["system_info"]["environment"] == "production"
+        # Both origins of the one variable are trusted, and no other.
+        assert r.headers["Access-Control-Allow-Origin"] == \
+            "https://admin.example.com"
+        for origin, trusted in (("https://app.example.com", True),
+                                ("https://evil.example", False)):
+            r = requests.get(f"http://127.0.0.1:{port}/v1/healthcheck",
+                             headers={"Origin": origin}, timeout=5)
+            assert (r.headers.get("Access-Control-Allow-Origin") ==
+                    origin) is trusted, (origin, r.headers)
+        # REDLIGHT_FLAGS still works, and its flag wins over
+        # REDLIGHT_LIMITER_BURST=20.
+        assert r.headers["RateLimit-Limit"] == "7"
+        # The sender with spaces heads the mail a registration sends.
+        email = f"{unique('envfile')}@example.com"
+        r = requests.post(f"http://127.0.0.1:{port}/v1/users", json={
+            "name": "Env File", "email": email,
+            "password": "pa55word-envfile"}, timeout=30)
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 30
+        while not (mail_dir.exists() and any(mail_dir.iterdir())):
+            assert time.monotonic() < deadline, "no mail written"
+            time.sleep(0.1)
+        time.sleep(0.2)
+        mail = next(mail_dir.iterdir()).read_text(encoding="utf-8")
+        assert "From: Redlight Team <no-reply@example.com>" in \
+            mail.splitlines(), mail[:500]
+    finally:
+        stop(proc, path)

@@ -184,12 +184,22 @@ if [ ! -f "$API_ENV" ] || [ "$new_password" = 1 ]; then
     write_file "$API_ENV" 640 "root:$SVC_USER" <<ENV || true
 # /etc/redlight/redlight.env — read by redlight.service (EnvironmentFile=), written
 # once by remote/setup/01.sh. Mode 0640 root:$SVC_USER: it holds secrets.
+#
+# One setting a line, REDLIGHT_<FLAG>=value (\`redlight-api -help\` names each
+# variable); the value runs to the end of the line, spaces included, no
+# quotes; lists take spaces or commas. No \$VARIABLE expansion; a backslash
+# escapes the next character. A line here overrides redlight.service's
+# defaults (REDLIGHT_ENV, REDLIGHT_TRUSTED_PROXIES, REDLIGHT_METRICS_ALLOW,
+# REDLIGHT_MAIL_DIR).
 REDLIGHT_DB_DSN=postgres://$DB_USER:$db_password@localhost/$DB_NAME?sslmode=disable
 REDLIGHT_SMTP_PASSWORD=
 REDLIGHT_JWT_SECRET=$(random_token 48)
-# Further flags (not secrets), separated by spaces, e.g.
-#   -smtp-host=smtp.example.com -smtp-port=587 -smtp-username=apikey
-REDLIGHT_FLAGS=
+#REDLIGHT_SMTP_HOST=smtp.example.com
+#REDLIGHT_SMTP_PORT=587
+#REDLIGHT_SMTP_USERNAME=apikey
+#REDLIGHT_SMTP_SENDER=Redlight Team <no-reply@example.com>
+#REDLIGHT_CORS_TRUSTED_ORIGINS=https://app.example.com https://admin.example.com
+#REDLIGHT_LIMITER_RPS=10
 ENV
 elif [ "$(stat -c '%a %U:%G' "$API_ENV")" != "640 root:$SVC_USER" ]; then
     chmod 640 "$API_ENV"
