@@ -105,6 +105,20 @@ def stop(proc, path):
     return log
 
 
+def wait_listening(port, timeout=10.0):
+    """Waits until 127.0.0.1:port accepts a connection. Under
+    systemd-socket-activate (like redlight.socket) that first connection
+    starts the server; it waits in the backlog meanwhile."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "never listened"
+            time.sleep(0.05)
+
+
 def get_health(port):
     return requests.get(f"http://127.0.0.1:{port}/v1/healthcheck",
                         timeout=10)
@@ -203,16 +217,7 @@ def test_socket_activation_serves_on_the_inherited_socket():
                 *server_cmd(), "-port", str(busy_port)]
         proc, path = start(argv, {}, "socket-activate")
         try:
-            # systemd-socket-activate (like redlight.socket) starts the server
-            # on the first connection, which waits in the backlog meanwhile.
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), 1).close()
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, "never listened"
-                    time.sleep(0.05)
+            wait_listening(port)
             r = requests.get(f"http://127.0.0.1:{port}/v1/healthcheck",
                              timeout=30)
             assert r.status_code == 200

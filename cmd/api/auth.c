@@ -146,7 +146,7 @@ check_credentials(struct api_app *app, struct api_req *req, struct rl_user *u)
             struct rl_user copy = *u;
             copy.password_hash = hash;
             if (rl_user_update(app->db, &copy) != RL_OK) {
-                rl_log(RL_LOG_ERROR, "password rehash failed", NULL);
+                rl_log_props(RL_LOG_ERROR, "password rehash failed", NULL);
             }
         }
     }

@@ -31,8 +31,8 @@ static const char server_error_body[] =
 int
 api_reply_server_error(struct api_req *req, const char *why)
 {
-    rl_log(RL_LOG_ERROR, why, "request_method", req->method, "request_url",
-           req->path, NULL);
+    rl_log_props(RL_LOG_ERROR, why, RL_LOG_STR("request_method", req->method),
+                 RL_LOG_STR("request_url", req->path), NULL);
     req->status = 500;
     /* Never written through: server.c hands it to MHD as persistent. */
     req->resp_body = (char *)server_error_body;

@@ -59,10 +59,9 @@ drain(struct api_app *app, const sigset_t *sigs)
             rl_mono_ms() - start < FRESH_WAIT_MS)) {
         int64_t left = deadline - rl_mono_ms();
         if (left <= 0) {
-            char n[32];
-            snprintf(n, sizeof(n), "%ld", atomic_load(&app->in_flight));
-            rl_log(RL_LOG_ERROR, "shutdown timeout: abandoning requests",
-                   "in_flight", n, NULL);
+            rl_log_props(RL_LOG_ERROR, "shutdown timeout: abandoning requests",
+                         RL_LOG_INT("in_flight", atomic_load(&app->in_flight)),
+                         NULL);
             return true;
         }
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -77,8 +76,8 @@ static int
 serve(struct api_app *app)
 {
     if (app->cfg.db.dsn == NULL || app->cfg.db.dsn[0] == '\0') {
-        rl_log(RL_LOG_FATAL, "no database DSN: set -db-dsn or REDLIGHT_DB_DSN",
-               NULL);
+        rl_log_props(RL_LOG_FATAL,
+                     "no database DSN: set -db-dsn or REDLIGHT_DB_DSN", NULL);
         return 1;
     }
     sigset_t sigs;
@@ -90,7 +89,7 @@ serve(struct api_app *app)
     signal(SIGPIPE, SIG_IGN);
 
     if (rl_password_init() != RL_OK) {
-        rl_log(RL_LOG_FATAL, "cannot prepare password hashing", NULL);
+        rl_log_props(RL_LOG_FATAL, "cannot prepare password hashing", NULL);
         return 1;
     }
     if (app->cfg.jwt.secret[0] != '\0') {
@@ -100,7 +99,7 @@ serve(struct api_app *app)
         app->jwt.audience = app->cfg.jwt.audience;
     }
     if (rl_movie_statements_init() != RL_OK) {
-        rl_log(RL_LOG_FATAL, "cannot build statements", NULL);
+        rl_log_props(RL_LOG_FATAL, "cannot build statements", NULL);
         return 1;
     }
     struct rl_db_config dbc = {
@@ -115,11 +114,11 @@ serve(struct api_app *app)
     const char *why = NULL;
     enum rl_err e = rl_db_open(&dbc, &app->db, &why);
     if (e != RL_OK) {
-        rl_log(RL_LOG_FATAL, "cannot open database connection pool", "error",
-               why ? why : rl_err_str(e), NULL);
+        rl_log_props(RL_LOG_FATAL, "cannot open database connection pool",
+                     RL_LOG_STR("error", why ? why : rl_err_str(e)), NULL);
         return 1;
     }
-    rl_log(RL_LOG_INFO, "database connection pool established", NULL);
+    rl_log_props(RL_LOG_INFO, "database connection pool established", NULL);
 
     struct rl_mailer_config mc = {
         .dsn = app->cfg.db.dsn,
@@ -137,30 +136,29 @@ serve(struct api_app *app)
     struct rl_mailer *mailer;
     e = rl_mailer_start(&mc, &mailer);
     if (e != RL_OK) {
-        rl_log(RL_LOG_FATAL, "cannot start the mail worker", "error",
-               rl_err_str(e), NULL);
+        rl_log_props(RL_LOG_FATAL, "cannot start the mail worker",
+                     RL_LOG_STR("error", rl_err_str(e)), NULL);
         rl_db_close(app->db);
         return 1;
     }
 
     if ((e = api_middleware_init(app)) != RL_OK ||
         (e = api_metrics_init(app)) != RL_OK) {
-        rl_log(RL_LOG_FATAL, "cannot set up the rate limiter and metrics",
-               "error", rl_err_str(e), NULL);
+        rl_log_props(RL_LOG_FATAL, "cannot set up the rate limiter and metrics",
+                     RL_LOG_STR("error", rl_err_str(e)), NULL);
         api_middleware_free(app);
         rl_mailer_stop(mailer);
         rl_db_close(app->db);
         return 1;
     }
     if (rl_log_flusher_start() != 0) {
-        rl_log(RL_LOG_ERROR, "request log buffering unavailable", NULL);
+        rl_log_props(RL_LOG_ERROR, "request log buffering unavailable", NULL);
     }
     struct api_server *srv;
     e = api_server_start(app, &srv);
     if (e != RL_OK) {
-        char port[16];
-        snprintf(port, sizeof(port), "%d", app->cfg.port);
-        rl_log(RL_LOG_FATAL, "cannot start server", "port", port, NULL);
+        rl_log_props(RL_LOG_FATAL, "cannot start server",
+                     RL_LOG_INT("port", app->cfg.port), NULL);
         rl_log_flusher_stop();
         api_metrics_free(app);
         api_middleware_free(app);
@@ -168,30 +166,39 @@ serve(struct api_app *app)
         rl_db_close(app->db);
         return 1;
     }
-    char addr[16];
-    snprintf(addr, sizeof(addr), ":%d", app->cfg.port);
-    rl_log(RL_LOG_INFO, "starting server", "addr", addr, "env", app->cfg.env,
-           "version", RL_VERSION, NULL);
+    /* The address really listened on: the kernel's port for -port 0,
+     * the socket systemd passed ("[::]:4000", "127.0.0.1:8080", a path). */
+    char addr[RL_SOCKADDR_TEXT_MAX];
+    if (!api_server_addr(srv, addr, sizeof(addr))) {
+        snprintf(addr, sizeof(addr), ":%d", app->cfg.port);
+    }
+    rl_log_props(RL_LOG_INFO, "starting server", RL_LOG_STR("addr", addr),
+                 RL_LOG_STR("env", app->cfg.env),
+                 RL_LOG_STR("version", RL_VERSION), NULL);
     /* systemd (Type=notify): the pool and the listener are up. */
     if (rl_sd_notify("READY=1\nSTATUS=serving") != RL_OK) {
-        rl_log(RL_LOG_ERROR, "cannot notify systemd (NOTIFY_SOCKET)", NULL);
+        rl_log_props(RL_LOG_ERROR, "cannot notify systemd (NOTIFY_SOCKET)",
+                     NULL);
     }
     struct rl_sd_watchdog *watchdog = NULL;
     if (rl_sd_watchdog_start(rl_sd_watchdog_usec(), &watchdog) != RL_OK) {
-        rl_log(RL_LOG_ERROR, "cannot start the systemd watchdog thread", NULL);
+        rl_log_props(RL_LOG_ERROR, "cannot start the systemd watchdog thread",
+                     NULL);
     }
 
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0) {
     }
-    rl_log(RL_LOG_INFO, "shutting down server", "signal", strsignal(sig), NULL);
+    rl_log_props(RL_LOG_INFO, "shutting down server",
+                 RL_LOG_STR("signal", strsignal(sig)), NULL);
     if (rl_sd_notify("STOPPING=1") != RL_OK) {
-        rl_log(RL_LOG_ERROR, "cannot notify systemd (NOTIFY_SOCKET)", NULL);
+        rl_log_props(RL_LOG_ERROR, "cannot notify systemd (NOTIFY_SOCKET)",
+                     NULL);
     }
     api_server_quiesce(srv);
     if (!drain(app, &sigs)) {
         rl_log_flusher_stop();
-        rl_log(RL_LOG_ERROR, "second signal: forcing exit", NULL);
+        rl_log_props(RL_LOG_ERROR, "second signal: forcing exit", NULL);
         fflush(stdout);
         _exit(1);
     }
@@ -202,7 +209,7 @@ serve(struct api_app *app)
     rl_mailer_stop(mailer); /* the job in flight finishes; the rest waits */
     rl_log_flusher_stop();
     rl_db_close(app->db);
-    rl_log(RL_LOG_INFO, "stopped server", "addr", addr, NULL);
+    rl_log_props(RL_LOG_INFO, "stopped server", RL_LOG_STR("addr", addr), NULL);
     return 0;
 }
 
@@ -224,7 +231,7 @@ main(int argc, char **argv)
     }
     rl_log_init(1, RL_LOG_INFO);
     if (sodium_init() < 0) {
-        rl_log(RL_LOG_FATAL, "libsodium failed to initialise", NULL);
+        rl_log_props(RL_LOG_FATAL, "libsodium failed to initialise", NULL);
         return 1;
     }
     if (next < argc) {

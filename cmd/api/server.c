@@ -585,8 +585,9 @@ on_access(void *cls, struct MHD_Connection *con, const char *url,
         /* on_uri ran out of memory: no request state, not even an arena.
          * Answer the static 500 and close (answering on the first call
          * makes MHD close the connection after the response). */
-        rl_log(RL_LOG_ERROR, "out of memory creating request state",
-               "request_method", method, "request_url", url, NULL);
+        rl_log_props(RL_LOG_ERROR, "out of memory creating request state",
+                     RL_LOG_STR("request_method", method),
+                     RL_LOG_STR("request_url", url), NULL);
         struct MHD_Response *resp = MHD_create_response_from_buffer(
             sizeof(static_500) - 1, (void *)static_500, MHD_RESPMEM_PERSISTENT);
         if (resp == NULL) {
@@ -633,8 +634,10 @@ on_access(void *cls, struct MHD_Connection *con, const char *url,
                 return queue(cs);
             }
             if (b == BODY_BUSY) {
-                rl_log(RL_LOG_ERROR, "request bodies over their memory budget",
-                       "request_method", method, "request_url", url, NULL);
+                rl_log_props(RL_LOG_ERROR,
+                             "request bodies over their memory budget",
+                             RL_LOG_STR("request_method", method),
+                             RL_LOG_STR("request_url", url), NULL);
                 *upload_size = 0;
                 req->close_conn = true;
                 req->overloaded = true;
@@ -751,7 +754,7 @@ on_mhd_error(void *cls, const char *fmt, va_list ap)
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
-    rl_log(RL_LOG_ERROR, "http server", "error", msg, NULL);
+    rl_log_props(RL_LOG_ERROR, "http server", RL_LOG_STR("error", msg), NULL);
 }
 
 /* Lets the workers finish every queued request, joins them, stops the
@@ -781,7 +784,8 @@ raise_fd_limit(int want)
     rl.rlim_cur =
         rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need) {
-        rl_log(RL_LOG_ERROR, "too few file descriptors for -max-conns", NULL);
+        rl_log_props(RL_LOG_ERROR, "too few file descriptors for -max-conns",
+                     NULL);
     }
 }
 
@@ -842,8 +846,8 @@ api_server_start(struct api_app *app, struct api_server **out)
      * restart refuses no connection. */
     s->inherited = rl_sd_listen_fds() >= 1;
     if (s->inherited) {
-        rl_log(RL_LOG_INFO, "listening on the socket passed by systemd", "fd",
-               "3", NULL);
+        rl_log_props(RL_LOG_INFO, "listening on the socket passed by systemd",
+                     RL_LOG_INT("fd", RL_SD_LISTEN_FDS_START), NULL);
     }
     /* Only when inherited: otherwise the daemon binds -port as before. */
     struct MHD_OptionItem listen_opt[] = {
@@ -919,11 +923,28 @@ adopt_backlog(struct api_server *s, MHD_socket fd)
         adopted++;
     }
     if (adopted > 0) {
-        char n[32];
-        snprintf(n, sizeof(n), "%ld", adopted);
-        rl_log(RL_LOG_INFO, "shutdown: took over queued connections", "count",
-               n, NULL);
+        rl_log_props(RL_LOG_INFO, "shutdown: took over queued connections",
+                     RL_LOG_INT("count", adopted), NULL);
     }
+}
+
+bool
+api_server_addr(const struct api_server *s, char *buf, size_t cap)
+{
+    if (cap > 0) {
+        buf[0] = '\0';
+    }
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+    if (info == NULL || info->listen_fd == MHD_INVALID_SOCKET) {
+        return false;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(info->listen_fd, (struct sockaddr *)&ss, &len) != 0) {
+        return false;
+    }
+    return rl_sockaddr_format((const struct sockaddr *)&ss, len, buf, cap);
 }
 
 void

@@ -107,7 +107,8 @@ conn_open(struct rl_db *db, struct rl_conn **out, const char **errmsg)
         if (errmsg != NULL) {
             *errmsg = msg;
         }
-        rl_log(RL_LOG_ERROR, "database connection failed", "error", msg, NULL);
+        rl_log_props(RL_LOG_ERROR, "database connection failed",
+                     RL_LOG_STR("error", msg), NULL);
         free(c);
         return e == RL_ERR_NOMEM ? e : RL_ERR_CONN;
     }
@@ -196,19 +197,18 @@ round_trip(struct rl_conn *c, const char *what, int sent, PGresult **res,
     }
     c->broken = true;
     if (e == RL_ERR_TIMEOUT) {
-        char ms[24];
-        snprintf(ms, sizeof(ms), "%lld", (long long)c->db->budget_ms);
-        rl_log(RL_LOG_ERROR,
-               "database did not answer before the deadline: dropping "
-               "the connection",
-               "statement", what, "deadline_ms", ms, NULL);
+        rl_log_props(RL_LOG_ERROR,
+                     "database did not answer before the deadline: dropping "
+                     "the connection",
+                     RL_LOG_STR("statement", what),
+                     RL_LOG_INT("deadline_ms", c->db->budget_ms), NULL);
         return RL_ERR_TIMEOUT;
     }
     char err[256];
     snprintf(err, sizeof(err), "%s", PQerrorMessage(c->pg));
     err[strcspn(err, "\n")] = '\0';
-    rl_log(RL_LOG_ERROR, "database connection lost", "statement", what, "error",
-           err, NULL);
+    rl_log_props(RL_LOG_ERROR, "database connection lost",
+                 RL_LOG_STR("statement", what), RL_LOG_STR("error", err), NULL);
     if (conn_lost != NULL) {
         *conn_lost = true;
     }
@@ -397,7 +397,8 @@ rl_db_acquire(struct rl_db *db, struct rl_conn **out)
              * it dead is retried on a fresh one by rl_db_exec. */
             if (rl_mono_ms() - c->idle_since_ms > IDLE_CHECK_MS &&
                 !conn_alive(c)) {
-                rl_log(RL_LOG_INFO, "replacing dead database connection", NULL);
+                rl_log_props(RL_LOG_INFO, "replacing dead database connection",
+                             NULL);
                 if (conn_reopen(c) != RL_OK) {
                     c->broken = true;
                     rl_db_release(db, c);
@@ -527,8 +528,10 @@ exec_once(struct rl_conn *c, const struct rl_stmt_def *def,
             if (PQresultStatus(r) != PGRES_COMMAND_OK) {
                 copy_field(c->sqlstate, sizeof(c->sqlstate), r,
                            PG_DIAG_SQLSTATE);
-                rl_log(RL_LOG_ERROR, "prepare failed", "statement", def->name,
-                       "error", PQresultErrorMessage(r), NULL);
+                rl_log_props(RL_LOG_ERROR, "prepare failed",
+                             RL_LOG_STR("statement", def->name),
+                             RL_LOG_STR("error", PQresultErrorMessage(r)),
+                             NULL);
                 PQclear(r);
                 return strcmp(c->sqlstate, "57014") == 0 ? RL_ERR_TIMEOUT
                                                          : RL_ERR_DB;
@@ -568,8 +571,10 @@ exec_once(struct rl_conn *c, const struct rl_stmt_def *def,
     }
     if (e != RL_ERR_TIMEOUT && strcmp(c->sqlstate, "23505") != 0 &&
         strcmp(c->sqlstate, "23514") != 0) {
-        rl_log(RL_LOG_ERROR, "query failed", "statement", def->name, "sqlstate",
-               c->sqlstate, "error", PQresultErrorMessage(r), NULL);
+        rl_log_props(RL_LOG_ERROR, "query failed",
+                     RL_LOG_STR("statement", def->name),
+                     RL_LOG_STR("sqlstate", c->sqlstate),
+                     RL_LOG_STR("error", PQresultErrorMessage(r)), NULL);
     }
     PQclear(r);
     return e;

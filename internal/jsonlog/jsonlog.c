@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -135,8 +134,14 @@ rl_log_time(char *buf, size_t cap)
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    if (strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 && cap > 0) {
-        buf[0] = '\0';
+    char sec[24];
+    if (cap < RL_LOG_TIME_MAX ||
+        strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
+        snprintf(buf, cap, "%s.%03ldZ", sec, ts.tv_nsec / 1000000L) >=
+            (int)cap) {
+        if (cap > 0) {
+            buf[0] = '\0';
+        }
     }
 }
 
@@ -168,7 +173,8 @@ append(char *buf, size_t cap, size_t *pos, const char *s)
 }
 
 void
-rl_log(enum rl_log_level level, const char *message, ...)
+rl_log_propv(enum rl_log_level level, const char *message,
+             const struct rl_log_prop *const *props)
 {
     if (level < log_min) {
         return;
@@ -193,35 +199,34 @@ rl_log(enum rl_log_level level, const char *message, ...)
         append(line, cap, &pos, "\"");
     }
 
-    va_list ap;
-    va_start(ap, message);
     int first = 1;
-    for (;;) {
-        const char *key = va_arg(ap, const char *);
-        if (key == NULL) {
-            break;
-        }
-        const char *val = va_arg(ap, const char *);
-        if (val == NULL) {
+    for (; *props != NULL; props++) {
+        const struct rl_log_prop *p = *props;
+        if (p->type == RL_LOG_PROP_STR && p->str == NULL) {
             continue;
         }
         /* Keys are short identifiers; a value that does not fit is cut and
          * ends the properties, so the line always stays valid JSON. */
-        if (pos + strlen(key) + 32 > cap) {
+        if (pos + strlen(p->key) + 32 > cap) {
             break;
         }
         append(line, cap, &pos, first ? ",\"properties\":{\"" : ",\"");
         first = 0;
-        (void)rl_json_escape(line, cap, &pos, key, strlen(key));
+        (void)rl_json_escape(line, cap, &pos, p->key, strlen(p->key));
+        if (p->type == RL_LOG_PROP_INT) {
+            char num[24];
+            snprintf(num, sizeof(num), "\":%lld", p->num);
+            append(line, cap, &pos, num);
+            continue;
+        }
         append(line, cap, &pos, "\":\"");
-        int cut = rl_json_escape(line, cap - 8, &pos, val, strlen(val));
+        int cut = rl_json_escape(line, cap - 8, &pos, p->str, strlen(p->str));
         if (cut != 0) {
             append(line, cap, &pos, "...\"");
             break;
         }
         append(line, cap, &pos, "\"");
     }
-    va_end(ap);
     if (!first) {
         memcpy(line + pos, "}", 1);
         pos += 1;

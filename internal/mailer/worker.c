@@ -100,8 +100,8 @@ env_positive(const char *name, int64_t max, int64_t *out)
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (errno != 0 || *end != '\0' || v <= 0 || v > max) {
-        rl_log(RL_LOG_ERROR, "ignoring invalid environment variable", "name",
-               name, NULL);
+        rl_log_props(RL_LOG_ERROR, "ignoring invalid environment variable",
+                     RL_LOG_STR("name", name), NULL);
         return false;
     }
     *out = v;
@@ -181,8 +181,8 @@ log_failure(PGconn *pg, const char *what, enum rl_err e, const PGresult *r)
     } else {
         pg_error(pg, r, err, sizeof(err));
     }
-    rl_log(RL_LOG_ERROR, "mailer: query failed", "statement", what, "error",
-           err, NULL);
+    rl_log_props(RL_LOG_ERROR, "mailer: query failed",
+                 RL_LOG_STR("statement", what), RL_LOG_STR("error", err), NULL);
 }
 
 static int64_t
@@ -226,8 +226,8 @@ connect_db(struct worker *w)
                       rl_pg_deadline(rl_mono_ms(), CONNECT_TIMEOUT_MS), &w->pg,
                       err, sizeof(err));
     if (e != RL_OK) {
-        rl_log(RL_LOG_ERROR, "mailer: database connection failed", "error", err,
-               NULL);
+        rl_log_props(RL_LOG_ERROR, "mailer: database connection failed",
+                     RL_LOG_STR("error", err), NULL);
         return false;
     }
     return true;
@@ -267,6 +267,7 @@ stop_aware_sleep(struct rl_mailer *m, int64_t ms)
 
 struct job {
     const char *id;
+    long long id_num; /* id as a number, for logs and .eml names */
     const char *tmpl;
     const char *recipient;
     const char *data; /* NULL: scrubbed (a requeued dead job) */
@@ -316,13 +317,14 @@ deliver(struct worker *w, const struct job *job, char *why, size_t why_cap,
         ok = e == RL_OK;
     } else {
         char path[4096];
-        long long id = strtoll(job->id, NULL, 10);
-        e = rl_mail_write_eml(cfg->mail_dir, id, job->tmpl, msg, len, now, path,
-                              sizeof(path), why, why_cap);
+        e = rl_mail_write_eml(cfg->mail_dir, job->id_num, job->tmpl, msg, len,
+                              now, path, sizeof(path), why, why_cap);
         ok = e == RL_OK;
         if (ok) {
-            rl_log(RL_LOG_INFO, "mail written", "id", job->id, "template",
-                   job->tmpl, "path", path, NULL);
+            rl_log_props(RL_LOG_INFO, "mail written",
+                         RL_LOG_INT("id", job->id_num),
+                         RL_LOG_STR("template", job->tmpl),
+                         RL_LOG_STR("path", path), NULL);
         }
     }
     free(msg);
@@ -348,6 +350,7 @@ process_one(struct worker *w)
     }
     struct job job = {
         .id = PQgetvalue(claim, 0, 0),
+        .id_num = strtoll(PQgetvalue(claim, 0, 0), NULL, 10),
         .tmpl = PQgetvalue(claim, 0, 1),
         .recipient = PQgetvalue(claim, 0, 2),
         .data = PQgetisnull(claim, 0, 3) ? NULL : PQgetvalue(claim, 0, 3),
@@ -364,8 +367,8 @@ process_one(struct worker *w)
         }
     }
     int failures = job.attempts + 1;
-    char attempt[24], delay[24] = "";
-    fmt_i64(attempt, sizeof(attempt), failures);
+    char delay[24] = "";
+    int64_t delay_ms = 0;
     bool ok;
     const char *outcome;
     if (sent) {
@@ -377,7 +380,8 @@ process_one(struct worker *w)
         ok = exec_stmt(w, RL_STMT_OUTBOX_DEAD, v, &r);
         outcome = "dead";
     } else {
-        fmt_i64(delay, sizeof(delay), backoff_ms(cfg, failures));
+        delay_ms = backoff_ms(cfg, failures);
+        fmt_i64(delay, sizeof(delay), delay_ms);
         const char *v[] = {job.id, why, delay};
         ok = exec_stmt(w, RL_STMT_OUTBOX_RETRY, v, &r);
         outcome = "retry";
@@ -387,21 +391,28 @@ process_one(struct worker *w)
     if (!ok) {
         /* The row lock goes with the transaction; the job stays pending
          * and is tried again (a sent mail may then go out twice). */
-        rl_log(RL_LOG_ERROR, "mailer: could not record the outcome", "id",
-               job.id, "outcome", outcome, NULL);
+        rl_log_props(RL_LOG_ERROR, "mailer: could not record the outcome",
+                     RL_LOG_INT("id", job.id_num),
+                     RL_LOG_STR("outcome", outcome), NULL);
         PQclear(claim);
         return -1;
     }
     if (sent) {
-        rl_log(RL_LOG_INFO, "mail sent", "id", job.id, "template", job.tmpl,
-               "attempt", attempt, NULL);
+        rl_log_props(RL_LOG_INFO, "mail sent", RL_LOG_INT("id", job.id_num),
+                     RL_LOG_STR("template", job.tmpl),
+                     RL_LOG_INT("attempt", failures), NULL);
     } else if (strcmp(outcome, "dead") == 0) {
-        rl_log(RL_LOG_ERROR, "mail dead: giving up", "id", job.id, "template",
-               job.tmpl, "attempt", attempt, "error", why, NULL);
+        rl_log_props(
+            RL_LOG_ERROR, "mail dead: giving up", RL_LOG_INT("id", job.id_num),
+            RL_LOG_STR("template", job.tmpl), RL_LOG_INT("attempt", failures),
+            RL_LOG_STR("error", why), NULL);
     } else {
-        rl_log(RL_LOG_ERROR, "mail failed: will retry", "id", job.id,
-               "template", job.tmpl, "attempt", attempt, "retry_in_ms", delay,
-               "error", why, NULL);
+        rl_log_props(RL_LOG_ERROR, "mail failed: will retry",
+                     RL_LOG_INT("id", job.id_num),
+                     RL_LOG_STR("template", job.tmpl),
+                     RL_LOG_INT("attempt", failures),
+                     RL_LOG_INT("retry_in_ms", delay_ms),
+                     RL_LOG_STR("error", why), NULL);
     }
     PQclear(claim);
     return 1;
@@ -455,8 +466,8 @@ reset_conn(struct worker *w)
     if (PQstatus(w->pg) != CONNECTION_OK) {
         char err[256];
         pg_error(w->pg, NULL, err, sizeof(err));
-        rl_log(RL_LOG_ERROR, "mailer: database connection lost", "error", err,
-               NULL);
+        rl_log_props(RL_LOG_ERROR, "mailer: database connection lost",
+                     RL_LOG_STR("error", err), NULL);
     }
     drop_conn(w);
 }
@@ -623,8 +634,8 @@ rl_mailer_start(const struct rl_mailer_config *cfg, struct rl_mailer **out)
     char addr[320];
     if (rl_mail_address(c->sender, addr, sizeof(addr)) != RL_OK ||
         !rl_mail_header_ok(c->sender) || !rl_mail_header_ok(c->smtp_host)) {
-        rl_log(RL_LOG_ERROR, "mailer: invalid -smtp-sender or -smtp-host",
-               NULL);
+        rl_log_props(RL_LOG_ERROR, "mailer: invalid -smtp-sender or -smtp-host",
+                     NULL);
         mailer_free(m);
         return RL_ERR_INVALID;
     }
@@ -660,12 +671,12 @@ rl_mailer_start(const struct rl_mailer_config *cfg, struct rl_mailer **out)
         w->started = true;
     }
     m->nworkers = c->threads;
-    char threads[16];
-    snprintf(threads, sizeof(threads), "%d", c->threads);
-    rl_log(RL_LOG_INFO, "mail worker started", "threads", threads, "delivery",
-           c->smtp_host[0] != '\0' ? "smtp" : "eml files", "smtp_host",
-           c->smtp_host[0] != '\0' ? c->smtp_host : NULL, "mail_dir",
-           c->smtp_host[0] != '\0' ? NULL : c->mail_dir, NULL);
+    rl_log_props(
+        RL_LOG_INFO, "mail worker started", RL_LOG_INT("threads", c->threads),
+        RL_LOG_STR("delivery", c->smtp_host[0] != '\0' ? "smtp" : "eml files"),
+        RL_LOG_STR("smtp_host", c->smtp_host[0] != '\0' ? c->smtp_host : NULL),
+        RL_LOG_STR("mail_dir", c->smtp_host[0] != '\0' ? NULL : c->mail_dir),
+        NULL);
     *out = m;
     return RL_OK;
 }
@@ -702,8 +713,9 @@ rl_mailer_stop(struct rl_mailer *m)
         } while (n < 0 && errno == EINTR);
     }
     if (!wait_exited(m, rl_mono_ms() + m->cfg.stop_timeout_ms)) {
-        rl_log(RL_LOG_ERROR,
-               "mailer: stop timeout: aborting the sends in flight", NULL);
+        rl_log_props(RL_LOG_ERROR,
+                     "mailer: stop timeout: aborting the sends in flight",
+                     NULL);
         atomic_store(&m->abort_sends, true);
     }
     for (int i = 0; i < m->nworkers; i++) {
@@ -711,6 +723,6 @@ rl_mailer_stop(struct rl_mailer *m)
             pthread_join(m->workers[i].tid, NULL);
         }
     }
-    rl_log(RL_LOG_INFO, "mail worker stopped", NULL);
+    rl_log_props(RL_LOG_INFO, "mail worker stopped", NULL);
     mailer_free(m);
 }

@@ -8,8 +8,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "internal/base/list.h"
 
@@ -92,6 +95,51 @@ rl_ip_format(const struct rl_ip *ip, char *buf, size_t cap)
     if (r == NULL && cap > 0) {
         buf[0] = '\0';
     }
+}
+
+bool
+rl_sockaddr_format(const struct sockaddr *sa, socklen_t len, char *buf,
+                   size_t cap)
+{
+    if (cap > 0) {
+        buf[0] = '\0';
+    }
+    if (sa == NULL || cap == 0) {
+        return false;
+    }
+    int n = -1;
+    struct rl_ip ip;
+    if ((sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) ||
+        (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))) {
+        (void)rl_ip_from_sockaddr(sa, &ip);
+        in_port_t port =
+            sa->sa_family == AF_INET
+                ? ((const struct sockaddr_in *)(const void *)sa)->sin_port
+                : ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port;
+        char text[RL_IP_TEXT_MAX];
+        rl_ip_format(&ip, text, sizeof(text));
+        bool v6 = !rl_ip_is_v4(&ip);
+        n = snprintf(buf, cap, "%s%s%s:%u", v6 ? "[" : "", text, v6 ? "]" : "",
+                     (unsigned)ntohs(port));
+    } else if (sa->sa_family == AF_UNIX &&
+               len > offsetof(struct sockaddr_un, sun_path)) {
+        const struct sockaddr_un *un = (const void *)sa;
+        size_t plen = len - offsetof(struct sockaddr_un, sun_path);
+        if (plen > sizeof(un->sun_path)) {
+            plen = sizeof(un->sun_path);
+        }
+        if (un->sun_path[0] == '\0') { /* abstract: no NUL at the end */
+            n = snprintf(buf, cap, "@%.*s", (int)(plen - 1), un->sun_path + 1);
+        } else {
+            n = snprintf(buf, cap, "%.*s", (int)strnlen(un->sun_path, plen),
+                         un->sun_path);
+        }
+    }
+    if (n < 0 || (size_t)n >= cap) {
+        buf[0] = '\0';
+        return false;
+    }
+    return true;
 }
 
 void

@@ -44,6 +44,18 @@ bool rl_ip_is_v4(const struct rl_ip *ip);
  * buf (at least RL_IP_TEXT_MAX bytes). */
 void rl_ip_format(const struct rl_ip *ip, char *buf, size_t cap);
 
+/* Longest text rl_sockaddr_format writes, with its NUL (a Unix socket's
+ * 108-byte path and its "@" or "unix:" mark fit). */
+#define RL_SOCKADDR_TEXT_MAX 128
+
+/* Writes a socket address (len bytes at sa, as getsockname gives it) as Go's
+ * net.Addr.String() does: "127.0.0.1:4000", "[::]:4000", "[2001:db8::1]:80"
+ * (an IPv4-mapped IPv6 address as IPv4), a Unix socket's path, "@name" for
+ * an abstract one. Returns false (buf empty) for another family or when
+ * cap is too small. */
+bool rl_sockaddr_format(const struct sockaddr *sa, socklen_t len, char *buf,
+                        size_t cap);
+
 /* Clears every bit of ip past the first `bits` (0..128). */
 void rl_ip_mask(struct rl_ip *ip, unsigned bits);
 

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <regex.h>
 #include <time.h>
@@ -24,7 +25,8 @@
 
 #include "internal/jsonlog/jsonlog.h"
 
-#define RFC3339_RE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+#define RFC3339_RE                                                             \
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"
 #define LINE_LIMIT 8192 /* jsonlog.c's LINE_MAX_BYTES */
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -147,8 +149,10 @@ logfile_take(struct logfile *lf)
 /* Takes the log and checks it holds exactly one line that is a JSON object
  * with the four documented keys (properties only when some were logged).
  * Returns the object (json_decref). */
+/* The one line written since the last take, parsed and checked; with raw,
+ * its text too (free with free). */
 static json_t *
-take_one_line(struct logfile *lf)
+take_one_line_raw(struct logfile *lf, char **raw)
 {
     const char *text = logfile_take(lf);
     size_t len = strlen(text);
@@ -178,10 +182,20 @@ take_one_line(struct logfile *lf)
         json_t *v;
         json_object_foreach(props, k, v)
         {
-            assert_true(json_is_string(v));
+            assert_true(json_is_string(v) || json_is_integer(v));
         }
     }
+    if (raw != NULL) {
+        *raw = strdup(text);
+        assert_non_null(*raw);
+    }
     return j;
+}
+
+static json_t *
+take_one_line(struct logfile *lf)
+{
+    return take_one_line_raw(lf, NULL);
 }
 
 static const char *
@@ -355,29 +369,52 @@ escape_too_small_after_prefix(void **state)
 
 /* ---- rl_log_time ------------------------------------------------------ */
 
+static int64_t
+realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 log_time_format(void **state)
 {
     (void)state;
-    char buf[21];
+    char buf[RL_LOG_TIME_MAX];
     memset(buf, 'Z', sizeof(buf));
-    time_t before = time(NULL);
+    int64_t before = realtime_ms();
     rl_log_time(buf, sizeof(buf));
-    time_t after = time(NULL);
+    int64_t after = realtime_ms();
     assert_true(matches(RFC3339_RE, buf));
+    assert_int_equal(strlen(buf), RL_LOG_TIME_MAX - 1);
     struct tm tm = {0};
-    const char *end = strptime(buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const char *end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
     assert_non_null(end);
-    assert_int_equal(*end, '\0');
-    time_t t = timegm(&tm); /* UTC, not local time */
-    assert_true(t >= before && t <= after);
+    assert_int_equal(*end, '.');
+    /* UTC, not local time, to the millisecond. */
+    int64_t ms = (int64_t)timegm(&tm) * 1000 + strtol(end + 1, NULL, 10);
+    assert_true(ms >= before && ms <= after);
+}
+
+static void
+log_time_has_milliseconds(void **state)
+{
+    (void)state;
+    /* Two stamps 15 ms apart differ in their milliseconds. */
+    char a[RL_LOG_TIME_MAX], b[RL_LOG_TIME_MAX];
+    rl_log_time(a, sizeof(a));
+    struct timespec ts = {0, 15 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    rl_log_time(b, sizeof(b));
+    assert_true(strcmp(a, b) < 0);
 }
 
 static void
 log_time_small_buffer(void **state)
 {
     (void)state;
-    char buf[20];
+    char buf[RL_LOG_TIME_MAX - 1];
     memset(buf, 'Z', sizeof(buf));
     rl_log_time(buf, sizeof(buf)); /* one byte short */
     assert_string_equal(buf, "");
@@ -389,8 +426,8 @@ static void
 log_line_fields(void **state)
 {
     struct logfile *lf = *state;
-    rl_log(RL_LOG_INFO, "starting server", "addr", ":4000", "env",
-           "development", NULL);
+    rl_log_props(RL_LOG_INFO, "starting server", RL_LOG_STR("addr", ":4000"),
+                 RL_LOG_STR("env", "development"), NULL);
     json_t *j = take_one_line(lf);
     assert_string_equal(str_at(j, "level"), "INFO");
     assert_string_equal(str_at(j, "message"), "starting server");
@@ -405,20 +442,51 @@ log_line_without_properties(void **state)
 {
     struct logfile *lf = *state;
     /* As Go's `json:"properties,omitempty"`: no key when empty. */
-    rl_log(RL_LOG_INFO, "no properties", NULL);
+    rl_log_props(RL_LOG_INFO, "no properties", NULL);
     json_t *j = take_one_line(lf);
     assert_null(json_object_get(j, "properties"));
     assert_string_equal(str_at(j, "message"), "no properties");
     json_decref(j);
 
-    rl_log(RL_LOG_INFO, "only NULL values", "a", NULL, "b", NULL, NULL);
+    rl_log_props(RL_LOG_INFO, "only NULL values", RL_LOG_STR("a", NULL),
+                 RL_LOG_STR("b", NULL), NULL);
     j = take_one_line(lf);
     assert_null(json_object_get(j, "properties"));
     json_decref(j);
 
-    rl_log(RL_LOG_INFO, "", NULL);
+    rl_log_props(RL_LOG_INFO, "", NULL);
     j = take_one_line(lf);
     assert_string_equal(str_at(j, "message"), "");
+    json_decref(j);
+}
+
+static void
+log_typed_properties(void **state)
+{
+    struct logfile *lf = *state;
+    rl_log_props(RL_LOG_INFO, "mail sent", RL_LOG_INT("id", 42),
+                 RL_LOG_STR("template", "user_welcome"),
+                 RL_LOG_INT("attempt", 1), RL_LOG_INT("neg", -7),
+                 RL_LOG_INT("max", LLONG_MAX), RL_LOG_INT("min", LLONG_MIN),
+                 RL_LOG_STR("digits", "42"), RL_LOG_INT("zero", 0), NULL);
+    char *raw = NULL;
+    json_t *j = take_one_line_raw(lf, &raw);
+    json_t *p = json_object_get(j, "properties");
+    assert_int_equal(json_object_size(p), 8);
+    assert_true(json_is_integer(json_object_get(p, "id")));
+    assert_int_equal(json_integer_value(json_object_get(p, "id")), 42);
+    assert_int_equal(json_integer_value(json_object_get(p, "attempt")), 1);
+    assert_int_equal(json_integer_value(json_object_get(p, "neg")), -7);
+    assert_int_equal(json_integer_value(json_object_get(p, "zero")), 0);
+    assert_true(json_integer_value(json_object_get(p, "max")) == LLONG_MAX);
+    assert_true(json_integer_value(json_object_get(p, "min")) == LLONG_MIN);
+    /* A string of digits stays a string. */
+    assert_string_equal(prop(j, "digits"), "42");
+    assert_string_equal(prop(j, "template"), "user_welcome");
+    /* In the order given, numbers bare. */
+    assert_non_null(strstr(raw, "\"properties\":{\"id\":42,\"template\":"
+                                "\"user_welcome\",\"attempt\":1,"));
+    free(raw);
     json_decref(j);
 }
 
@@ -426,7 +494,8 @@ static void
 log_skips_null_values(void **state)
 {
     struct logfile *lf = *state;
-    rl_log(RL_LOG_ERROR, "x", "a", NULL, "b", "2", "c", NULL, "d", "", NULL);
+    rl_log_props(RL_LOG_ERROR, "x", RL_LOG_STR("a", NULL), RL_LOG_STR("b", "2"),
+                 RL_LOG_STR("c", NULL), RL_LOG_STR("d", ""), NULL);
     json_t *j = take_one_line(lf);
     json_t *props = json_object_get(j, "properties");
     assert_int_equal(json_object_size(props), 2);
@@ -439,7 +508,7 @@ static void
 log_levels_and_filter(void **state)
 {
     struct logfile *lf = *state;
-    rl_log(RL_LOG_DEBUG, "hidden at INFO", NULL);
+    rl_log_props(RL_LOG_DEBUG, "hidden at INFO", NULL);
     assert_string_equal(logfile_take(lf), "");
 
     static const struct {
@@ -449,22 +518,22 @@ log_levels_and_filter(void **state)
                   {RL_LOG_ERROR, "ERROR"},
                   {RL_LOG_FATAL, "FATAL"}};
     for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-        rl_log(levels[i].level, "m", NULL);
+        rl_log_props(levels[i].level, "m", NULL);
         json_t *j = take_one_line(lf);
         assert_string_equal(str_at(j, "level"), levels[i].name);
         json_decref(j);
     }
 
     rl_log_init(lf->fd, RL_LOG_DEBUG);
-    rl_log(RL_LOG_DEBUG, "shown at DEBUG", NULL);
+    rl_log_props(RL_LOG_DEBUG, "shown at DEBUG", NULL);
     json_t *j = take_one_line(lf);
     assert_string_equal(str_at(j, "level"), "DEBUG");
     json_decref(j);
 
     rl_log_init(lf->fd, RL_LOG_ERROR);
-    rl_log(RL_LOG_INFO, "hidden at ERROR", NULL);
+    rl_log_props(RL_LOG_INFO, "hidden at ERROR", NULL);
     assert_string_equal(logfile_take(lf), "");
-    rl_log(RL_LOG_ERROR, "shown at ERROR", NULL);
+    rl_log_props(RL_LOG_ERROR, "shown at ERROR", NULL);
     j = take_one_line(lf);
     assert_string_equal(str_at(j, "level"), "ERROR");
     json_decref(j);
@@ -476,13 +545,14 @@ log_escapes_everything(void **state)
     struct logfile *lf = *state;
     const char *nasty = "line1\nline2\r\t\"quoted\" back\\slash \x01\x1f "
                         "caf\xC3\xA9 \xF0\x9F\x8E\xAC";
-    rl_log(RL_LOG_ERROR, nasty, "key \"q\"\n", nasty, NULL);
+    rl_log_props(RL_LOG_ERROR, nasty, RL_LOG_STR("key \"q\"\n", nasty), NULL);
     json_t *j = take_one_line(lf);
     assert_string_equal(str_at(j, "message"), nasty);
     assert_string_equal(prop(j, "key \"q\"\n"), nasty);
     json_decref(j);
 
-    rl_log(RL_LOG_ERROR, "bad \xFF\xC3(", "v", "\xED\xA0\x80", NULL);
+    rl_log_props(RL_LOG_ERROR, "bad \xFF\xC3(", RL_LOG_STR("v", "\xED\xA0\x80"),
+                 NULL);
     j = take_one_line(lf);
     assert_string_equal(str_at(j, "message"), "bad \xEF\xBF\xBD\xEF\xBF\xBD(");
     assert_string_equal(prop(j, "v"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
@@ -513,12 +583,29 @@ filled(size_t n, const char *unit)
 }
 
 static void
+log_number_after_a_cut_value(void **state)
+{
+    struct logfile *lf = *state;
+    /* A string cut at the line limit ends the properties: the number after
+     * it is dropped and the line stays JSON. */
+    char *big = filled(20 * 1024, "v");
+    rl_log_props(RL_LOG_ERROR, "m", RL_LOG_INT("first", 1),
+                 RL_LOG_STR("big", big), RL_LOG_INT("after", 2), NULL);
+    json_t *j = take_one_line(lf);
+    json_t *p = json_object_get(j, "properties");
+    assert_int_equal(json_integer_value(json_object_get(p, "first")), 1);
+    assert_null(json_object_get(p, "after"));
+    json_decref(j);
+    test_free(big);
+}
+
+static void
 log_long_value_is_cut(void **state)
 {
     struct logfile *lf = *state;
     char *big = filled(20 * 1024, "v");
-    rl_log(RL_LOG_ERROR, "big value", "before", "kept", "big", big, "after",
-           "dropped", NULL);
+    rl_log_props(RL_LOG_ERROR, "big value", RL_LOG_STR("before", "kept"),
+                 RL_LOG_STR("big", big), RL_LOG_STR("after", "dropped"), NULL);
     json_t *j = take_one_line(lf);
     assert_string_equal(str_at(j, "message"), "big value");
     assert_string_equal(prop(j, "before"), "kept");
@@ -535,21 +622,21 @@ log_long_value_of_escapes_is_cut(void **state)
     struct logfile *lf = *state;
     /* Each byte becomes six; each é must stay whole. */
     char *ctl = filled(20 * 1024, "\x01");
-    rl_log(RL_LOG_INFO, "m", "ctl", ctl, NULL);
+    rl_log_props(RL_LOG_INFO, "m", RL_LOG_STR("ctl", ctl), NULL);
     json_t *j = take_one_line(lf);
     check_cut(prop(j, "ctl"), ctl);
     json_decref(j);
     test_free(ctl);
 
     char *accents = filled(10 * 1024, "\xC3\xA9");
-    rl_log(RL_LOG_INFO, "m", "accents", accents, NULL);
+    rl_log_props(RL_LOG_INFO, "m", RL_LOG_STR("accents", accents), NULL);
     j = take_one_line(lf); /* jansson refuses a split sequence */
     check_cut(prop(j, "accents"), accents);
     json_decref(j);
     test_free(accents);
 
     char *quotes = filled(20 * 1024, "\"");
-    rl_log(RL_LOG_INFO, "m", "quotes", quotes, NULL);
+    rl_log_props(RL_LOG_INFO, "m", RL_LOG_STR("quotes", quotes), NULL);
     j = take_one_line(lf);
     check_cut(prop(j, "quotes"), quotes);
     json_decref(j);
@@ -563,7 +650,7 @@ log_long_message_stays_valid(void **state)
     static const char *const units[] = {"m", "\"", "\xE2\x82\xAC", "\n"};
     for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
         char *msg = filled(20 * 1024, units[u]);
-        rl_log(RL_LOG_ERROR, msg, "k", "v", NULL);
+        rl_log_props(RL_LOG_ERROR, msg, RL_LOG_STR("k", "v"), NULL);
         json_t *j = take_one_line(lf);
         /* Cut with "..." like a value; the property no longer fits. */
         check_cut(str_at(j, "message"), msg);
@@ -588,22 +675,46 @@ log_many_properties_stay_valid(void **state)
             snprintf(keys[i], sizeof(keys[i]), "k%02u", i);
             k[i] = keys[i];
         }
-        rl_log(
-            RL_LOG_INFO, msg, k[0], val, k[1], val, k[2], val, k[3], val, k[4],
-            val, k[5], val, k[6], val, k[7], val, k[8], val, k[9], val, k[10],
-            val, k[11], val, k[12], val, k[13], val, k[14], val, k[15], val,
-            k[16], val, k[17], val, k[18], val, k[19], val, k[20], val, k[21],
-            val, k[22], val, k[23], val, k[24], val, k[25], val, k[26], val,
-            k[27], val, k[28], val, k[29], val, k[30], val, k[31], val, k[32],
-            val, k[33], val, k[34], val, k[35], val, k[36], val, k[37], val,
-            k[38], val, k[39], val, k[40], val, k[41], val, k[42], val, k[43],
-            val, k[44], val, k[45], val, k[46], val, k[47], val, k[48], val,
-            k[49], val, k[50], val, k[51], val, k[52], val, k[53], val, k[54],
-            val, k[55], val, k[56], val, k[57], val, k[58], val, k[59], val,
-            k[60], val, k[61], val, k[62], val, k[63], val, k[64], val, k[65],
-            val, k[66], val, k[67], val, k[68], val, k[69], val, k[70], val,
-            k[71], val, k[72], val, k[73], val, k[74], val, k[75], val, k[76],
-            val, k[77], val, k[78], val, k[79], val, NULL);
+        rl_log_props(
+            RL_LOG_INFO, msg, RL_LOG_STR(k[0], val), RL_LOG_STR(k[1], val),
+            RL_LOG_STR(k[2], val), RL_LOG_STR(k[3], val), RL_LOG_STR(k[4], val),
+            RL_LOG_STR(k[5], val), RL_LOG_STR(k[6], val), RL_LOG_STR(k[7], val),
+            RL_LOG_STR(k[8], val), RL_LOG_STR(k[9], val),
+            RL_LOG_STR(k[10], val), RL_LOG_STR(k[11], val),
+            RL_LOG_STR(k[12], val), RL_LOG_STR(k[13], val),
+            RL_LOG_STR(k[14], val), RL_LOG_STR(k[15], val),
+            RL_LOG_STR(k[16], val), RL_LOG_STR(k[17], val),
+            RL_LOG_STR(k[18], val), RL_LOG_STR(k[19], val),
+            RL_LOG_STR(k[20], val), RL_LOG_STR(k[21], val),
+            RL_LOG_STR(k[22], val), RL_LOG_STR(k[23], val),
+            RL_LOG_STR(k[24], val), RL_LOG_STR(k[25], val),
+            RL_LOG_STR(k[26], val), RL_LOG_STR(k[27], val),
+            RL_LOG_STR(k[28], val), RL_LOG_STR(k[29], val),
+            RL_LOG_STR(k[30], val), RL_LOG_STR(k[31], val),
+            RL_LOG_STR(k[32], val), RL_LOG_STR(k[33], val),
+            RL_LOG_STR(k[34], val), RL_LOG_STR(k[35], val),
+            RL_LOG_STR(k[36], val), RL_LOG_STR(k[37], val),
+            RL_LOG_STR(k[38], val), RL_LOG_STR(k[39], val),
+            RL_LOG_STR(k[40], val), RL_LOG_STR(k[41], val),
+            RL_LOG_STR(k[42], val), RL_LOG_STR(k[43], val),
+            RL_LOG_STR(k[44], val), RL_LOG_STR(k[45], val),
+            RL_LOG_STR(k[46], val), RL_LOG_STR(k[47], val),
+            RL_LOG_STR(k[48], val), RL_LOG_STR(k[49], val),
+            RL_LOG_STR(k[50], val), RL_LOG_STR(k[51], val),
+            RL_LOG_STR(k[52], val), RL_LOG_STR(k[53], val),
+            RL_LOG_STR(k[54], val), RL_LOG_STR(k[55], val),
+            RL_LOG_STR(k[56], val), RL_LOG_STR(k[57], val),
+            RL_LOG_STR(k[58], val), RL_LOG_STR(k[59], val),
+            RL_LOG_STR(k[60], val), RL_LOG_STR(k[61], val),
+            RL_LOG_STR(k[62], val), RL_LOG_STR(k[63], val),
+            RL_LOG_STR(k[64], val), RL_LOG_STR(k[65], val),
+            RL_LOG_STR(k[66], val), RL_LOG_STR(k[67], val),
+            RL_LOG_STR(k[68], val), RL_LOG_STR(k[69], val),
+            RL_LOG_STR(k[70], val), RL_LOG_STR(k[71], val),
+            RL_LOG_STR(k[72], val), RL_LOG_STR(k[73], val),
+            RL_LOG_STR(k[74], val), RL_LOG_STR(k[75], val),
+            RL_LOG_STR(k[76], val), RL_LOG_STR(k[77], val),
+            RL_LOG_STR(k[78], val), RL_LOG_STR(k[79], val), NULL);
         json_t *j = take_one_line(lf);
         json_t *props = json_object_get(j, "properties");
         assert_true(json_object_size(props) > 10);
@@ -640,8 +751,8 @@ log_from_thread(void *arg)
     for (int i = 0; i < LINES_PER_THREAD; i++) {
         char seq[16];
         snprintf(seq, sizeof(seq), "%d", i);
-        rl_log(RL_LOG_INFO, "concurrent", "thread", id, "seq", seq, "pad", val,
-               NULL);
+        rl_log_props(RL_LOG_INFO, "concurrent", RL_LOG_STR("thread", id),
+                     RL_LOG_STR("seq", seq), RL_LOG_STR("pad", val), NULL);
     }
     free(val);
     return NULL;
@@ -789,7 +900,12 @@ main(void)
         cmocka_unit_test(escape_buffer_too_small),
         cmocka_unit_test(escape_too_small_after_prefix),
         cmocka_unit_test(log_time_format),
+        cmocka_unit_test(log_time_has_milliseconds),
         cmocka_unit_test(log_time_small_buffer),
+        cmocka_unit_test_setup_teardown(log_typed_properties, logfile_setup,
+                                        logfile_teardown),
+        cmocka_unit_test_setup_teardown(log_number_after_a_cut_value,
+                                        logfile_setup, logfile_teardown),
         cmocka_unit_test_setup_teardown(log_line_fields, logfile_setup,
                                         logfile_teardown),
         cmocka_unit_test_setup_teardown(log_line_without_properties,

@@ -1,17 +1,22 @@
 /*
  * test_netaddr.c — unit tests for internal/netaddr: address parsing (both
  * families, v4-mapped equivalence, what is refused), formatting, masks, and
- * CIDR sets as -trusted-proxies and -metrics-allow use them.
+ * CIDR sets as -trusted-proxies and -metrics-allow use them, and socket
+ * addresses written as the start-up line names them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "internal/netaddr/netaddr.h"
 
@@ -196,6 +201,98 @@ bad_sets(void **state)
     assert_int_equal(len, 4);
 }
 
+static void
+check_sockaddr(const void *sa, socklen_t len, const char *want)
+{
+    char buf[RL_SOCKADDR_TEXT_MAX];
+    memset(buf, 'x', sizeof(buf));
+    assert_true(rl_sockaddr_format(sa, len, buf, sizeof(buf)));
+    assert_string_equal(buf, want);
+}
+
+static void
+sockaddr_text(void **state)
+{
+    (void)state;
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(4000)};
+    check_sockaddr(&in, sizeof(in), "0.0.0.0:4000");
+    assert_int_equal(inet_pton(AF_INET, "192.0.2.7", &in.sin_addr), 1);
+    in.sin_port = htons(65535);
+    check_sockaddr(&in, sizeof(in), "192.0.2.7:65535");
+
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6,
+                               .sin6_port = htons(4000)};
+    check_sockaddr(&in6, sizeof(in6), "[::]:4000");
+    assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", &in6.sin6_addr), 1);
+    in6.sin6_port = htons(0);
+    check_sockaddr(&in6, sizeof(in6), "[2001:db8::1]:0");
+    /* IPv4 on a dual-stack socket reads as IPv4, as in Go. */
+    assert_int_equal(inet_pton(AF_INET6, "::ffff:127.0.0.1", &in6.sin6_addr),
+                     1);
+    in6.sin6_port = htons(8080);
+    check_sockaddr(&in6, sizeof(in6), "127.0.0.1:8080");
+
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    snprintf(un.sun_path, sizeof(un.sun_path), "%s", "/run/redlight/api.sock");
+    socklen_t ulen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+                                 strlen(un.sun_path) + 1);
+    check_sockaddr(&un, ulen, "/run/redlight/api.sock");
+    /* Abstract: a leading NUL, the length says where the name ends. */
+    memcpy(un.sun_path, "\0redlight", 9);
+    check_sockaddr(&un, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 9),
+                   "@redlight");
+}
+
+static void
+sockaddr_text_refused(void **state)
+{
+    (void)state;
+    char buf[RL_SOCKADDR_TEXT_MAX];
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6,
+                               .sin6_port = htons(4000)};
+    assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", &in6.sin6_addr), 1);
+    /* "[2001:db8::1]:4000" is 18 bytes: 18 of room is one short. */
+    assert_false(rl_sockaddr_format((void *)&in6, sizeof(in6), buf, 18));
+    assert_string_equal(buf, "");
+    assert_true(rl_sockaddr_format((void *)&in6, sizeof(in6), buf, 19));
+    /* A length short of the family's structure, another family, NULL. */
+    assert_false(
+        rl_sockaddr_format((void *)&in6, sizeof(in6) - 1, buf, sizeof(buf)));
+    struct sockaddr sa = {.sa_family = AF_PACKET};
+    assert_false(rl_sockaddr_format(&sa, sizeof(sa), buf, sizeof(buf)));
+    assert_string_equal(buf, "");
+    assert_false(rl_sockaddr_format(NULL, 0, buf, sizeof(buf)));
+    /* An unnamed Unix socket has no path. */
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    assert_false(rl_sockaddr_format(
+        (void *)&un, (socklen_t)offsetof(struct sockaddr_un, sun_path), buf,
+        sizeof(buf)));
+}
+
+static void
+sockaddr_of_a_real_socket(void **state)
+{
+    (void)state;
+    /* Bound to port 0: getsockname gives the kernel's port. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&in, sizeof(in)), 0);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+    char buf[RL_SOCKADDR_TEXT_MAX];
+    assert_true(
+        rl_sockaddr_format((struct sockaddr *)&ss, len, buf, sizeof(buf)));
+    char want[32];
+    snprintf(want, sizeof(want), "127.0.0.1:%u",
+             (unsigned)ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    assert_string_equal(buf, want);
+    assert_string_not_equal(buf, "127.0.0.1:0");
+    close(fd);
+}
+
 int
 main(void)
 {
@@ -205,6 +302,9 @@ main(void)
         cmocka_unit_test(masks),
         cmocka_unit_test(sets),
         cmocka_unit_test(bad_sets),
+        cmocka_unit_test(sockaddr_text),
+        cmocka_unit_test(sockaddr_text_refused),
+        cmocka_unit_test(sockaddr_of_a_real_socket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
