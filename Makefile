@@ -1,7 +1,8 @@
 # Redlight — build, run, test, benchmark.
 #
 #   make run    install what is missing, build, start the private PostgreSQL
-#               cluster under var/, migrate, seed demo data, serve on :4000
+#               cluster under var/, migrate, seed demo data, create the demo
+#               user, serve on :4000 (make run PORT=4100 ARGS='-env staging')
 #   make test   the same set-up on a throw-away cluster, then every test
 #               (C unit tests and black-box HTTP tests, under ASan + UBSan)
 #
