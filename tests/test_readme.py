@@ -39,10 +39,14 @@ def env_or_skip(name):
     return value
 
 
-def quickstart_blocks():
+def marked_blocks(marker):
     text = README.read_text(encoding="utf-8")
-    return re.findall(r"^<!-- quickstart[^\n]*-->\n```sh\n(.*?)^```\n", text,
+    return re.findall(rf"^<!-- {marker}[^\n]*-->\n```sh\n(.*?)^```\n", text,
                       re.S | re.M)
+
+
+def quickstart_blocks():
+    return marked_blocks("quickstart")
 
 
 def commands(block):
@@ -62,16 +66,22 @@ def commands(block):
     return cmds
 
 
-def run_commands(cmds, workdir):
-    """Runs cmds in one bash, each with its own stdout/stderr/status; returns
-    [(status, stdout, stderr)]."""
+def run_commands(cmds, workdir, cwd=None, extra_env=None):
+    """Runs cmds in one bash (in cwd, default workdir), each with its own
+    stdout/stderr/status kept in workdir; returns [(status, stdout,
+    stderr)]. No REDLIGHT_* variable (nor make's) reaches the commands."""
     script = []
     for i, cmd in enumerate(cmds):
-        script.append(f"{{ {cmd}\n}} >out.{i} 2>err.{i}; echo $? >rc.{i}")
-    path = workdir / "quickstart.sh"
+        out, err, rc = (shlex.quote(str(workdir / f"{n}.{i}"))
+                        for n in ("out", "err", "rc"))
+        script.append(f"{{ {cmd}\n}} >{out} 2>{err}; echo $? >{rc}")
+    path = workdir / "block.sh"
     path.write_text("\n".join(script) + "\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REDLIGHT_")}
-    res = subprocess.run(["bash", str(path)], cwd=workdir, env=env,
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("REDLIGHT_") and
+           k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env.update(extra_env or {})
+    res = subprocess.run(["bash", str(path)], cwd=cwd or workdir, env=env,
                          capture_output=True, text=True, timeout=120,
                          stdin=subprocess.DEVNULL, check=False)
     assert res.returncode == 0, res.stderr
@@ -261,3 +271,29 @@ def test_make_run_passes_port_and_args_after_the_dev_limiter():
     tail = words[words.index("-port") + 2:]
     assert tail == [*flags, "-env", "staging", "-limiter-burst", "4"]
     assert "tests/tools/demo-user.sh bin/api" in res.stdout
+
+
+def test_cli_block_runs_as_written(db, tmp_path):
+    """The Command line section's block, in the repository (its bin/api),
+    on the test cluster: `make -s db/dsn` with DEV_PGPORT set to the
+    cluster's port prints the harness's own DSN."""
+    dsn = env_or_skip("REDLIGHT_DB_DSN")
+    port = re.search(r"@127\.0\.0\.1:(\d+)/", dsn).group(1)
+    assert (REPO / "bin/api").exists()
+    blocks = marked_blocks("cli")
+    assert len(blocks) == 1
+    cmds = commands(blocks[0])
+    assert len(cmds) == 5, cmds
+    db("DELETE FROM users WHERE email = 'bob@example.com'")
+    results = run_commands(cmds, tmp_path, cwd=REPO,
+                           extra_env={"DEV_PGPORT": port})
+    for cmd, (rc, _, err) in zip(cmds, results):
+        assert rc == 0, (cmd, err)
+    assert results[1][1].startswith("created user bob@example.com (id ")
+    assert results[2][1] == "granted movies:write to bob@example.com\n"
+    rows = [l.split() for l in results[3][1].splitlines()]
+    assert rows[0] == ["EMAIL", "ACTIVATED", "PERMISSIONS"]
+    assert ["bob@example.com", "yes", "movies:read,movies:write"] in rows
+    version = db("SELECT version FROM schema_migrations")
+    assert results[4][1] == version + "\n"
+    db("DELETE FROM users WHERE email = 'bob@example.com'")
