@@ -303,8 +303,9 @@ def test_head_and_options_answer_as_declared(doc, spawn_server):
             "Access-Control-Request-Headers": "authorization"})
         assert r.status_code == 200, p
         check_headers(doc, p, "options", r, (
-            "Access-Control-Allow-Origin", "Access-Control-Allow-Methods",
-            "Access-Control-Allow-Headers"))
+            "Access-Control-Allow-Origin", "Access-Control-Expose-Headers",
+            "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+            "Access-Control-Max-Age"))
         assert "RateLimit-Limit" not in r.headers, p
     r = anon.options("/v1/healthcheck", headers={"Authorization": "Bearer x"})
     assert r.status_code == 401
