@@ -583,3 +583,16 @@ def probe_latency(inst, paths, count=200, seconds=0.0, pause=0.005,
         if pause:
             time.sleep(pause)
     return times, problems
+
+
+def stop_process(proc, timeout=10):
+    """SIGTERM to proc (a Popen), SIGKILL after timeout seconds; reaps it.
+    True when it stopped on SIGTERM."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return False

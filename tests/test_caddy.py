@@ -24,7 +24,7 @@ import time
 import pytest
 import requests
 
-from conftest import free_port
+from conftest import free_port, stop_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CADDYFILE = os.path.join(ROOT, "remote", "production", "Caddyfile")
@@ -87,12 +87,7 @@ def run_caddy():
 
     yield run
     for proc, log in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
     shutil.rmtree(tmp, ignore_errors=True)
 

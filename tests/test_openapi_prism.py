@@ -26,7 +26,8 @@ import time
 import pytest
 import requests
 
-from conftest import Api, free_port, mail_token, movie_body, unique
+from conftest import (Api, free_port, mail_token, movie_body, stop_process,
+                      unique)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRUSTED = "http://app.test"
@@ -67,12 +68,7 @@ def prism(spawn_server, tmp_path):
                 time.sleep(0.2)
         yield px, inst, log_path
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 class Replay:
