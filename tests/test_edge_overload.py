@@ -8,8 +8,11 @@ over and over (unknown e-mails, and now and then a real user with the right
 or a wrong password) on an instance without the rate limiter, while a
 well-behaved client on 127.0.0.1 times GET /v1/healthcheck:
 
-  * the healthcheck's 99th percentile stays under 50 ms, and none takes
-    a second;
+  * the healthcheck's 99th percentile stays under 200 ms, and none takes
+    a second: an I/O thread blocked by a hash would show 600 ms and more,
+    while the 2-core machine's own scheduling, shared with other jobs, adds
+    tens of ms (50 ms was crossed at a load average of 5 with the server
+    behaving);
   * every login gets its normal answer (201, or 401 invalid credentials) or
     503 `{"error": "the server is busy, please try again later"}` with
     `Retry-After: <integer >= 1>`, within 5 s: nothing hangs;
@@ -37,7 +40,7 @@ FLOOD_SECONDS = 5.0
 ANSWER_WITHIN = 5.0
 SOURCES = [f"127.0.0.{i}" for i in range(2, 12)]
 PER_SOURCE = 3
-P99_MAX = 0.050
+P99_MAX = 0.200
 # The percentile leaves a few requests out; none of them may be a stall.
 ONE_MAX = 1.0
 PASSWORD = "pa55word-flood"
