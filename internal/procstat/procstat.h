@@ -2,7 +2,8 @@
  * procstat.h — what the process itself measures about itself, for
  * /debug/vars and /metrics (knows nothing of HTTP):
  *   /proc/self/status  resident and virtual memory, thread count;
- *   /proc/self/stat    CPU time (utime + stime) and the start time;
+ *   getrusage          CPU time (the utime + stime of /proc/self/stat);
+ *   /proc/self/stat    the start time;
  *   /proc/self/fd      open file descriptors; getrlimit: their limit;
  *   glibc mallinfo2    what malloc holds (struct rl_heapstat).
  * The same sources as the Prometheus client libraries' process collector.
@@ -29,7 +30,7 @@ struct rl_procstat {
     int64_t rss_bytes; /* VmRSS */
     int64_t vm_bytes;  /* VmSize */
     int64_t threads;   /* Threads */
-    int64_t cpu_ns;    /* utime + stime, in nanoseconds */
+    int64_t cpu_ns;    /* user + system CPU time (getrusage), in ns */
     int64_t open_fds;  /* entries of /proc/self/fd */
     int64_t max_fds;   /* RLIMIT_NOFILE, soft limit */
     struct rl_heapstat heap;
