@@ -224,8 +224,10 @@ print_help(const char *prog)
     set_defaults(&d);
     printf("Usage: %s [flags] [migrate ARGS | users ARGS]\n\n", prog);
     printf("Subcommands:\n"
-           "  migrate up [N] | down [N] | goto V | version | force V\n"
-           "  users grant|revoke EMAIL PERMISSION\n\n"
+           "  migrate up [N] | down [N | -all] | goto V | version | force V\n"
+           "  users list | create -email E -name N ... | grant|revoke "
+           "EMAIL PERMISSION\n"
+           "  (\"migrate help\", \"users help\": the details)\n\n"
            "Flags (-name value, -name=value, --name value; booleans "
            "-name or -name=false).\n"
            "Each can also be set by the environment variable in brackets; "

@@ -189,10 +189,12 @@ test_workq_bounds(void **state)
     struct api_work_item items[4];
     before_calls = 0;
     assert_true(api_workq_push(q, &items[0], count_before));
-    /* Let the worker take the first item and block in it. */
-    for (int i = 0; i < 100 && api_workq_depth(q) != 0; i++) {
+    /* Let the worker take the first item and block in it (up to 10 s: on
+     * a loaded machine the worker thread may wait for a core). */
+    for (int i = 0; i < 10000 && api_workq_depth(q) != 0; i++) {
         usleep(1000);
     }
+    assert_int_equal(api_workq_depth(q), 0);
     assert_true(api_workq_push(q, &items[1], count_before));
     assert_true(api_workq_push(q, &items[2], count_before));
     assert_false(api_workq_push(q, &items[3], count_before)); /* full */
