@@ -6,9 +6,11 @@
  */
 #include "cmd/api/helpers.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "cmd/api/errors.h"
+#include "internal/base/buf.h"
 #include "internal/validator/validator.h"
 
 static void
@@ -38,37 +40,11 @@ api_add_header(struct api_req *req, const char *name, const char *value)
     return true;
 }
 
-struct dumpbuf {
-    struct rl_arena *arena;
-    char *data;
-    size_t len;
-    size_t cap;
-    bool failed;
-};
-
+/* jansson's dump callback into a struct rl_buf. */
 static int
 dump_cb(const char *buf, size_t size, void *data)
 {
-    struct dumpbuf *d = data;
-    if (d->len + size + 2 > d->cap) {
-        size_t cap = d->cap ? d->cap : 512;
-        while (d->len + size + 2 > cap) {
-            cap *= 2;
-        }
-        char *nd = rl_arena_alloc(d->arena, cap);
-        if (nd == NULL) {
-            d->failed = true;
-            return -1;
-        }
-        if (d->len) {
-            memcpy(nd, d->data, d->len);
-        }
-        d->data = nd;
-        d->cap = cap;
-    }
-    memcpy(d->data + d->len, buf, size);
-    d->len += size;
-    return 0;
+    return rl_buf_add(data, buf, size) == RL_OK ? 0 : -1;
 }
 
 int
@@ -80,17 +56,19 @@ api_reply_json(struct api_req *req, int status, json_t *body)
     if (api_keep(req, body) == NULL) {
         return api_reply_server_error(req, "building response: out of memory");
     }
-    struct dumpbuf d = {.arena = req->arena};
+    struct rl_buf d;
+    rl_buf_init(&d, SIZE_MAX, req->arena); /* the arena's cap is the cap */
+    size_t len = 0;
+    char *text = NULL;
     if (json_dump_callback(body, dump_cb, &d,
                            JSON_INDENT(4) | JSON_PRESERVE_ORDER) != 0 ||
-        d.failed) {
+        rl_buf_addc(&d, '\n') != RL_OK ||
+        (text = rl_buf_take(&d, &len)) == NULL) {
         return api_reply_server_error(req, "encoding response failed");
     }
-    d.data[d.len++] = '\n';
-    d.data[d.len] = '\0';
     req->status = status;
-    req->resp_body = d.data;
-    req->resp_len = d.len;
+    req->resp_body = text;
+    req->resp_len = len;
     return status;
 }
 

@@ -14,7 +14,7 @@
 #include "cmd/api/metrics.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +27,7 @@
 #include "cmd/api/helpers.h"
 #include "cmd/api/routes.h"
 #include "cmd/api/workq.h"
+#include "internal/base/buf.h"
 #include "internal/base/utf8.h"
 #include "internal/data/outbox_stats.h"
 #include "internal/data/pool.h"
@@ -212,88 +213,11 @@ api_metrics_hidden(struct api_app *app, struct api_req *req)
     return false;
 }
 
-/* ---- a growable text buffer in the request's arena ---------------------- */
-
-struct sbuf {
-    struct rl_arena *arena;
-    char *data;
-    size_t len;
-    size_t cap;
-    bool failed;
-};
-
-static bool
-sb_reserve(struct sbuf *b, size_t more)
-{
-    if (b->failed) {
-        return false;
-    }
-    if (b->len + more + 1 <= b->cap) {
-        return true;
-    }
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more + 1) {
-        cap *= 2;
-    }
-    char *nd = rl_arena_alloc(b->arena, cap);
-    if (nd == NULL) {
-        b->failed = true;
-        return false;
-    }
-    if (b->len) {
-        memcpy(nd, b->data, b->len);
-    }
-    b->data = nd;
-    b->cap = cap;
-    return true;
-}
-
-static void
-sb_put(struct sbuf *b, const char *s, size_t n)
-{
-    if (sb_reserve(b, n)) {
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-    }
-}
-
-static void
-sb_puts(struct sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3))) static void
-sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char tmp[256];
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-        return;
-    }
-    if ((size_t)n < sizeof(tmp)) {
-        sb_put(b, tmp, (size_t)n);
-        return;
-    }
-    if (!sb_reserve(b, (size_t)n)) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
 /* Answers 200 with b's text, or 500 when building it ran out of memory. */
 static int
-reply_sbuf(struct api_req *req, const struct sbuf *b, const char *content_type)
+reply_buf(struct api_req *req, const struct rl_buf *b, const char *content_type)
 {
-    if (b->failed) {
+    if (rl_buf_err(b) != RL_OK) {
         return api_reply_server_error(req, "out of memory");
     }
     req->status = 200;
@@ -311,7 +235,7 @@ reply_sbuf(struct api_req *req, const struct sbuf *b, const char *content_type)
  * (postgres://user:PASSWORD@host) and every password= / sslpassword=
  * value of a key/value DSN or URL query. */
 static void
-put_scrubbed(struct sbuf *b, const char *s)
+put_scrubbed(struct rl_buf *b, const char *s)
 {
     size_t n = strlen(s);
     size_t i = 0;
@@ -326,12 +250,12 @@ put_scrubbed(struct sbuf *b, const char *s)
             const char *colon =
                 at ? memchr(s + start, ':', (size_t)(at - (s + start))) : NULL;
             if (colon != NULL) {
-                sb_put(b, s + i, (size_t)(colon + 1 - (s + i)));
-                sb_puts(b, REDACTED);
+                rl_buf_add(b, s + i, (size_t)(colon + 1 - (s + i)));
+                rl_buf_addstr(b, REDACTED);
                 i = (size_t)(at - s);
                 continue;
             }
-            sb_put(b, s + i, 3);
+            rl_buf_add(b, s + i, 3);
             i += 3;
             continue;
         }
@@ -349,8 +273,8 @@ put_scrubbed(struct sbuf *b, const char *s)
                 while (s[j] == ' ') {
                     j++;
                 }
-                sb_put(b, s + i, j - i);
-                sb_puts(b, REDACTED);
+                rl_buf_add(b, s + i, j - i);
+                rl_buf_addstr(b, REDACTED);
                 if (s[j] == '\'') { /* libpq quoting: 'a b\'c' */
                     j++;
                     while (j < n && s[j] != '\'') {
@@ -367,7 +291,7 @@ put_scrubbed(struct sbuf *b, const char *s)
                 continue;
             }
         }
-        sb_put(b, s + i, 1);
+        rl_buf_add(b, s + i, 1);
         i++;
     }
 }
@@ -389,20 +313,21 @@ names_secret_flag(const char *s)
 static const char *
 utf8_clean(struct rl_arena *a, const char *s)
 {
-    struct sbuf b = {.arena = a};
+    struct rl_buf b;
+    rl_buf_init(&b, SIZE_MAX, a);
     size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
         size_t k = rl_utf8_seq_len((const unsigned char *)s + i, n - i);
         if (k == 0) {
-            sb_puts(&b, "\xef\xbf\xbd");
+            rl_buf_addstr(&b, "\xef\xbf\xbd");
             i++;
         } else {
-            sb_put(&b, s + i, k);
+            rl_buf_add(&b, s + i, k);
             i += k;
         }
     }
-    sb_put(&b, "", 0);
-    return b.failed ? NULL : b.data;
+    rl_buf_add(&b, "", 0);
+    return rl_buf_err(&b) != RL_OK ? NULL : b.data;
 }
 
 const char *
@@ -413,7 +338,8 @@ api_metrics_cmdline_arg(const struct api_config *cfg, int i,
     if (i > 0 && cfg->secret_args_overflow) {
         return REDACTED;
     }
-    struct sbuf b = {.arena = arena};
+    struct rl_buf b;
+    rl_buf_init(&b, SIZE_MAX, arena);
     uintptr_t lo = (uintptr_t)s;
     uintptr_t hi = lo + strlen(s);
     bool done = false;
@@ -424,57 +350,56 @@ api_metrics_cmdline_arg(const struct api_config *cfg, int i,
         if (v < lo || v > hi) {
             continue;
         }
-        sb_put(&b, s, v - lo); /* "-flag=" when given in one argument */
+        rl_buf_add(&b, s, v - lo); /* "-flag=" when given in one argument */
         if (cfg->secret_args[k].dsn) {
             put_scrubbed(&b, cfg->secret_args[k].value);
         } else {
-            sb_puts(&b, REDACTED);
+            rl_buf_addstr(&b, REDACTED);
         }
         done = true;
     }
     /* And by name, whatever the parser thought. */
     if (!done && i > 0 && names_secret_flag(cfg->argv[i - 1]) &&
         strchr(cfg->argv[i - 1], '=') == NULL) {
-        sb_puts(&b, REDACTED);
+        rl_buf_addstr(&b, REDACTED);
         done = true;
     }
     if (!done && names_secret_flag(s) && strchr(s, '=') != NULL) {
-        sb_put(&b, s, (size_t)(strchr(s, '=') + 1 - s));
-        sb_puts(&b, REDACTED);
+        rl_buf_add(&b, s, (size_t)(strchr(s, '=') + 1 - s));
+        rl_buf_addstr(&b, REDACTED);
         done = true;
     }
     if (!done) {
         put_scrubbed(&b, s); /* a DSN anywhere else */
     }
-    sb_put(&b, "", 0);
-    return b.failed ? NULL : utf8_clean(arena, b.data);
+    rl_buf_add(&b, "", 0);
+    return rl_buf_err(&b) != RL_OK ? NULL : utf8_clean(arena, b.data);
 }
 
 /* ---- GET /debug/vars ---------------------------------------------------- */
 
 static int
-sb_dump_cb(const char *buf, size_t size, void *data)
+buf_dump_cb(const char *buf, size_t size, void *data)
 {
-    struct sbuf *b = data;
-    sb_put(b, buf, size);
-    return b->failed ? -1 : 0;
+    struct rl_buf *b = data;
+    return rl_buf_add(b, buf, size) == RL_OK ? 0 : -1;
 }
 
 /* total_responses_sent_by_status as Go's expvar.Map writes itself: keys
  * sorted, `{"200": 12, "404": 1}` with a space after ':' and ','. */
 static void
-put_by_status(struct sbuf *b, struct api_metrics *m)
+put_by_status(struct rl_buf *b, struct api_metrics *m)
 {
     const char *sep = "";
-    sb_puts(b, "{");
+    rl_buf_addstr(b, "{");
     for (int st = STATUS_MIN; st <= STATUS_MAX; st++) {
         uint64_t n = load(&m->by_status[st - STATUS_MIN]);
         if (n != 0) {
-            sb_printf(b, "%s\"%d\": %" PRIu64, sep, st, n);
+            rl_buf_printf(b, "%s\"%d\": %" PRIu64, sep, st, n);
             sep = ", ";
         }
     }
-    sb_puts(b, "}");
+    rl_buf_addstr(b, "}");
 }
 
 int
@@ -530,68 +455,70 @@ api_debug_vars(struct api_app *app, struct api_req *req)
     }
     /* Go's expvar page: one `"key": value` a line, each value as
      * json.Marshal writes it (compact), the map as expvar.Map does. */
-    struct sbuf b = {.arena = req->arena};
+    struct rl_buf b;
+    rl_buf_init(&b, SIZE_MAX, req->arena);
     const char *key;
     json_t *value;
     const char *sep = "{\n";
     json_object_foreach(body, key, value)
     {
-        sb_puts(&b, sep);
+        rl_buf_addstr(&b, sep);
         sep = ",\n";
-        sb_printf(&b, "\"%s\": ", key);
+        rl_buf_printf(&b, "\"%s\": ", key);
         if (json_is_null(value)) {
             put_by_status(&b, m);
-        } else if (json_dump_callback(value, sb_dump_cb, &b,
+        } else if (json_dump_callback(value, buf_dump_cb, &b,
                                       JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                          JSON_ENCODE_ANY) != 0) {
-            b.failed = true;
+                                          JSON_ENCODE_ANY) != 0 &&
+                   rl_buf_err(&b) == RL_OK) {
+            b.err = RL_ERR_INVALID; /* jansson failed: a 500 like no memory */
         }
     }
-    sb_puts(&b, "\n}\n");
-    return reply_sbuf(req, &b, "application/json; charset=utf-8");
+    rl_buf_addstr(&b, "\n}\n");
+    return reply_buf(req, &b, "application/json; charset=utf-8");
 }
 
 /* ---- GET /metrics ---------------------------------------------------------
  */
 
 static void
-family(struct sbuf *b, const char *name, const char *type, const char *help)
+family(struct rl_buf *b, const char *name, const char *type, const char *help)
 {
-    sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    rl_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static void
-sample(struct sbuf *b, const char *name, uint64_t v)
+sample(struct rl_buf *b, const char *name, uint64_t v)
 {
-    sb_printf(b, "%s %" PRIu64 "\n", name, v);
+    rl_buf_printf(b, "%s %" PRIu64 "\n", name, v);
 }
 
 /* ns as seconds with nine decimals ("12.340000000"). */
 static void
-sample_seconds(struct sbuf *b, const char *name, int64_t ns)
+sample_seconds(struct rl_buf *b, const char *name, int64_t ns)
 {
-    sb_printf(b, "%s %" PRId64 ".%09" PRId64 "\n", name, ns / 1000000000,
-              ns % 1000000000);
+    rl_buf_printf(b, "%s %" PRId64 ".%09" PRId64 "\n", name, ns / 1000000000,
+                  ns % 1000000000);
 }
 
 /* A label value with \, " and newline escaped, as the format requires. */
 static void
-put_label_value(struct sbuf *b, const char *v)
+put_label_value(struct rl_buf *b, const char *v)
 {
     for (; *v != '\0'; v++) {
         if (*v == '\\' || *v == '"') {
-            sb_put(b, "\\", 1);
-            sb_put(b, v, 1);
+            rl_buf_add(b, "\\", 1);
+            rl_buf_add(b, v, 1);
         } else if (*v == '\n') {
-            sb_puts(b, "\\n");
+            rl_buf_addstr(b, "\\n");
         } else {
-            sb_put(b, v, 1);
+            rl_buf_add(b, v, 1);
         }
     }
 }
 
 static void
-write_histogram(struct sbuf *b, struct api_metrics *m)
+write_histogram(struct rl_buf *b, struct api_metrics *m)
 {
     const char *name = "redlight_http_request_duration_seconds";
     family(b, name, "histogram",
@@ -614,32 +541,33 @@ write_histogram(struct sbuf *b, struct api_metrics *m)
                 uint64_t cum = 0;
                 for (size_t i = 0; i <= NBUCKETS; i++) {
                     cum += counts[i];
-                    sb_printf(b, "%s_bucket{route=\"", name);
+                    rl_buf_printf(b, "%s_bucket{route=\"", name);
                     put_label_value(b, m->patterns[p]);
                     if (i < NBUCKETS) {
-                        sb_printf(b,
-                                  "\",method=\"%s\",status=\"%zuxx\","
-                                  "le=\"%g\"} %" PRIu64 "\n",
-                                  methods[meth], cls + 1,
-                                  (double)bucket_us[i] / 1e6, cum);
+                        rl_buf_printf(b,
+                                      "\",method=\"%s\",status=\"%zuxx\","
+                                      "le=\"%g\"} %" PRIu64 "\n",
+                                      methods[meth], cls + 1,
+                                      (double)bucket_us[i] / 1e6, cum);
                     } else {
-                        sb_printf(b,
-                                  "\",method=\"%s\",status=\"%zuxx\","
-                                  "le=\"+Inf\"} %" PRIu64 "\n",
-                                  methods[meth], cls + 1, cum);
+                        rl_buf_printf(b,
+                                      "\",method=\"%s\",status=\"%zuxx\","
+                                      "le=\"+Inf\"} %" PRIu64 "\n",
+                                      methods[meth], cls + 1, cum);
                     }
                 }
-                sb_printf(b, "%s_sum{route=\"", name);
+                rl_buf_printf(b, "%s_sum{route=\"", name);
                 put_label_value(b, m->patterns[p]);
-                sb_printf(b,
-                          "\",method=\"%s\",status=\"%zuxx\"} %" PRIu64
-                          ".%06" PRIu64 "\n",
-                          methods[meth], cls + 1, sum_us / 1000000,
-                          sum_us % 1000000);
-                sb_printf(b, "%s_count{route=\"", name);
+                rl_buf_printf(b,
+                              "\",method=\"%s\",status=\"%zuxx\"} %" PRIu64
+                              ".%06" PRIu64 "\n",
+                              methods[meth], cls + 1, sum_us / 1000000,
+                              sum_us % 1000000);
+                rl_buf_printf(b, "%s_count{route=\"", name);
                 put_label_value(b, m->patterns[p]);
-                sb_printf(b, "\",method=\"%s\",status=\"%zuxx\"} %" PRIu64 "\n",
-                          methods[meth], cls + 1, cum);
+                rl_buf_printf(
+                    b, "\",method=\"%s\",status=\"%zuxx\"} %" PRIu64 "\n",
+                    methods[meth], cls + 1, cum);
             }
         }
     }
@@ -647,7 +575,7 @@ write_histogram(struct sbuf *b, struct api_metrics *m)
 
 /* The connection tracker and the work queues (server.c), when serving. */
 static void
-write_edge(struct sbuf *b, struct api_app *app)
+write_edge(struct rl_buf *b, struct api_app *app)
 {
     if (app->conns == NULL) {
         return;
@@ -663,14 +591,14 @@ write_edge(struct sbuf *b, struct api_app *app)
            (uint64_t)api_conns_reaped(app->conns));
     family(b, "redlight_work_queue_waiting", "gauge",
            "Requests waiting for a database or hashing worker.");
-    sb_printf(b, "redlight_work_queue_waiting{queue=\"db\"} %d\n",
-              api_workq_depth(app->dbq));
-    sb_printf(b, "redlight_work_queue_waiting{queue=\"hash\"} %d\n",
-              api_workq_depth(app->hashq));
+    rl_buf_printf(b, "redlight_work_queue_waiting{queue=\"db\"} %d\n",
+                  api_workq_depth(app->dbq));
+    rl_buf_printf(b, "redlight_work_queue_waiting{queue=\"hash\"} %d\n",
+                  api_workq_depth(app->hashq));
 }
 
 static void
-write_pool(struct sbuf *b, struct rl_db *db)
+write_pool(struct rl_buf *b, struct rl_db *db)
 {
     struct rl_db_stats ds;
     rl_db_stats(db, &ds);
@@ -714,7 +642,7 @@ write_pool(struct sbuf *b, struct rl_db *db)
 }
 
 static void
-write_limiter(struct sbuf *b, struct rl_limiter *l)
+write_limiter(struct rl_buf *b, struct rl_limiter *l)
 {
     struct rl_limiter_stats st = {0};
     if (l != NULL) {
@@ -735,19 +663,19 @@ write_limiter(struct sbuf *b, struct rl_limiter *l)
     family(b, "redlight_ratelimit_evicted_total", "counter",
            "Clients forgotten: idle for 3 minutes, or replaced when the "
            "table was full.");
-    sb_printf(b,
-              "redlight_ratelimit_evicted_total{reason=\"idle\"} %" PRIu64 "\n",
-              st.evicted_idle);
-    sb_printf(b,
-              "redlight_ratelimit_evicted_total{reason=\"full\"} %" PRIu64 "\n",
-              st.evicted_full);
+    rl_buf_printf(
+        b, "redlight_ratelimit_evicted_total{reason=\"idle\"} %" PRIu64 "\n",
+        st.evicted_idle);
+    rl_buf_printf(
+        b, "redlight_ratelimit_evicted_total{reason=\"full\"} %" PRIu64 "\n",
+        st.evicted_full);
 }
 
 /* Prometheus' standard process metrics, with the HELP texts the client
  * libraries write, in their (sorted) order; a value /proc did not give is
  * left out rather than written as a lie. */
 static void
-write_process(struct sbuf *b, struct api_metrics *m)
+write_process(struct rl_buf *b, struct api_metrics *m)
 {
     struct rl_procstat ps;
     if (rl_procstat_read(&ps) != RL_OK) {
@@ -797,13 +725,14 @@ int
 api_metrics_prometheus(struct api_app *app, struct api_req *req)
 {
     struct api_metrics *m = app->metrics;
-    struct sbuf b = {.arena = req->arena};
+    struct rl_buf b;
+    rl_buf_init(&b, SIZE_MAX, req->arena);
 
     family(&b, "redlight_build_info", "gauge",
            "Always 1; the version label is the running build.");
-    sb_puts(&b, "redlight_build_info{version=\"");
+    rl_buf_addstr(&b, "redlight_build_info{version=\"");
     put_label_value(&b, RL_VERSION);
-    sb_puts(&b, "\"} 1\n");
+    rl_buf_addstr(&b, "\"} 1\n");
 
     family(&b, "redlight_http_requests_received_total", "counter",
            "Requests received.");
@@ -821,7 +750,7 @@ api_metrics_prometheus(struct api_app *app, struct api_req *req)
     for (int st = STATUS_MIN; st <= STATUS_MAX; st++) {
         uint64_t n = load(&m->by_status[st - STATUS_MIN]);
         if (n != 0) {
-            sb_printf(
+            rl_buf_printf(
                 &b, "redlight_http_responses_total{code=\"%d\"} %" PRIu64 "\n",
                 st, n);
         }
@@ -843,15 +772,15 @@ api_metrics_prometheus(struct api_app *app, struct api_req *req)
         family(&b, "redlight_mail_outbox_jobs", "gauge",
                "Mail jobs in the outbox, by status: pending (to be sent or "
                "retried) and dead (given up).");
-        sb_printf(&b,
-                  "redlight_mail_outbox_jobs{status=\"pending\"} %" PRId64 "\n",
-                  oc.pending);
-        sb_printf(&b,
-                  "redlight_mail_outbox_jobs{status=\"dead\"} %" PRId64 "\n",
-                  oc.dead);
+        rl_buf_printf(
+            &b, "redlight_mail_outbox_jobs{status=\"pending\"} %" PRId64 "\n",
+            oc.pending);
+        rl_buf_printf(
+            &b, "redlight_mail_outbox_jobs{status=\"dead\"} %" PRId64 "\n",
+            oc.dead);
     }
 
     write_process(&b, m);
 
-    return reply_sbuf(req, &b, "text/plain; version=0.0.4; charset=utf-8");
+    return reply_buf(req, &b, "text/plain; version=0.0.4; charset=utf-8");
 }

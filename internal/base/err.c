@@ -31,6 +31,8 @@ rl_err_str(enum rl_err err)
         return "database is dirty";
     case RL_ERR_LOCKED:
         return "migration lock is held";
+    case RL_ERR_TOO_LARGE:
+        return "too large";
     }
     return "unknown error";
 }

@@ -23,6 +23,7 @@ enum rl_err {
     RL_ERR_IO,           /* file or socket error */
     RL_ERR_DIRTY,        /* migrations: database marked dirty */
     RL_ERR_LOCKED,       /* migrations: another migrator holds the lock */
+    RL_ERR_TOO_LARGE,    /* past a size cap (internal/base/buf.h) */
 };
 
 /* Returns a static, lower-case description of err. Thread-safe. */

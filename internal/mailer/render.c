@@ -25,66 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal/base/buf.h"
 #include "internal/base/utf8.h"
 #include "internal/mailer/templates.h"
-
-/* ---- a size-capped growing buffer ------------------------------------ */
-
-struct sbuf {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool failed; /* out of memory or past RL_MAIL_MAX_BYTES */
-    bool too_big;
-};
-
-static void
-sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->failed) {
-        return;
-    }
-    if (n > RL_MAIL_MAX_BYTES || b->len + n > RL_MAIL_MAX_BYTES) {
-        b->failed = b->too_big = true;
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void
-sb_str(struct sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-static void
-sb_char(struct sbuf *b, char c)
-{
-    sb_add(b, &c, 1);
-}
-
-static void
-sb_free(struct sbuf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
 
 void
 rl_mailer_set_why(char *why, size_t cap, const char *fmt, ...)
@@ -167,7 +110,7 @@ rl_mail_address(const char *sender, char *buf, size_t cap)
 /* Appends s as RFC 2047 "B" encoded-words (UTF-8), folded so that no line
  * passes 76 characters; a word never splits a UTF-8 sequence. */
 static void
-encode_words(struct sbuf *b, const char *s)
+encode_words(struct rl_buf *b, const char *s)
 {
     /* "=?UTF-8?B?" + 52 base64 chars + "?=" after "Subject: " is 73. */
     enum { CHUNK = 39 };
@@ -191,11 +134,11 @@ encode_words(struct sbuf *b, const char *s)
         sodium_bin2base64(b64, sizeof(b64), p, n,
                           sodium_base64_VARIANT_ORIGINAL);
         if (!first) {
-            sb_str(b, "\r\n ");
+            rl_buf_addstr(b, "\r\n ");
         }
-        sb_str(b, "=?UTF-8?B?");
-        sb_str(b, b64);
-        sb_str(b, "?=");
+        rl_buf_addstr(b, "=?UTF-8?B?");
+        rl_buf_addstr(b, b64);
+        rl_buf_addstr(b, "?=");
         p += n;
         left -= n;
         first = false;
@@ -205,49 +148,49 @@ encode_words(struct sbuf *b, const char *s)
 /* Appends header "name: value\r\n", encoding value per RFC 2047 when it is
  * not plain ASCII, would make a long line, or looks like an encoded-word. */
 static void
-add_text_header(struct sbuf *b, const char *name, const char *value)
+add_text_header(struct rl_buf *b, const char *name, const char *value)
 {
-    sb_str(b, name);
-    sb_str(b, ": ");
+    rl_buf_addstr(b, name);
+    rl_buf_addstr(b, ": ");
     if (is_ascii(value) && strlen(name) + 2 + strlen(value) <= 78 &&
         strstr(value, "=?") == NULL) {
-        sb_str(b, value);
+        rl_buf_addstr(b, value);
     } else {
         encode_words(b, value);
     }
-    sb_str(b, "\r\n");
+    rl_buf_addstr(b, "\r\n");
 }
 
 /* Appends an ASCII display name as an RFC 5322 phrase: as it is when it
  * is atoms and spaces (or already quoted), else as a quoted string. */
 static void
-add_phrase(struct sbuf *b, const char *name)
+add_phrase(struct rl_buf *b, const char *name)
 {
     size_t n = strlen(name);
     if ((n >= 2 && name[0] == '"' && name[n - 1] == '"') ||
         strpbrk(name, "()<>[]:;@\\,.\"") == NULL) {
-        sb_str(b, name);
+        rl_buf_addstr(b, name);
         return;
     }
-    sb_char(b, '"');
+    rl_buf_addc(b, '"');
     for (const char *p = name; *p; p++) {
         if (*p == '"' || *p == '\\') {
-            sb_char(b, '\\');
+            rl_buf_addc(b, '\\');
         }
-        sb_char(b, *p);
+        rl_buf_addc(b, *p);
     }
-    sb_char(b, '"');
+    rl_buf_addc(b, '"');
 }
 
 /* From: keeps "Name <addr>" but quotes a display name with special
  * characters and encodes a non-ASCII one. */
 static void
-add_from_header(struct sbuf *b, const char *sender, const char *addr)
+add_from_header(struct rl_buf *b, const char *sender, const char *addr)
 {
     const char *lt = strrchr(sender, '<');
-    sb_str(b, "From: ");
+    rl_buf_addstr(b, "From: ");
     if (lt == NULL) {
-        sb_str(b, addr);
+        rl_buf_addstr(b, addr);
     } else {
         size_t n = (size_t)(lt - sender);
         while (n > 0 && sender[n - 1] == ' ') {
@@ -262,17 +205,17 @@ add_from_header(struct sbuf *b, const char *sender, const char *addr)
             } else {
                 encode_words(b, display);
             }
-            sb_char(b, ' ');
+            rl_buf_addc(b, ' ');
         }
-        sb_char(b, '<');
-        sb_str(b, addr);
-        sb_char(b, '>');
+        rl_buf_addc(b, '<');
+        rl_buf_addstr(b, addr);
+        rl_buf_addc(b, '>');
     }
-    sb_str(b, "\r\n");
+    rl_buf_addstr(b, "\r\n");
 }
 
 static void
-add_date_header(struct sbuf *b, time_t now)
+add_date_header(struct rl_buf *b, time_t now)
 {
     static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed",
                                     "Thu", "Fri", "Sat"};
@@ -282,14 +225,16 @@ add_date_header(struct sbuf *b, time_t now)
     struct tm tm;
     char line[64];
     if (gmtime_r(&now, &tm) == NULL) {
-        b->failed = true;
+        if (b->err == RL_OK) {
+            b->err = RL_ERR_NOMEM; /* as it always was reported */
+        }
         return;
     }
     snprintf(line, sizeof(line),
              "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
              days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    sb_str(b, line);
+    rl_buf_addstr(b, line);
 }
 
 static void
@@ -309,7 +254,7 @@ random_hex(char *out, size_t nbytes)
  * ends and soft breaks keeping lines within 76 characters. Besides the
  * rule's minimum it encodes a leading "." (SMTP) and "From " (mbox). */
 static void
-qp_encode(struct sbuf *b, const char *text, size_t len)
+qp_encode(struct rl_buf *b, const char *text, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t col = 0;
@@ -319,7 +264,7 @@ qp_encode(struct sbuf *b, const char *text, size_t len)
             if (c == '\r') {
                 i++;
             }
-            sb_str(b, "\r\n");
+            rl_buf_addstr(b, "\r\n");
             col = 0;
             continue;
         }
@@ -335,14 +280,14 @@ qp_encode(struct sbuf *b, const char *text, size_t len)
         size_t need = literal ? 1 : 3;
         /* Room for the token plus a possible soft-break "=". */
         if (col + need > (at_eol ? 76u : 75u)) {
-            sb_str(b, "=\r\n");
+            rl_buf_addstr(b, "=\r\n");
             col = 0;
         }
         if (literal) {
-            sb_char(b, (char)c);
+            rl_buf_addc(b, (char)c);
         } else {
             char enc[3] = {'=', hex[c >> 4], hex[c & 15]};
-            sb_add(b, enc, 3);
+            rl_buf_add(b, enc, 3);
         }
         col += need;
     }
@@ -436,7 +381,7 @@ find_block(const struct rl_mail_template *t, const char *name,
 /* Appends one value in `mode`. Returns false (with why) when it may not be
  * used there. */
 static bool
-put_value(struct sbuf *b, enum mode mode, const char *v, char *why,
+put_value(struct rl_buf *b, enum mode mode, const char *v, char *why,
           size_t why_cap)
 {
     for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
@@ -447,38 +392,38 @@ put_value(struct sbuf *b, enum mode mode, const char *v, char *why,
                                   "header value contains a control character");
                 return false;
             }
-            sb_char(b, ' ');
+            rl_buf_addc(b, ' ');
             continue;
         }
         if (mode == M_HTML) {
             switch (c) {
             case '&':
-                sb_str(b, "&amp;");
+                rl_buf_addstr(b, "&amp;");
                 continue;
             case '<':
-                sb_str(b, "&lt;");
+                rl_buf_addstr(b, "&lt;");
                 continue;
             case '>':
-                sb_str(b, "&gt;");
+                rl_buf_addstr(b, "&gt;");
                 continue;
             case '"':
-                sb_str(b, "&#34;");
+                rl_buf_addstr(b, "&#34;");
                 continue;
             case '\'':
-                sb_str(b, "&#39;");
+                rl_buf_addstr(b, "&#39;");
                 continue;
             default:
                 break;
             }
         }
-        sb_char(b, (char)c);
+        rl_buf_addc(b, (char)c);
     }
     return true;
 }
 
 /* Expands a block's placeholders from data into b. */
 static bool
-expand(struct sbuf *b, const char *text, size_t len, enum mode mode,
+expand(struct rl_buf *b, const char *text, size_t len, enum mode mode,
        json_t *data, char *why, size_t why_cap)
 {
     const char *p = text;
@@ -486,10 +431,10 @@ expand(struct sbuf *b, const char *text, size_t len, enum mode mode,
     while (p < end) {
         const char *open = strstr(p, "{{");
         if (open == NULL || open >= end) {
-            sb_add(b, p, (size_t)(end - p));
+            rl_buf_add(b, p, (size_t)(end - p));
             break;
         }
-        sb_add(b, p, (size_t)(open - p));
+        rl_buf_add(b, p, (size_t)(open - p));
         const char *close = strstr(open, "}}");
         if (close == NULL || close > end) {
             rl_mailer_set_why(why, why_cap, "template: unclosed action");
@@ -534,8 +479,9 @@ expand(struct sbuf *b, const char *text, size_t len, enum mode mode,
 }
 
 static bool
-render_block(struct sbuf *b, const struct rl_mail_template *t, const char *name,
-             enum mode mode, json_t *data, char *why, size_t why_cap)
+render_block(struct rl_buf *b, const struct rl_mail_template *t,
+             const char *name, enum mode mode, json_t *data, char *why,
+             size_t why_cap)
 {
     const char *text;
     size_t len;
@@ -546,17 +492,17 @@ render_block(struct sbuf *b, const struct rl_mail_template *t, const char *name,
 /* ---- the message -------------------------------------------------------- */
 
 static void
-add_part(struct sbuf *b, const char *boundary, const char *type,
-         const struct sbuf *body)
+add_part(struct rl_buf *b, const char *boundary, const char *type,
+         const struct rl_buf *body)
 {
-    sb_str(b, "--");
-    sb_str(b, boundary);
-    sb_str(b, "\r\nContent-Type: ");
-    sb_str(b, type);
-    sb_str(b, "; charset=UTF-8\r\n"
-              "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-    qp_encode(b, body->p, body->len);
-    sb_str(b, "\r\n");
+    rl_buf_addstr(b, "--");
+    rl_buf_addstr(b, boundary);
+    rl_buf_addstr(b, "\r\nContent-Type: ");
+    rl_buf_addstr(b, type);
+    rl_buf_addstr(b, "; charset=UTF-8\r\n"
+                     "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+    qp_encode(b, body->data, body->len);
+    rl_buf_addstr(b, "\r\n");
 }
 
 enum rl_err
@@ -591,20 +537,28 @@ rl_mail_render(const char *tmpl, const char *data_json, const char *sender,
         return RL_ERR_INVALID;
     }
 
-    struct sbuf subject = {0}, plain = {0}, html = {0}, msg = {0};
+    struct rl_buf subject, plain, html, msg;
+    rl_buf_init(&subject, RL_MAIL_MAX_BYTES, NULL);
+    rl_buf_init(&plain, RL_MAIL_MAX_BYTES, NULL);
+    rl_buf_init(&html, RL_MAIL_MAX_BYTES, NULL);
+    rl_buf_init(&msg, RL_MAIL_MAX_BYTES, NULL);
     enum rl_err e = RL_ERR_INVALID;
     if (!render_block(&subject, t, "subject", M_SUBJECT, data, why, why_cap) ||
         !render_block(&plain, t, "plainBody", M_PLAIN, data, why, why_cap) ||
         !render_block(&html, t, "htmlBody", M_HTML, data, why, why_cap)) {
         goto done;
     }
-    if (subject.failed || plain.failed || html.failed) {
+    if (rl_buf_err(&subject) != RL_OK || rl_buf_err(&plain) != RL_OK ||
+        rl_buf_err(&html) != RL_OK) {
         rl_mailer_set_why(why, why_cap, "message too large or out of memory");
-        e = subject.too_big || plain.too_big || html.too_big ? RL_ERR_INVALID
-                                                             : RL_ERR_NOMEM;
+        e = rl_buf_err(&subject) == RL_ERR_TOO_LARGE ||
+                    rl_buf_err(&plain) == RL_ERR_TOO_LARGE ||
+                    rl_buf_err(&html) == RL_ERR_TOO_LARGE
+                ? RL_ERR_INVALID
+                : RL_ERR_NOMEM;
         goto done;
     }
-    if (subject.p != NULL && !rl_mail_header_ok(subject.p)) {
+    if (subject.data != NULL && !rl_mail_header_ok(subject.data)) {
         rl_mailer_set_why(why, why_cap,
                           "header value contains a control character");
         goto done;
@@ -619,39 +573,38 @@ rl_mail_render(const char *tmpl, const char *data_json, const char *sender,
     random_hex(boundary + 5, 16);
 
     add_date_header(&msg, now);
-    sb_str(&msg, "Message-ID: <");
-    sb_str(&msg, id);
-    sb_char(&msg, '@');
-    sb_str(&msg, domain);
-    sb_str(&msg, ">\r\n");
+    rl_buf_addstr(&msg, "Message-ID: <");
+    rl_buf_addstr(&msg, id);
+    rl_buf_addc(&msg, '@');
+    rl_buf_addstr(&msg, domain);
+    rl_buf_addstr(&msg, ">\r\n");
     add_from_header(&msg, sender, addr);
-    sb_str(&msg, "To: ");
-    sb_str(&msg, recipient);
-    sb_str(&msg, "\r\n");
-    add_text_header(&msg, "Subject", subject.p ? subject.p : "");
-    sb_str(&msg, "MIME-Version: 1.0\r\n"
-                 "Content-Type: multipart/alternative;\r\n boundary=\"");
-    sb_str(&msg, boundary);
-    sb_str(&msg, "\"\r\n\r\n");
+    rl_buf_addstr(&msg, "To: ");
+    rl_buf_addstr(&msg, recipient);
+    rl_buf_addstr(&msg, "\r\n");
+    add_text_header(&msg, "Subject", subject.data ? subject.data : "");
+    rl_buf_addstr(&msg, "MIME-Version: 1.0\r\n"
+                        "Content-Type: multipart/alternative;\r\n boundary=\"");
+    rl_buf_addstr(&msg, boundary);
+    rl_buf_addstr(&msg, "\"\r\n\r\n");
     add_part(&msg, boundary, "text/plain", &plain);
     add_part(&msg, boundary, "text/html", &html);
-    sb_str(&msg, "--");
-    sb_str(&msg, boundary);
-    sb_str(&msg, "--\r\n");
-    if (msg.failed) {
+    rl_buf_addstr(&msg, "--");
+    rl_buf_addstr(&msg, boundary);
+    rl_buf_addstr(&msg, "--\r\n");
+    if (rl_buf_err(&msg) != RL_OK) {
         rl_mailer_set_why(why, why_cap, "message too large or out of memory");
-        e = msg.too_big ? RL_ERR_INVALID : RL_ERR_NOMEM;
+        e = rl_buf_err(&msg) == RL_ERR_TOO_LARGE ? RL_ERR_INVALID
+                                                 : RL_ERR_NOMEM;
         goto done;
     }
-    *out = msg.p;
-    *len = msg.len;
-    msg.p = NULL;
+    *out = rl_buf_take(&msg, len); /* not NULL: no error stuck */
     e = RL_OK;
 done:
-    sb_free(&subject);
-    sb_free(&plain);
-    sb_free(&html);
-    sb_free(&msg);
+    rl_buf_free(&subject);
+    rl_buf_free(&plain);
+    rl_buf_free(&html);
+    rl_buf_free(&msg);
     json_decref(data);
     return e;
 }

@@ -352,8 +352,8 @@ static void
 err_str_every_value(void **state)
 {
     (void)state;
-    const char *seen[RL_ERR_LOCKED + 1];
-    for (int e = RL_OK; e <= RL_ERR_LOCKED; e++) {
+    const char *seen[RL_ERR_TOO_LARGE + 1];
+    for (int e = RL_OK; e <= RL_ERR_TOO_LARGE; e++) {
         const char *s = rl_err_str((enum rl_err)e);
         assert_non_null(s);
         assert_true(s[0] != '\0');
@@ -370,7 +370,7 @@ err_str_every_value(void **state)
     }
     assert_string_equal(rl_err_str(RL_OK), "ok");
     /* Values outside the enum still get a description. */
-    const char *unknown = rl_err_str((enum rl_err)(RL_ERR_LOCKED + 1));
+    const char *unknown = rl_err_str((enum rl_err)(RL_ERR_TOO_LARGE + 1));
     assert_non_null(unknown);
     assert_true(unknown[0] != '\0');
 }
