@@ -3,20 +3,7 @@
  */
 #include "internal/base/percent.h"
 
-int
-rl_hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
+#include "internal/base/hex.h"
 
 size_t
 rl_percent_decode(const char *s, size_t len, char *out)

@@ -1,7 +1,7 @@
 /*
  * percent.h — percent-decoding (RFC 3986 §2.1), the one decoder for request
- * paths and DSN database names, and the one hex-digit reader (the four hex
- * digits of a JSON \u escape use it too).
+ * paths and DSN database names (its hex digits are read by hex.h, which
+ * this header includes for the callers that had rl_hex_value from here).
  *
  * Pure functions; thread-safe.
  */
@@ -10,8 +10,7 @@
 
 #include <stddef.h>
 
-/* The value of hex digit c (0-9, a-f, A-F), or -1. */
-int rl_hex_value(char c);
+#include "internal/base/hex.h" /* IWYU pragma: export */
 
 /* Decodes the len bytes of s into out (room for len bytes; no NUL is
  * added): "%XX" with two hex digits becomes that byte, anything else is

@@ -1,41 +1,55 @@
 /* utf8.c — see utf8.h. No state. */
 #include "internal/base/utf8.h"
 
-#include <stdint.h>
+size_t
+rl_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t more;
+    uint32_t v;
+
+    if (c < 0x80) {
+        if (cp != NULL) {
+            *cp = c;
+        }
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        more = 1;
+        v = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        more = 2;
+        v = c & 0x0Fu;
+        lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlongs */
+        hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        more = 3;
+        v = c & 0x07u;
+        lo = c == 0xF0 ? 0x90 : 0x80; /* no overlongs */
+        hi = c == 0xF4 ? 0x8F : 0xBF; /* nothing past U+10FFFF */
+    } else {
+        return 0; /* a continuation byte, C0, C1 or F5..FF */
+    }
+    for (size_t k = 1; k <= more; k++) {
+        if (k == n) {
+            return RL_UTF8_SHORT;
+        }
+        if (s[k] < lo || s[k] > hi) {
+            return 0;
+        }
+        v = (v << 6) | (s[k] & 0x3Fu);
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    if (cp != NULL) {
+        *cp = v;
+    }
+    return more + 1;
+}
 
 size_t
 rl_utf8_seq_len(const unsigned char *s, size_t n)
 {
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) {
-        return 1;
-    } else if ((c & 0xE0) == 0xC0) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-        return 0;
-    }
-    return len;
+    size_t len = rl_utf8_decode(s, n, NULL);
+    return len == RL_UTF8_SHORT ? 0 : len;
 }

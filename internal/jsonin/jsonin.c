@@ -40,7 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal/base/percent.h"
+#include "internal/base/hex.h"
+#include "internal/base/utf8.h"
 
 /* Output budget for a quoted key inside message[320]: the longest prefix is
  * 44 bytes, then 2 quotes, up to QUOTE_BODY_MAX escaped bytes, "..." and a
@@ -102,49 +103,20 @@ skip_ws(const unsigned char *b, size_t len, size_t i)
  * it consumed; on SCAN_SYNTAX / SCAN_UTF8 / SCAN_NUL it leaves the 0-based
  * offset of the byte to blame in *ip. */
 
-/* The UTF-8 sequence whose lead byte (>= 0x80) is at *ip, by the
- * well-formedness table of Unicode §3.9 (no overlongs, surrogates or code
- * points past U+10FFFF). Data ending mid-sequence is SCAN_EOF, so a body cut
- * at the size limit reads as "too large", not as bad UTF-8. */
+/* The UTF-8 sequence whose lead byte (>= 0x80) is at *ip (rl_utf8_decode).
+ * Data ending mid-sequence is SCAN_EOF, so a body cut at the size limit
+ * reads as "too large", not as bad UTF-8. */
 static enum scan_err
 scan_utf8(const unsigned char *b, size_t len, size_t *ip)
 {
-    size_t i = *ip;
-    unsigned char c = b[i], lo = 0x80, hi = 0xBF;
-    size_t n;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 1;
-    } else if (c == 0xE0) {
-        n = 2;
-        lo = 0xA0;
-    } else if (c == 0xED) {
-        n = 2;
-        hi = 0x9F;
-    } else if (c >= 0xE1 && c <= 0xEF) {
-        n = 2;
-    } else if (c == 0xF0) {
-        n = 3;
-        lo = 0x90;
-    } else if (c == 0xF4) {
-        n = 3;
-        hi = 0x8F;
-    } else if (c >= 0xF1 && c <= 0xF3) {
-        n = 3;
-    } else {
+    size_t n = rl_utf8_decode(b + *ip, len - *ip, NULL);
+    if (n == RL_UTF8_SHORT) {
+        return SCAN_EOF;
+    }
+    if (n == 0) {
         return SCAN_UTF8;
     }
-    for (size_t k = 1; k <= n; k++) {
-        if (i + k == len) {
-            return SCAN_EOF;
-        }
-        if (b[i + k] < lo || b[i + k] > hi) {
-            return SCAN_UTF8;
-        }
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    *ip = i + n + 1;
+    *ip += n;
     return SCAN_OK;
 }
 
@@ -857,27 +829,6 @@ set_message(struct rl_jin_result *out, const char *fmt, ...)
     out->status = RL_JIN_BAD;
 }
 
-/* Length of the UTF-8 sequence at s (n > 0 bytes), its code point in *cp;
- * 0 when ill-formed. */
-static size_t
-utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    size_t i = 0;
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if (scan_utf8(s, n, &i) != SCAN_OK) {
-        return 0;
-    }
-    uint32_t v = s[0] & (i == 2 ? 0x1F : i == 3 ? 0x0F : 0x07);
-    for (size_t k = 1; k < i; k++) {
-        v = (v << 6) | (s[k] & 0x3F);
-    }
-    *cp = v;
-    return i;
-}
-
 /*
  * Non-ASCII code points Go's strconv.IsPrint rejects that are assigned in
  * Unicode (controls, format characters, non-ASCII spaces, private use) and
@@ -919,7 +870,6 @@ printable(uint32_t cp)
 static size_t
 escape_rune(uint32_t cp, const unsigned char *s, size_t n, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
     static const char letters[] = "abtnvfr"; /* \a (7) .. \r (13) */
 
     if (cp == '"' || cp == '\\') {
@@ -939,15 +889,15 @@ escape_rune(uint32_t cp, const unsigned char *s, size_t n, char *out)
     if (cp < 0x20 || cp == 0x7F) {
         out[0] = '\\';
         out[1] = 'x';
-        out[2] = hex[cp >> 4];
-        out[3] = hex[cp & 0xF];
+        out[2] = rl_hex_digit(cp >> 4);
+        out[3] = rl_hex_digit(cp);
         return 4;
     }
     int digits = cp < 0x10000 ? 4 : 8;
     out[0] = '\\';
     out[1] = digits == 4 ? 'u' : 'U';
     for (int k = 0; k < digits; k++) {
-        out[2 + k] = hex[(cp >> (4 * (digits - 1 - k))) & 0xF];
+        out[2 + k] = rl_hex_digit(cp >> (4 * (digits - 1 - k)));
     }
     return 2 + (size_t)digits;
 }
@@ -968,9 +918,10 @@ quote_key(char *q, const char *key, size_t n)
     while (r < n) {
         char tmp[12];
         uint32_t cp;
-        size_t rl = utf8_decode(s + r, n - r, &cp);
+        size_t rl = rl_utf8_decode(s + r, n - r, &cp);
         size_t tl;
-        if (rl == 0) { /* not reachable from a decoded key; Go's \x form */
+        if (rl == 0 || rl == RL_UTF8_SHORT) { /* not reachable from a decoded
+                                                 key; Go's \x form */
             rl = 1;
             tl = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", s[r]);
         } else {

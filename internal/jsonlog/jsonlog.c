@@ -13,6 +13,7 @@
  */
 #include "internal/jsonlog/jsonlog.h"
 
+#include "internal/base/hex.h"
 #include "internal/base/utf8.h"
 
 #include <errno.h>
@@ -71,7 +72,6 @@ rl_log_init(int fd, enum rl_log_level min_level)
 int
 rl_json_escape(char *buf, size_t cap, size_t *pos, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     size_t o = *pos;
     for (size_t i = 0; i < len;) {
@@ -94,8 +94,8 @@ rl_json_escape(char *buf, size_t cap, size_t *pos, const char *s, size_t len)
             elen = 2;
         } else if (c < 0x20 || c == 0x7F) {
             memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 0xF];
+            esc[4] = rl_hex_digit(c >> 4);
+            esc[5] = rl_hex_digit(c);
             elen = 6;
         } else if (c < 0x80) {
             esc[0] = (char)c;

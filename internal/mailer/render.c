@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "internal/base/buf.h"
+#include "internal/base/hex.h"
 #include "internal/base/utf8.h"
 #include "internal/mailer/templates.h"
 
@@ -256,7 +257,6 @@ random_hex(char *out, size_t nbytes)
 static void
 qp_encode(struct rl_buf *b, const char *text, size_t len)
 {
-    static const char hex[] = "0123456789ABCDEF";
     size_t col = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
@@ -286,7 +286,8 @@ qp_encode(struct rl_buf *b, const char *text, size_t len)
         if (literal) {
             rl_buf_addc(b, (char)c);
         } else {
-            char enc[3] = {'=', hex[c >> 4], hex[c & 15]};
+            char enc[3] = {'=', rl_hex_digit_upper(c >> 4u),
+                           rl_hex_digit_upper(c)};
             rl_buf_add(b, enc, 3);
         }
         col += need;

@@ -6,6 +6,8 @@
 
 #include <sodium.h>
 
+#include "internal/base/hex.h"
+
 static const char b32_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 size_t
@@ -59,12 +61,8 @@ void
 rl_token_hash_sql(const unsigned char hash[RL_TOKEN_HASH_BYTES],
                   char out[RL_TOKEN_HASH_SQL_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
     out[0] = '\\';
     out[1] = 'x';
-    for (size_t i = 0; i < RL_TOKEN_HASH_BYTES; i++) {
-        out[2 + 2 * i] = hex[hash[i] >> 4];
-        out[3 + 2 * i] = hex[hash[i] & 15u];
-    }
+    rl_hex_encode(hash, RL_TOKEN_HASH_BYTES, out + 2);
     out[RL_TOKEN_HASH_SQL_LEN] = '\0';
 }

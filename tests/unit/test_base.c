@@ -1,6 +1,6 @@
 /*
  * test_base.c — unit tests for internal/base: Go-compatible durations,
- * UTF-8 sequence lengths, error descriptions and list-valued settings.
+ * UTF-8 decoding, hex digits, error descriptions and list-valued settings.
  *
  * Expected duration values are what Go's time.ParseDuration returns,
  * converted with Duration.Milliseconds() (truncation), and what
@@ -17,6 +17,7 @@
 
 #include "internal/base/duration.h"
 #include "internal/base/err.h"
+#include "internal/base/hex.h"
 #include "internal/base/list.h"
 #include "internal/base/utf8.h"
 
@@ -348,6 +349,138 @@ utf8_truncated_reads_only_n_bytes(void **state)
     }
 }
 
+/* rl_utf8_decode: code points at every boundary of Unicode §3.9's table. */
+static void
+utf8_decode_code_points(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t len;
+        uint32_t cp;
+    } cases[] = {
+        {"\x00", 1, 0x00},
+        {"\x7F", 1, 0x7F},
+        {"\xC2\x80", 2, 0x80},
+        {"\xDF\xBF", 2, 0x7FF},
+        {"\xE0\xA0\x80", 3, 0x800},
+        {"\xED\x9F\xBF", 3, 0xD7FF}, /* just below the surrogates */
+        {"\xEE\x80\x80", 3, 0xE000}, /* just above them */
+        {"\xEF\xBF\xBF", 3, 0xFFFF},
+        {"\xF0\x90\x80\x80", 4, 0x10000},
+        {"\xF4\x8F\xBF\xBF", 4, 0x10FFFF}, /* the last code point */
+        {"\xE2\x82\xAC", 3, 0x20AC},
+        {"\xF0\x9F\x98\x80", 4, 0x1F600},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = cases[i].len;
+        uint32_t cp = 0xFFFFFFFF;
+        assert_int_equal(
+            rl_utf8_decode((const unsigned char *)cases[i].s, n, &cp), n);
+        assert_int_equal(cp, cases[i].cp);
+        assert_int_equal(
+            rl_utf8_decode((const unsigned char *)cases[i].s, n, NULL), n);
+        assert_int_equal(rl_utf8_seq_len((const unsigned char *)cases[i].s, n),
+                         n);
+    }
+}
+
+/* Malformed (0) against cut short (RL_UTF8_SHORT): a wrong byte within the
+ * n available counts first, so an overlong, surrogate or out-of-range start
+ * is malformed even when cut short. */
+static void
+utf8_decode_malformed_or_short(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t n;
+        size_t want;
+    } cases[] = {
+        {"\xC3", 1, RL_UTF8_SHORT},
+        {"\xE2", 1, RL_UTF8_SHORT},
+        {"\xE2\x82", 2, RL_UTF8_SHORT},
+        {"\xF0\x9F\x98", 3, RL_UTF8_SHORT},
+        {"\xF4\x8F", 2, RL_UTF8_SHORT},
+        {"\xE2\x28", 2, 0},         /* bad continuation before the end */
+        {"\xE0\x80", 2, 0},         /* overlong, seen at its second byte */
+        {"\xED\xA0", 2, 0},         /* a surrogate, seen at its second byte */
+        {"\xF0\x8F", 2, 0},         /* overlong 4-byte form */
+        {"\xF4\x90", 2, 0},         /* past U+10FFFF */
+        {"\xF5", 1, 0},             /* lead byte past U+10FFFF */
+        {"\xC0", 1, 0},             /* overlong lead */
+        {"\xC1", 1, 0},             /* overlong lead */
+        {"\x80", 1, 0},             /* lone continuation */
+        {"\xF0\x9F\x98\x28", 4, 0}, /* bad last byte */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = cases[i].n;
+        unsigned char *p = test_malloc(n); /* ASan: nothing read past n */
+        memcpy(p, cases[i].s, n);
+        uint32_t cp = 7;
+        size_t got = rl_utf8_decode(p, n, &cp);
+        if (got != cases[i].want) {
+            print_error("case %zu: got %zu, want %zu\n", i, got, cases[i].want);
+            fail();
+        }
+        assert_int_equal(cp, 7); /* untouched on failure */
+        assert_int_equal(rl_utf8_seq_len(p, n), 0);
+        test_free(p);
+    }
+}
+
+/* rl_utf8_seq_len agrees with the decoder on every 1- to 3-byte input and
+ * every 4-byte one from F0..F4 with the same continuation pattern. */
+static void
+utf8_seq_len_matches_decode_exhaustively(void **state)
+{
+    (void)state;
+    unsigned char s[4];
+    for (unsigned a = 0; a < 256; a++) {
+        for (unsigned b = 0; b < 256; b++) {
+            for (unsigned c = 0x70; c < 0xD0; c += 0x0F) {
+                s[0] = (unsigned char)a;
+                s[1] = (unsigned char)b;
+                s[2] = (unsigned char)c;
+                s[3] = 0x80;
+                size_t d = rl_utf8_decode(s, 4, NULL);
+                assert_true(d <= 4);
+                assert_int_equal(rl_utf8_seq_len(s, 4), d);
+            }
+        }
+    }
+}
+
+static void
+hex_both_ways(void **state)
+{
+    (void)state;
+    for (unsigned v = 0; v < 16; v++) {
+        char lo = rl_hex_digit(v), up = rl_hex_digit_upper(v);
+        assert_int_equal(rl_hex_value(lo), v);
+        assert_int_equal(rl_hex_value(up), v);
+        assert_true(v < 10 ? lo == up
+                           : (lo >= 'a' && lo <= 'f' && up == lo - 'a' + 'A'));
+        assert_int_equal(rl_hex_digit(v + 0x30), lo); /* low bits only */
+    }
+    assert_int_equal(rl_hex_value('g'), -1);
+    assert_int_equal(rl_hex_value('G'), -1);
+    assert_int_equal(rl_hex_value('/'), -1);
+    assert_int_equal(rl_hex_value(':'), -1);
+    assert_int_equal(rl_hex_value('@'), -1);
+    assert_int_equal(rl_hex_value('`'), -1);
+    assert_int_equal(rl_hex_value('\0'), -1);
+    assert_int_equal(rl_hex_value((char)0xC1), -1);
+    static const unsigned char in[] = {0x00, 0x0F, 0xA5, 0xFF, 0x10};
+    char out[11];
+    memset(out, '#', sizeof(out));
+    rl_hex_encode(in, sizeof(in), out);
+    assert_memory_equal(out, "000fa5ff10", 10);
+    assert_int_equal(out[10], '#'); /* no NUL written */
+    rl_hex_encode(in, 0, out);
+    assert_int_equal(out[0], '0');
+}
+
 static void
 err_str_every_value(void **state)
 {
@@ -458,6 +591,10 @@ main(void)
         cmocka_unit_test(utf8_multibyte_well_formed),
         cmocka_unit_test(utf8_malformed),
         cmocka_unit_test(utf8_truncated_reads_only_n_bytes),
+        cmocka_unit_test(utf8_decode_code_points),
+        cmocka_unit_test(utf8_decode_malformed_or_short),
+        cmocka_unit_test(utf8_seq_len_matches_decode_exhaustively),
+        cmocka_unit_test(hex_both_ways),
         cmocka_unit_test(err_str_every_value),
         cmocka_unit_test(list_separators),
         cmocka_unit_test(list_contains_is_exact),
