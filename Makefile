@@ -18,13 +18,16 @@ DEPS_BUILD := gcc make pkg-config git libmicrohttpd-dev libpq-dev \
 	libjansson-dev libsodium-dev libcurl4-openssl-dev
 DEPS_RUN   := postgresql postgresql-contrib curl ca-certificates procps jq
 # make deb: dpkg-buildpackage with debhelper, the man page, lintian.
-DEPS_DEB   := dpkg-dev debhelper help2man lintian
+DEPS_DEB   := build-essential dpkg-dev debhelper help2man lintian
 # chromium (about 120 MB) runs the browser CORS test, tests/test_cors_browser.py.
 DEPS_TEST  := libcmocka-dev python3 python3-pytest python3-requests \
 	python3-aiosmtpd python3-jsonschema systemd caddy dpkg-dev chromium \
 	prometheus $(DEPS_DEB) debootstrap
 # nodejs runs Prism for tests/test_openapi_prism.py (tests/tools/npm-tool.sh).
 DEPS_TEST  += nodejs
+# npm comes with NodeSource's nodejs (and conflicts with Debian's npm there);
+# with Debian's nodejs it is a package of its own.
+DEPS_TEST  += $(if $(shell command -v npm 2>/dev/null),,npm)
 DEPS_BENCH := wrk nginx-light
 
 # 1.0.0+git<commits>.<hash>[.dirty]: always increases (remote/deb/version.sh).
@@ -213,6 +216,11 @@ run: deps/run
 .PHONY: test
 test: deps
 	@$(MAKE) --no-print-directory build bin/api-sanitize $(UNIT_BIN)
+	@# Prism (tests/test_openapi_prism.py) from the npm registry, before the
+	@# clock of any test starts: the first install takes a minute. Where it
+	@# fails, that test fails and says why; the others run.
+	@tests/tools/npm-tool.sh prism --version >/dev/null || \
+		echo 'make test: could not install Prism from the npm registry (tests/tools/npm-tool.sh prism)'
 	tests/tools/run-tests.sh
 
 ## fuzz/http SECONDS=N [SEED=S CASES=C]: the HTTP fuzzer for N s (default 300) on a throw-away cluster; findings in build/fuzz-http/
