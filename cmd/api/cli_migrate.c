@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cmd/api/cli_args.h"
+#include "internal/base/parse.h"
 #include "internal/migrate/migrate.h"
 
 enum verb { VERB_UP, VERB_DOWN, VERB_GOTO, VERB_VERSION, VERB_FORCE };
@@ -54,17 +55,7 @@ usage_error(const char *why)
 static bool
 parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
-    if (s[0] < '0' || s[0] > '9') {
-        return false;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max) {
-        return false;
-    }
-    *out = v;
-    return true;
+    return rl_parse_u64(s, max, out) == RL_OK;
 }
 
 static void

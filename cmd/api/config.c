@@ -26,6 +26,7 @@
 
 #include "internal/base/duration.h"
 #include "internal/base/list.h"
+#include "internal/base/parse.h"
 #include "internal/jwt/jwt.h"
 #include "internal/netaddr/netaddr.h"
 #include "internal/ratelimit/ratelimit.h"
@@ -264,10 +265,10 @@ parse_value(struct api_config *cfg, const struct flag *f, const char *v)
         if (v == NULL || *v == '\0') {
             return false;
         }
-        errno = 0;
-        char *end;
-        long long n = strtoll(v, &end, 10);
-        if (errno != 0 || *end != '\0' || n < INT_MIN || n > INT_MAX) {
+        /* strtoll's syntax (leading spaces and a sign), as before. */
+        int64_t n;
+        if (rl_parse_i64(v, RL_PARSE_STRTOL, INT_MIN, INT_MAX, NULL, &n) !=
+            RL_OK) {
             return false;
         }
         *(int *)(base + f->off) = (int)n;

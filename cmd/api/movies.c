@@ -13,6 +13,7 @@
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
+#include "internal/base/parse.h"
 #include "internal/data/movies.h"
 #include "internal/validator/validator.h"
 
@@ -273,10 +274,10 @@ api_movie_update(struct api_app *app, struct api_req *req)
     }
     const char *xv = api_req_header(req, "X-Expected-Version");
     if (xv != NULL) {
-        char *end;
-        errno = 0;
-        long long want = strtoll(xv, &end, 10);
-        if (errno != 0 || end == xv || *end != '\0' || want != m.version) {
+        int64_t want;
+        if (rl_parse_i64(xv, RL_PARSE_STRTOL, INT64_MIN, INT64_MAX, NULL,
+                         &want) != RL_OK ||
+            want != m.version) {
             return api_reply_edit_conflict(req);
         }
     }

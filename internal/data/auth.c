@@ -11,6 +11,7 @@
 
 #include "internal/arena/arena.h"
 #include "internal/data/movies.h"
+#include "internal/data/pgconn.h"
 #include "internal/tokens/tokens.h"
 
 unsigned
@@ -47,12 +48,10 @@ load(struct rl_db *db, enum rl_stmt stmt, const char *param,
         PQclear(r);
         return RL_ERR_NOT_FOUND;
     }
-    out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    out->id = rl_pg_int(r, 0, 0);
     out->activated = PQgetvalue(r, 0, 1)[0] == 't';
     out->perms = 0;
-    out->sessions_since = PQgetisnull(r, 0, 3)
-                              ? INT64_MIN
-                              : strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+    out->sessions_since = PQgetisnull(r, 0, 3) ? INT64_MIN : rl_pg_int(r, 0, 3);
     struct rl_arena *a = rl_arena_create(512);
     const char **codes;
     size_t n;

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal/data/pgconn.h"
+
 #define F_TITLE 1u
 #define F_GENRES 2u
 #define F_YEAR 4u
@@ -208,23 +210,17 @@ rl_movie_statements_init(void)
     return slot <= RL_STMT_SLOTS ? RL_OK : RL_ERR_NOMEM;
 }
 
-static int64_t
-parse_i64(const char *s)
-{
-    return strtoll(s, NULL, 10);
-}
-
 /* Copies row `row` of r, whose columns start at `col` as
  * id, title, year, runtime, genres, version. */
 static enum rl_err
 scan_movie(const PGresult *r, int row, int col, struct rl_arena *arena,
            struct rl_movie *m)
 {
-    m->id = parse_i64(PQgetvalue(r, row, col));
+    m->id = rl_pg_int(r, row, col);
     m->title = rl_arena_strdup(arena, PQgetvalue(r, row, col + 1));
-    m->year = (int32_t)parse_i64(PQgetvalue(r, row, col + 2));
-    m->runtime = (int32_t)parse_i64(PQgetvalue(r, row, col + 3));
-    m->version = (int32_t)parse_i64(PQgetvalue(r, row, col + 5));
+    m->year = (int32_t)rl_pg_int(r, row, col + 2);
+    m->runtime = (int32_t)rl_pg_int(r, row, col + 3);
+    m->version = (int32_t)rl_pg_int(r, row, col + 5);
     if (m->title == NULL) {
         return RL_ERR_NOMEM;
     }
@@ -251,8 +247,8 @@ rl_movie_insert(struct rl_db *db, struct rl_movie *m)
     PGresult *r;
     enum rl_err e = rl_db_run(db, RL_STMT_MOVIE_INSERT, params, &r);
     if (e == RL_OK) {
-        m->id = parse_i64(PQgetvalue(r, 0, 0));
-        m->version = (int32_t)parse_i64(PQgetvalue(r, 0, 1));
+        m->id = rl_pg_int(r, 0, 0);
+        m->version = (int32_t)rl_pg_int(r, 0, 1);
         PQclear(r);
     }
     rl_arena_destroy(arena);
@@ -304,7 +300,7 @@ rl_movie_update(struct rl_db *db, struct rl_movie *m)
         if (PQntuples(r) == 0) {
             e = RL_ERR_EDIT_CONFLICT;
         } else {
-            m->version = (int32_t)parse_i64(PQgetvalue(r, 0, 0));
+            m->version = (int32_t)rl_pg_int(r, 0, 0);
         }
         PQclear(r);
     }
@@ -385,7 +381,7 @@ rl_movie_list(struct rl_db *db, const struct rl_movie_filter *f,
         e = RL_ERR_NOMEM;
     }
     for (int i = 0; e == RL_OK && i < rows; i++) {
-        out->total_records = parse_i64(PQgetvalue(r, i, 0));
+        out->total_records = rl_pg_int(r, i, 0);
         e = scan_movie(r, i, 1, arena, &out->movies[i]);
         out->n++;
     }
@@ -394,7 +390,7 @@ rl_movie_list(struct rl_db *db, const struct rl_movie_filter *f,
         /* Past the last page: the real totals still matter (§12 #2). */
         e = rl_db_exec_def(c, &count_defs[mask], params, NULL, &r);
         if (e == RL_OK) {
-            out->total_records = parse_i64(PQgetvalue(r, 0, 0));
+            out->total_records = rl_pg_int(r, 0, 0);
             PQclear(r);
         }
     }

@@ -4,9 +4,10 @@
  */
 #include "internal/data/outbox_stats.h"
 
-#include <errno.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+
+#include "internal/base/parse.h"
 
 enum rl_err
 rl_outbox_counts(struct rl_db *db, struct rl_outbox_counts *out)
@@ -18,10 +19,9 @@ rl_outbox_counts(struct rl_db *db, struct rl_outbox_counts *out)
         return e;
     }
     for (int i = 0; i < PQntuples(r); i++) {
-        errno = 0;
-        char *end;
-        long long n = strtoll(PQgetvalue(r, i, 1), &end, 10);
-        if (errno != 0 || *end != '\0' || n < 0) {
+        int64_t n;
+        if (rl_parse_i64(PQgetvalue(r, i, 1), RL_PARSE_STRTOL, 0, INT64_MAX,
+                         NULL, &n) != RL_OK) {
             e = RL_ERR_DB;
             break;
         }

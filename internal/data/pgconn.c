@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal/base/clock.h"
+#include "internal/base/parse.h"
 
 int
 rl_pg_poll_ms(int64_t deadline_ms, int64_t now_ms)
@@ -185,6 +186,17 @@ rl_pg_connect(const char *dsn, const char *app_name, const char *setup_sql,
 fail:
     PQfinish(pg);
     return e;
+}
+
+int64_t
+rl_pg_int(const PGresult *r, int row, int col)
+{
+    int64_t v = 0;
+    if (rl_parse_i64(PQgetvalue(r, row, col), RL_PARSE_STRTOL, INT64_MIN,
+                     INT64_MAX, NULL, &v) != RL_OK) {
+        return 0;
+    }
+    return v;
 }
 
 static bool

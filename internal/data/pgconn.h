@@ -77,6 +77,10 @@ enum rl_err rl_pg_connect(const char *dsn, const char *app_name,
 enum rl_err rl_pg_await(PGconn *pg, int64_t deadline_ms,
                         PGresult **out) RL_MUST_CHECK;
 
+/* The integer in row, col of r (an int, bigint or epoch column: its text
+ * is always one); 0 if the field is NULL or not an integer. */
+int64_t rl_pg_int(const PGresult *r, int row, int col);
+
 /* PQsendQuery (one or more statements, no parameters) + rl_pg_await. A
  * failed send is RL_ERR_CONN. */
 enum rl_err rl_pg_exec(PGconn *pg, const char *sql, int64_t deadline_ms,

@@ -16,6 +16,7 @@
 
 #include "internal/data/movies.h"
 #include "internal/data/outbox.h"
+#include "internal/data/pgconn.h"
 
 /* ---- rules ------------------------------------------------------------- */
 
@@ -121,12 +122,6 @@ rl_user_validate_token(struct rl_validator *v, const char *token)
 
 /* ---- rows -------------------------------------------------------------- */
 
-static int64_t
-parse_i64(const char *s)
-{
-    return strtoll(s, NULL, 10);
-}
-
 /* Copies row 0 of r: id, created_at, name, email, password_hash,
  * activated, version. */
 static enum rl_err
@@ -136,13 +131,13 @@ scan_user(const PGresult *r, struct rl_arena *arena, struct rl_user *u)
     if (strlen(created) >= sizeof(u->created_at)) {
         return RL_ERR_DB;
     }
-    u->id = parse_i64(PQgetvalue(r, 0, 0));
+    u->id = rl_pg_int(r, 0, 0);
     memcpy(u->created_at, created, strlen(created) + 1);
     u->name = rl_arena_strdup(arena, PQgetvalue(r, 0, 2));
     u->email = rl_arena_strdup(arena, PQgetvalue(r, 0, 3));
     u->password_hash = rl_arena_strdup(arena, PQgetvalue(r, 0, 4));
     u->activated = PQgetvalue(r, 0, 5)[0] == 't';
-    u->version = (int32_t)parse_i64(PQgetvalue(r, 0, 6));
+    u->version = (int32_t)rl_pg_int(r, 0, 6);
     if (u->name == NULL || u->email == NULL || u->password_hash == NULL) {
         return RL_ERR_NOMEM;
     }
@@ -210,7 +205,7 @@ update_on(struct rl_conn *c, struct rl_user *u)
     if (PQntuples(r) == 0) {
         e = RL_ERR_EDIT_CONFLICT;
     } else {
-        u->version = (int32_t)parse_i64(PQgetvalue(r, 0, 0));
+        u->version = (int32_t)rl_pg_int(r, 0, 0);
     }
     PQclear(r);
     return e;
@@ -317,10 +312,10 @@ insert_on(struct rl_conn *c, struct rl_user *u)
         PQclear(r);
         return RL_ERR_DB;
     }
-    u->id = parse_i64(PQgetvalue(r, 0, 0));
+    u->id = rl_pg_int(r, 0, 0);
     memcpy(u->created_at, PQgetvalue(r, 0, 1),
            (size_t)PQgetlength(r, 0, 1) + 1);
-    u->version = (int32_t)parse_i64(PQgetvalue(r, 0, 2));
+    u->version = (int32_t)rl_pg_int(r, 0, 2);
     PQclear(r);
     return RL_OK;
 }

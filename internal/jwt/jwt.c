@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal/base/parse.h"
+
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
 static const char header_b64[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
@@ -151,10 +153,8 @@ check_claims(const struct rl_jwt_key *key, const json_t *c, int64_t now,
     if (sv == NULL || *sv < '1' || *sv > '9') {
         return RL_JWT_BAD_CLAIMS;
     }
-    char *end;
-    errno = 0;
-    long long id = strtoll(sv, &end, 10);
-    if (errno != 0 || *end != '\0' || id < 1) {
+    int64_t id;
+    if (rl_parse_i64(sv, 0, 1, INT64_MAX, NULL, &id) != RL_OK) {
         return RL_JWT_BAD_CLAIMS;
     }
     int64_t exp, nbf, iat;

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "internal/base/clock.h"
+#include "internal/base/parse.h"
 #include "internal/data/pgconn.h"
 #include "internal/data/statements.h"
 #include "internal/jsonlog/jsonlog.h"
@@ -96,10 +97,8 @@ env_positive(const char *name, int64_t max, int64_t *out)
     if (s == NULL || *s == '\0') {
         return false;
     }
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v <= 0 || v > max) {
+    int64_t v;
+    if (rl_parse_i64(s, RL_PARSE_STRTOL, 1, max, NULL, &v) != RL_OK) {
         rl_log_props(RL_LOG_ERROR, "ignoring invalid environment variable",
                      RL_LOG_STR("name", name), NULL);
         return false;
@@ -350,11 +349,11 @@ process_one(struct worker *w)
     }
     struct job job = {
         .id = PQgetvalue(claim, 0, 0),
-        .id_num = strtoll(PQgetvalue(claim, 0, 0), NULL, 10),
+        .id_num = rl_pg_int(claim, 0, 0),
         .tmpl = PQgetvalue(claim, 0, 1),
         .recipient = PQgetvalue(claim, 0, 2),
         .data = PQgetisnull(claim, 0, 3) ? NULL : PQgetvalue(claim, 0, 3),
-        .attempts = (int)strtol(PQgetvalue(claim, 0, 4), NULL, 10),
+        .attempts = (int)rl_pg_int(claim, 0, 4),
     };
     char why[WHY_CAP] = "";
     bool permanent;
@@ -430,7 +429,7 @@ next_wait_ms(struct worker *w)
     }
     int64_t wait = poll_ms;
     if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
-        long long due = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        int64_t due = rl_pg_int(r, 0, 0);
         /* Due but not claimable: another worker holds it (sending). */
         wait = due <= 0 ? LOCKED_RECHECK_MS : due;
     }

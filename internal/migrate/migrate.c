@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal/base/parse.h"
 #include "internal/base/percent.h"
 
 #define MIGRATIONS_TABLE "schema_migrations"
@@ -564,10 +566,9 @@ rl_migrate_version(struct rl_migrator *m, int64_t *version, bool *dirty)
     *version = RL_MIGRATE_NIL_VERSION;
     *dirty = false;
     if (PQntuples(res) > 0) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(PQgetvalue(res, 0, 0), &end, 10);
-        if (errno != 0 || *end != '\0') {
+        int64_t v;
+        if (rl_parse_i64(PQgetvalue(res, 0, 0), RL_PARSE_STRTOL, INT64_MIN,
+                         INT64_MAX, NULL, &v) != RL_OK) {
             msg_add(m, "schema_migrations holds a bad version: %s",
                     PQgetvalue(res, 0, 0));
             PQclear(res);
@@ -896,9 +897,9 @@ describe_file_error(struct rl_migrator *m, const PGresult *res,
     const char *pos =
         res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
     if (pos != NULL && text != NULL) {
-        char *end;
-        long p = strtol(pos, &end, 10);
-        if (*end == '\0' && p > 0) {
+        int64_t p;
+        if (rl_parse_i64(pos, RL_PARSE_STRTOL, 1, LONG_MAX, NULL, &p) ==
+            RL_OK) {
             long line;
             long col;
             line_col(text, p, &line, &col);

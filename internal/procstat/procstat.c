@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal/base/parse.h"
+
 /* The number after "name:" at the start of a line, or -1. */
 static int64_t
 field(const char *status, const char *name)
@@ -22,10 +24,10 @@ field(const char *status, const char *name)
     size_t n = strlen(name);
     for (const char *p = status; p != NULL && *p != '\0';) {
         if (strncmp(p, name, n) == 0 && p[n] == ':') {
-            errno = 0;
-            char *end;
-            long long v = strtoll(p + n + 1, &end, 10);
-            if (errno != 0 || end == p + n + 1 || v < 0) {
+            const char *end;
+            int64_t v;
+            if (rl_parse_i64(p + n + 1, RL_PARSE_STRTOL, 0, INT64_MAX, &end,
+                             &v) != RL_OK) {
                 return -1;
             }
             return v;
@@ -67,10 +69,10 @@ rl_procstat_parse_stat(const char *stat, int64_t *utime, int64_t *stime,
             return false;
         }
         if (f == 14 || f == 15 || f == 22) {
-            errno = 0;
-            char *end;
-            long long n = strtoll(p, &end, 10);
-            if (errno != 0 || end == p || n < 0 ||
+            const char *end;
+            int64_t n;
+            if (rl_parse_i64(p, RL_PARSE_STRTOL, 0, INT64_MAX, &end, &n) !=
+                    RL_OK ||
                 (*end != ' ' && *end != '\n' && *end != '\0')) {
                 return false;
             }
@@ -98,10 +100,10 @@ rl_procstat_count_fds(const char *dir)
         if (e->d_name[0] == '.') {
             continue; /* "." and ".."; descriptors are digits */
         }
-        char *end;
-        errno = 0;
-        long fd = strtol(e->d_name, &end, 10);
-        if (errno == 0 && *end == '\0' && fd == self) {
+        int64_t fd;
+        if (rl_parse_i64(e->d_name, RL_PARSE_STRTOL, INT64_MIN, INT64_MAX, NULL,
+                         &fd) == RL_OK &&
+            fd == self) {
             continue;
         }
         n++;

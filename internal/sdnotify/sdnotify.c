@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "internal/base/clock.h"
+#include "internal/base/parse.h"
 
 /* Parses a decimal integer that fills all of s; false otherwise. */
 static bool
@@ -28,10 +30,9 @@ parse_ll(const char *s, long long *out)
     if (s == NULL || *s == '\0') {
         return false;
     }
-    errno = 0;
-    char *end = NULL;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0') {
+    int64_t v;
+    if (rl_parse_i64(s, RL_PARSE_STRTOL, LLONG_MIN, LLONG_MAX, NULL, &v) !=
+        RL_OK) {
         return false;
     }
     *out = v;

@@ -1,0 +1,80 @@
+/*
+ * parse.c — decimal integers (see parse.h).
+ */
+#include "internal/base/parse.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Reads the digits at *p into *acc; false when there is none or the value
+ * passes limit. *p moves past every digit either way. */
+static bool
+digits(const char **p, uint64_t limit, uint64_t *acc)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    bool fits = true;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (!fits || d > limit || v > (limit - d) / 10) {
+            fits = false;
+            continue;
+        }
+        v = v * 10 + d;
+    }
+    bool any = s != *p;
+    *p = s;
+    *acc = v;
+    return any && fits;
+}
+
+enum rl_err
+rl_parse_i64(const char *s, unsigned flags, int64_t min, int64_t max,
+             const char **end, int64_t *out)
+{
+    const char *p = s;
+    if ((flags & RL_PARSE_SPACE) != 0) {
+        while (isspace((unsigned char)*p)) {
+            p++;
+        }
+    }
+    bool neg = false;
+    if ((flags & RL_PARSE_SIGN) != 0 && (*p == '+' || *p == '-')) {
+        neg = *p == '-';
+        p++;
+    }
+    uint64_t mag;
+    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    if (!digits(&p, limit, &mag) || (end == NULL && *p != '\0')) {
+        return RL_ERR_INVALID;
+    }
+    int64_t v;
+    if (!neg) {
+        v = (int64_t)mag;
+    } else if (mag == (uint64_t)INT64_MAX + 1) {
+        v = INT64_MIN;
+    } else {
+        v = -(int64_t)mag;
+    }
+    if (v < min || v > max) {
+        return RL_ERR_INVALID;
+    }
+    if (end != NULL) {
+        *end = p;
+    }
+    *out = v;
+    return RL_OK;
+}
+
+enum rl_err
+rl_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    const char *p = s;
+    uint64_t v;
+    if (!digits(&p, max, &v) || *p != '\0') {
+        return RL_ERR_INVALID;
+    }
+    *out = v;
+    return RL_OK;
+}
