@@ -16,13 +16,13 @@
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
+#include "internal/bearertoken/bearertoken.h"
 #include "internal/data/auth.h"
 #include "internal/data/tokens.h"
 #include "internal/data/users.h"
 #include "internal/jsonlog/jsonlog.h"
 #include "internal/jwt/jwt.h"
 #include "internal/password/password.h"
-#include "internal/tokens/tokens.h"
 #include "internal/validator/validator.h"
 
 /* Clock-skew allowance for a JWT's exp, nbf and iat, in seconds. */

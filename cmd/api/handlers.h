@@ -22,7 +22,7 @@ int api_user_register(struct api_app *app, struct api_req *req);
 int api_user_activate(struct api_app *app, struct api_req *req);
 int api_user_reset_password(struct api_app *app, struct api_req *req);
 
-/* tokens.c */
+/* token_mail.c */
 int api_token_activation(struct api_app *app, struct api_req *req);
 int api_token_password_reset(struct api_app *app, struct api_req *req);
 

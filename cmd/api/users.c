@@ -11,9 +11,9 @@
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
+#include "internal/bearertoken/bearertoken.h"
 #include "internal/data/users.h"
 #include "internal/password/password.h"
-#include "internal/tokens/tokens.h"
 #include "internal/validator/validator.h"
 
 static const struct rl_jin_field register_fields[] = {

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "internal/arena/arena.h"
+#include "internal/bearertoken/bearertoken.h"
 #include "internal/data/movies.h"
 #include "internal/data/pgconn.h"
-#include "internal/tokens/tokens.h"
 
 unsigned
 rl_perm_bit(const char *code)

@@ -1,7 +1,7 @@
 /*
  * tokens.h (data) — the tokens table: insert a fresh token for a user,
  * delete all of a user's tokens of one scope. Generation and hashing live
- * in internal/tokens; only the SHA-256 reaches the database.
+ * in internal/bearertoken; only the SHA-256 reaches the database.
  *
  * The *_on functions run on a connection the caller holds (usually inside
  * its transaction, see users.h); the others take one from the pool.
@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #include "internal/base/err.h"
+#include "internal/bearertoken/bearertoken.h"
 #include "internal/data/pool.h"
-#include "internal/tokens/tokens.h"
 
 struct rl_token {
     char plaintext[RL_TOKEN_LEN + 1]; /* for the user; never stored */

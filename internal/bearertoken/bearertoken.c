@@ -1,8 +1,8 @@
 /*
- * tokens.c — token generation, hashing and base32. No state: every
+ * bearertoken.c — token generation, hashing and base32. No state: every
  * function works on its arguments only.
  */
-#include "internal/tokens/tokens.h"
+#include "internal/bearertoken/bearertoken.h"
 
 #include <sodium.h>
 

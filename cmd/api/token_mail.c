@@ -1,5 +1,5 @@
 /*
- * tokens.c — the /v1/tokens endpoints that mail a token:
+ * token_mail.c — the /v1/tokens endpoints that mail a token:
  * POST /v1/tokens/activation and POST /v1/tokens/password-reset
  * (CONTRACT §4.3). The token and its mail job commit in one transaction
  * (internal/data/users.c); the mail worker sends it. No state.

@@ -1,5 +1,5 @@
 /*
- * tokens.h — opaque bearer tokens (CONTRACT §4.4): 16 random bytes from
+ * bearertoken.h — opaque bearer tokens (CONTRACT §4.4): 16 random bytes from
  * libsodium, base32-encoded (RFC 4648 alphabet A–Z2–7, no padding) into
  * exactly 26 characters for the user; only the SHA-256 of that text is
  * ever stored. Scopes and lifetimes are here too, so every caller agrees.
@@ -7,8 +7,8 @@
  * Pure functions over caller buffers, thread-safe; sodium_init() must have
  * succeeded before rl_token_new runs (main.c does it first thing).
  */
-#ifndef REDLIGHT_INTERNAL_TOKENS_TOKENS_H
-#define REDLIGHT_INTERNAL_TOKENS_TOKENS_H
+#ifndef REDLIGHT_INTERNAL_BEARERTOKEN_BEARERTOKEN_H
+#define REDLIGHT_INTERNAL_BEARERTOKEN_BEARERTOKEN_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,8 @@
 /*
- * test_tokens.c — unit tests for internal/tokens: RFC 4648 base32 without
- * padding, token shape (26 characters of A–Z2–7), SHA-256 of the plaintext,
- * the bytea literal of a hash, and the scopes/lifetimes of CONTRACT §4.4.
+ * test_bearertoken.c — unit tests for internal/bearertoken: RFC 4648 base32
+ * without padding, token shape (26 characters of A–Z2–7), SHA-256 of the
+ * plaintext, the bytea literal of a hash, and the scopes/lifetimes of CONTRACT
+ * §4.4.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +15,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "internal/tokens/tokens.h"
+#include "internal/bearertoken/bearertoken.h"
 
 static void
 base32_rfc4648_vectors(void **state)
