@@ -12,7 +12,7 @@
 #include "internal/arena/arena.h"
 #include "internal/bearertoken/bearertoken.h"
 #include "internal/data/movies.h"
-#include "internal/data/pgconn.h"
+#include "internal/data/pg_int.h"
 
 unsigned
 rl_perm_bit(const char *code)

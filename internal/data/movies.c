@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal/data/pgconn.h"
+#include "internal/data/pg_int.h"
 
 #define F_TITLE 1u
 #define F_GENRES 2u

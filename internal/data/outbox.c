@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "internal/data/pg_int.h"
+
 static bool
 known_template(const char *tmpl)
 {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal/base/parse.h"
+#include "internal/data/pg_int.h"
 
 enum rl_err
 rl_outbox_counts(struct rl_db *db, struct rl_outbox_counts *out)

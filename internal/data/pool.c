@@ -33,7 +33,7 @@
 #include <time.h>
 
 #include "internal/base/clock.h"
-#include "internal/data/pgconn.h"
+#include "internal/data/pg_int.h"
 #include "internal/jsonlog/jsonlog.h"
 
 #define IDLE_CHECK_MS 1000

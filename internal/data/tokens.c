@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "internal/data/pg_int.h"
+
 enum rl_err
 rl_token_insert_on(struct rl_conn *c, int64_t user_id, const char *scope,
                    int64_t ttl_seconds, struct rl_token *out)

@@ -16,7 +16,7 @@
 
 #include "internal/data/movies.h"
 #include "internal/data/outbox.h"
-#include "internal/data/pgconn.h"
+#include "internal/data/pg_int.h"
 
 /* ---- rules ------------------------------------------------------------- */
 
