@@ -20,7 +20,7 @@ import subprocess
 import jsonschema
 import pytest
 
-from conftest import make_user, movie_body, unique
+from conftest import connect, make_user, movie_body, read_response, unique
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METHODS = ("get", "head", "options", "put", "post", "delete", "patch")
@@ -310,3 +310,23 @@ def test_head_and_options_answer_as_declared(doc, spawn_server):
     r = anon.options("/v1/healthcheck", headers={"Authorization": "Bearer x"})
     assert r.status_code == 401
     assert r.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_document_bytes_on_one_connection(anon_api):
+    """The response borrows the embedded document instead of copying it:
+    GET, HEAD and GET again on one keep-alive connection send exactly the
+    built file (build/gen/openapi.json), and HEAD the same Content-Length
+    with no body."""
+    with open(os.path.join(ROOT, "build", "gen", "openapi.json"), "rb") as f:
+        built = f.read()
+    with connect(anon_api) as sock:
+        for method in ("GET", "HEAD", "GET"):
+            sock.sendall(f"{method} /v1/openapi.json HTTP/1.1\r\n"
+                         f"Host: {anon_api.host}\r\n\r\n".encode())
+            status, headers, body = read_response(sock,
+                                                  head=method == "HEAD")
+            assert status == 200, method
+            assert headers["Content-Type"] == "application/json"
+            assert headers["Content-Length"] == str(len(built)), method
+            assert body == (b"" if method == "HEAD" else built), method
+            assert "Connection" not in headers

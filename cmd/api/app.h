@@ -146,9 +146,10 @@ struct api_req {
     bool via_jwt;
     struct rl_auth_user user;
     const char *token; /* the bearer token as sent, when authenticated */
-    /* The response, set by api_reply_* (helpers.c, errors.c). */
+    /* The response, set only by api_reply_* (helpers.c, errors.c). The
+     * body is borrowed (static or arena memory), never copied again. */
     int status;
-    char *resp_body;
+    const char *resp_body;
     size_t resp_len;
     const char *content_type; /* NULL: application/json */
     struct api_header resp_headers[API_MAX_RESP_HEADERS];

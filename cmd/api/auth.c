@@ -33,7 +33,7 @@ api_authenticate(struct api_app *app, struct api_req *req)
 {
     const char *h = api_req_header(req, "Authorization");
     if (h == NULL || h[0] == '\0') {
-        return 0; /* anonymous (Go's Header.Get gives "" for both) */
+        return API_CONTINUE; /* anonymous (Go's Header.Get: "" for both) */
     }
     /* Exactly "<scheme> <token>": one space, nothing else. */
     const char *sp = strchr(h, ' ');
@@ -72,13 +72,13 @@ api_authenticate(struct api_app *app, struct api_req *req)
     }
     req->authenticated = true;
     req->token = token;
-    return 0;
+    return API_CONTINUE;
 }
 
 int
 api_require_authenticated(struct api_req *req)
 {
-    return req->authenticated ? 0 : api_reply_auth_required(req);
+    return req->authenticated ? API_CONTINUE : api_reply_auth_required(req);
 }
 
 int
@@ -94,7 +94,7 @@ api_require_permission(struct api_req *req, const char *code)
     if (bit == 0 || (req->user.perms & bit) == 0) {
         return api_reply_not_permitted(req);
     }
-    return 0;
+    return API_CONTINUE;
 }
 
 static const struct rl_jin_field credential_fields[] = {
@@ -104,28 +104,26 @@ static const struct rl_jin_field credential_fields[] = {
 #define NCREDENTIAL_FIELDS                                                     \
     (sizeof(credential_fields) / sizeof(credential_fields[0]))
 
-/* Reads and checks email + password. Returns 0 and the user in *u, or the
- * status of the response it set: 400/422 for bad input, 401 for unknown
- * e-mail or wrong password — both after one Argon2id verification, so the
- * two cases take the same time (CONTRACT §12 #5). */
+/* Reads and checks email + password. Returns API_CONTINUE and the user in
+ * *u, or the status of the response it set: 400/422 for bad input, 401 for
+ * unknown e-mail or wrong password — both after one Argon2id verification, so
+ * the two cases take the same time (CONTRACT §12 #5). */
 static int
 check_credentials(struct api_app *app, struct api_req *req, struct rl_user *u)
 {
-    json_t *in = api_read_json(req, credential_fields, NCREDENTIAL_FIELDS);
-    if (in == NULL) {
-        return req->status;
+    json_t *in;
+    int status = api_read_body(req, credential_fields, NCREDENTIAL_FIELDS, &in);
+    if (status != API_CONTINUE) {
+        return status;
     }
     const char *email = json_string_value(json_object_get(in, "email"));
     const char *password = json_string_value(json_object_get(in, "password"));
     struct rl_validator v = {0};
     rl_user_validate_email(&v, email);
     rl_user_validate_password(&v, password);
-    if (v.nomem) {
-        rl_validator_free(&v);
-        return api_reply_server_error(req, "validation: out of memory");
-    }
-    if (!rl_valid(&v)) {
-        return api_reply_failed_validation(req, v.errors);
+    status = api_reply_validation(req, &v);
+    if (status != API_CONTINUE) {
+        return status;
     }
     size_t plen = strlen(password);
     enum rl_err e = rl_user_get_by_email(app->db, email, req->arena, u);
@@ -150,7 +148,7 @@ check_credentials(struct api_app *app, struct api_req *req, struct rl_user *u)
             }
         }
     }
-    return 0;
+    return API_CONTINUE;
 }
 
 static int
@@ -165,7 +163,7 @@ api_token_authentication(struct api_app *app, struct api_req *req)
 {
     struct rl_user u = {0};
     int status = check_credentials(app, req, &u);
-    if (status != 0) {
+    if (status != API_CONTINUE) {
         return status;
     }
     struct rl_token t;
@@ -187,7 +185,7 @@ api_token_jwt(struct api_app *app, struct api_req *req)
     }
     struct rl_user u = {0};
     int status = check_credentials(app, req, &u);
-    if (status != 0) {
+    if (status != API_CONTINUE) {
         return status;
     }
     time_t now = time(NULL);
@@ -208,7 +206,7 @@ int
 api_token_revoke(struct api_app *app, struct api_req *req)
 {
     int status = api_require_authenticated(req);
-    if (status != 0) {
+    if (status != API_CONTINUE) {
         return status;
     }
     if (req->via_jwt) {

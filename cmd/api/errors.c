@@ -33,11 +33,8 @@ api_reply_server_error(struct api_req *req, const char *why)
 {
     rl_log_props(RL_LOG_ERROR, why, RL_LOG_STR("request_method", req->method),
                  RL_LOG_STR("request_url", req->path), NULL);
-    req->status = 500;
-    /* Never written through: server.c hands it to MHD as persistent. */
-    req->resp_body = (char *)server_error_body;
-    req->resp_len = sizeof(server_error_body) - 1;
-    req->content_type = NULL;
+    (void)api_reply_body(req, 500, NULL, server_error_body,
+                         sizeof(server_error_body) - 1);
     /* The handler's headers (Location, ETag, ...) describe a response that
      * is not being sent; the middleware's (CORS, Vary, rate limit) stay. */
     req->nresp_headers = req->nbase_headers;
@@ -51,6 +48,12 @@ int
 api_reply_rl_err(struct api_req *req, enum rl_err err)
 {
     return api_reply_server_error(req, rl_err_str(err));
+}
+
+int
+api_reply_headers_full(struct api_req *req)
+{
+    return api_reply_server_error(req, "response header table full");
 }
 
 int
@@ -69,7 +72,9 @@ api_reply_method_not_allowed(struct api_req *req, const char *allow)
     if (msg == NULL) {
         return api_reply_server_error(req, "out of memory");
     }
-    api_add_header(req, "Allow", allow);
+    if (!api_add_header(req, "Allow", allow)) {
+        return api_reply_headers_full(req);
+    }
     return api_reply_error(req, 405, msg);
 }
 
@@ -87,6 +92,29 @@ int
 api_reply_failed_validation(struct api_req *req, json_t *errors)
 {
     return api_reply_envelope(req, 422, "error", errors);
+}
+
+int
+api_reply_validation(struct api_req *req, struct rl_validator *v)
+{
+    if (v->nomem) {
+        rl_validator_free(v);
+        return api_reply_server_error(req, "validation: out of memory");
+    }
+    if (!rl_valid(v)) {
+        json_t *errors = v->errors;
+        v->errors = NULL;
+        return api_reply_failed_validation(req, errors);
+    }
+    return API_CONTINUE;
+}
+
+int
+api_reply_field_error(struct api_req *req, const char *key, const char *message)
+{
+    struct rl_validator v = {0};
+    rl_check(&v, false, key, message);
+    return api_reply_validation(req, &v);
 }
 
 int
@@ -113,7 +141,9 @@ api_reply_invalid_credentials(struct api_req *req)
 int
 api_reply_invalid_auth_token(struct api_req *req)
 {
-    api_add_header(req, "WWW-Authenticate", "Bearer");
+    if (!api_add_header(req, "WWW-Authenticate", "Bearer")) {
+        return api_reply_headers_full(req);
+    }
     return api_reply_error(req, 401, "invalid or missing authentication token");
 }
 
@@ -147,7 +177,9 @@ api_reply_rate_limited(struct api_req *req, int64_t retry_after_s)
     if (v == NULL) {
         return api_reply_server_error(req, "out of memory");
     }
-    api_add_header(req, "Retry-After", v);
+    if (!api_add_header(req, "Retry-After", v)) {
+        return api_reply_headers_full(req);
+    }
     return api_reply_error(req, 429, "rate limit exceeded");
 }
 
@@ -159,7 +191,9 @@ api_reply_busy(struct api_req *req, int64_t retry_after_s)
     if (v == NULL) {
         return api_reply_server_error(req, "out of memory");
     }
-    api_add_header(req, "Retry-After", v);
+    if (!api_add_header(req, "Retry-After", v)) {
+        return api_reply_headers_full(req);
+    }
     return api_reply_error(req, 503,
                            "the server is busy, please try again later");
 }

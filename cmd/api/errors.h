@@ -1,7 +1,7 @@
 /*
  * errors.h — one function per error response of the contract (§1.1).
  * Each sets req's response and returns the status, so a handler can
- * `return api_reply_not_found(req);`.
+ * `return api_reply_not_found(req);` (the convention: helpers.h).
  */
 #ifndef REDLIGHT_CMD_API_ERRORS_H
 #define REDLIGHT_CMD_API_ERRORS_H
@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cmd/api/app.h"
+#include "internal/validator/validator.h"
 
 /* {"error": msg} with `status`. msg must live as long as the request. */
 int api_reply_error(struct api_req *req, int status, const char *msg);
@@ -23,12 +24,25 @@ int api_reply_server_error(struct api_req *req, const char *why);
 /* api_reply_server_error for an rl_err from an internal package. */
 int api_reply_rl_err(struct api_req *req, enum rl_err err);
 
+/* api_reply_server_error for api_add_header's table being full (a bug:
+ * API_MAX_RESP_HEADERS is above what any response carries): a response
+ * must never go out without a header it should carry. */
+int api_reply_headers_full(struct api_req *req);
+
 int api_reply_not_found(struct api_req *req);
 int api_reply_method_not_allowed(struct api_req *req, const char *allow);
 int api_reply_bad_request(struct api_req *req, const char *msg);
 /* 422 with {"error": errors}; errors (an object field → message) is
  * stolen. */
 int api_reply_failed_validation(struct api_req *req, json_t *errors);
+/* The end of every validation: API_CONTINUE when v recorded no failure;
+ * otherwise answers 422 with v's errors (taken over) or, when v ran out of
+ * memory, 500 (v freed), and returns that status. */
+int api_reply_validation(struct api_req *req,
+                         struct rl_validator *v) RL_MUST_CHECK;
+/* 422 with {key: message}, both literals; 500 when out of memory. */
+int api_reply_field_error(struct api_req *req, const char *key,
+                          const char *message);
 int api_reply_edit_conflict(struct api_req *req);
 int api_reply_precondition_failed(struct api_req *req);
 /* The authentication errors of §1.1: wrong e-mail/password (401);

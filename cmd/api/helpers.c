@@ -66,10 +66,7 @@ api_reply_json(struct api_req *req, int status, json_t *body)
         (text = rl_buf_take(&d, &len)) == NULL) {
         return api_reply_server_error(req, "encoding response failed");
     }
-    req->status = status;
-    req->resp_body = text;
-    req->resp_len = len;
-    return status;
+    return api_reply_body(req, status, NULL, text, len);
 }
 
 int
@@ -91,16 +88,25 @@ api_reply_envelope(struct api_req *req, int status, const char *key,
 int
 api_reply_empty(struct api_req *req, int status)
 {
+    return api_reply_body(req, status, NULL, NULL, 0);
+}
+
+int
+api_reply_body(struct api_req *req, int status, const char *content_type,
+               const char *body, size_t len)
+{
     req->status = status;
-    req->resp_body = NULL;
-    req->resp_len = 0;
+    req->resp_body = body;
+    req->resp_len = len;
+    req->content_type = content_type;
     return status;
 }
 
-json_t *
-api_read_json(struct api_req *req, const struct rl_jin_field *fields,
-              size_t nfields)
+int
+api_read_body(struct api_req *req, const struct rl_jin_field *fields,
+              size_t nfields, json_t **in)
 {
+    *in = NULL;
     struct rl_jin_result r;
     enum rl_jin_status st =
         rl_jin_read(req->body ? req->body : "", req->body_len,
@@ -108,30 +114,31 @@ api_read_json(struct api_req *req, const struct rl_jin_field *fields,
     switch (st) {
     case RL_JIN_OK:
         if (api_keep(req, r.object) == NULL) {
-            api_reply_server_error(req, "reading body: out of memory");
-            return NULL;
+            break;
         }
-        return r.object;
+        *in = r.object;
+        return API_CONTINUE;
     case RL_JIN_BAD:
-        api_reply_bad_request(req, r.message);
-        return NULL;
+        return api_reply_bad_request(req, r.message);
     case RL_JIN_NOMEM:
         break;
     }
-    api_reply_server_error(req, "reading body: out of memory");
-    return NULL;
+    return api_reply_server_error(req, "reading body: out of memory");
 }
 
-bool
+int
 api_read_id(struct api_req *req, const char *name, int64_t *id)
 {
     for (int i = 0; i < req->nparams; i++) {
         if (strcmp(req->param_names[i], name) == 0) {
             const char *v = req->param_values[i];
-            return api_parse_id(v, strlen(v), id);
+            if (api_parse_id(v, strlen(v), id)) {
+                return API_CONTINUE;
+            }
+            break;
         }
     }
-    return false;
+    return api_reply_not_found(req);
 }
 
 bool

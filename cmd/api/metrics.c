@@ -220,11 +220,7 @@ reply_buf(struct api_req *req, const struct rl_buf *b, const char *content_type)
     if (rl_buf_err(b) != RL_OK) {
         return api_reply_server_error(req, "out of memory");
     }
-    req->status = 200;
-    req->resp_body = b->data;
-    req->resp_len = b->len;
-    req->content_type = content_type;
-    return 200;
+    return api_reply_body(req, 200, content_type, b->data, b->len);
 }
 
 /* ---- cmdline with secrets hidden -------------------------------------- */

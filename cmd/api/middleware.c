@@ -1,7 +1,8 @@
 /*
  * middleware.c — the chain in front of the router, in the contract's order:
  * metrics → CORS → rate limit → authenticate → route. Each layer either
- * answers (and returns its status) or passes the request on. The metrics
+ * answers (and returns its status) or returns API_CONTINUE to pass the
+ * request on (helpers.h). The metrics
  * layer lives in server.c, which alone sees a request arrive and its
  * response leave (metrics.h).
  *
@@ -164,26 +165,34 @@ resolve_client(struct api_app *app, struct api_req *req)
 static int
 cors(struct api_app *app, struct api_req *req)
 {
-    api_add_header(req, "Vary", "Origin");
-    api_add_header(req, "Vary", "Access-Control-Request-Method");
+    if (!api_add_header(req, "Vary", "Origin") ||
+        !api_add_header(req, "Vary", "Access-Control-Request-Method")) {
+        return api_reply_headers_full(req);
+    }
     req->nbase_headers = req->nresp_headers;
     const char *origin = api_req_header(req, "Origin");
     if (origin == NULL || !rl_list_contains(app->cfg.cors_trusted_origins,
                                             origin, strlen(origin))) {
-        return 0;
+        return API_CONTINUE;
     }
-    api_add_header(req, "Access-Control-Allow-Origin", origin);
-    api_add_header(req, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+    if (!api_add_header(req, "Access-Control-Allow-Origin", origin) ||
+        !api_add_header(req, "Access-Control-Expose-Headers",
+                        CORS_EXPOSE_HEADERS)) {
+        return api_reply_headers_full(req);
+    }
     req->nbase_headers = req->nresp_headers;
     const char *acrm = api_req_header(req, "Access-Control-Request-Method");
     if (strcmp(req->method, "OPTIONS") != 0 || acrm == NULL ||
         acrm[0] == '\0') {
-        return 0;
+        return API_CONTINUE;
     }
-    api_add_header(req, "Access-Control-Allow-Methods",
-                   "OPTIONS, PUT, PATCH, DELETE");
-    api_add_header(req, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
-    api_add_header(req, "Access-Control-Max-Age", CORS_MAX_AGE);
+    if (!api_add_header(req, "Access-Control-Allow-Methods",
+                        "OPTIONS, PUT, PATCH, DELETE") ||
+        !api_add_header(req, "Access-Control-Allow-Headers",
+                        CORS_ALLOW_HEADERS) ||
+        !api_add_header(req, "Access-Control-Max-Age", CORS_MAX_AGE)) {
+        return api_reply_headers_full(req);
+    }
     req->route =
         api_route_pattern(req->path, req->path_len); /* for the metrics */
     return api_reply_empty(req, 200);
@@ -197,7 +206,7 @@ static int
 rate_limit(struct api_app *app, struct api_req *req)
 {
     if (app->limiter == NULL) {
-        return 0;
+        return API_CONTINUE;
     }
     struct rl_ip key = req->client;
     if (!rl_ip_is_v4(&key)) {
@@ -212,16 +221,18 @@ rate_limit(struct api_app *app, struct api_req *req)
     if (limit == NULL || remaining == NULL || reset == NULL) {
         return api_reply_server_error(req, "out of memory");
     }
-    api_add_header(req, "RateLimit-Limit", limit);
-    api_add_header(req, "RateLimit-Remaining", remaining);
-    api_add_header(req, "RateLimit-Reset", reset);
+    if (!api_add_header(req, "RateLimit-Limit", limit) ||
+        !api_add_header(req, "RateLimit-Remaining", remaining) ||
+        !api_add_header(req, "RateLimit-Reset", reset)) {
+        return api_reply_headers_full(req);
+    }
     req->nbase_headers = req->nresp_headers;
     if (!r.allowed) {
         req->route =
             api_route_pattern(req->path, req->path_len); /* for the metrics */
         return api_reply_rate_limited(req, r.retry_after_s);
     }
-    return 0;
+    return API_CONTINUE;
 }
 
 int
@@ -229,16 +240,18 @@ api_handle(struct api_app *app, struct api_req *req)
 {
     resolve_client(app, req);
     int status = cors(app, req);
-    if (status != 0) {
+    if (status != API_CONTINUE) {
         return status;
     }
     status = rate_limit(app, req);
-    if (status != 0) {
+    if (status != API_CONTINUE) {
         return status;
     }
     /* Every response that passed the limiter depends on who is asking
      * (CONTRACT §1): say so before authentication answers anything. */
-    api_add_header(req, "Vary", "Authorization");
+    if (!api_add_header(req, "Vary", "Authorization")) {
+        return api_reply_headers_full(req);
+    }
     req->nbase_headers = req->nresp_headers;
     /* No worker could take it in time (server.c): answer before
      * authentication, which would wait on the database. */
@@ -247,7 +260,7 @@ api_handle(struct api_app *app, struct api_req *req)
         return api_reply_busy(req, 1);
     }
     status = api_authenticate(app, req);
-    if (status != 0) {
+    if (status != API_CONTINUE) {
         return status;
     }
     return api_route(app, req);

@@ -1,6 +1,6 @@
 /*
  * movies.c — the /v1/movies handlers: create, show, update (PATCH), delete,
- * list. Input is read with api_read_json against one field table; rules
+ * list. Input is read with api_read_body against one field table; rules
  * live in internal/data/movies.c. No state.
  */
 #include <errno.h>
@@ -79,10 +79,10 @@ movie_json(const struct rl_movie *m)
 }
 
 /* Copies the present (non-null) fields of `in` over m. Genres point into
- * `in`, which the request keeps alive. Strings from api_read_json are valid
+ * `in`, which the request keeps alive. Strings from api_read_body are valid
  * UTF-8 without NUL bytes (jsonin.h), so json_string_value is the whole
- * string and strlen its length. */
-static bool
+ * string and strlen its length. Returns RL_OK or RL_ERR_NOMEM. */
+static enum rl_err
 merge_input(struct api_req *req, const json_t *in, struct rl_movie *m)
 {
     const json_t *v;
@@ -95,14 +95,14 @@ merge_input(struct api_req *req, const json_t *in, struct rl_movie *m)
     if ((v = json_object_get(in, "runtime")) != NULL) {
         if (!rl_runtime_parse(json_string_value(v), json_string_length(v),
                               &m->runtime)) {
-            return false; /* the reader already checked: cannot happen */
+            return RL_ERR_INVALID; /* the reader checked: cannot happen */
         }
     }
     if ((v = json_object_get(in, "genres")) != NULL) {
         size_t n = json_array_size(v);
         const char **g = rl_arena_calloc(req->arena, n ? n : 1, sizeof(*g));
         if (g == NULL) {
-            return false;
+            return RL_ERR_NOMEM;
         }
         for (size_t i = 0; i < n; i++) {
             g[i] = json_string_value(json_array_get(v, i));
@@ -110,38 +110,33 @@ merge_input(struct api_req *req, const json_t *in, struct rl_movie *m)
         m->genres = g;
         m->ngenres = n;
     }
-    return true;
+    return RL_OK;
 }
 
-/* Answers 422 when m breaks a rule; returns 0 when it is valid. */
+/* Reads the body over m and checks the rules: API_CONTINUE, or the status
+ * of the 400/422 (or 500) it answered. */
 static int
-validate(struct api_req *req, const struct rl_movie *m)
+read_movie(struct api_req *req, struct rl_movie *m)
 {
+    json_t *in;
+    int status = api_read_body(req, movie_fields, NMOVIE_FIELDS, &in);
+    if (status != API_CONTINUE) {
+        return status;
+    }
+    if (merge_input(req, in, m) != RL_OK) {
+        return api_reply_server_error(req, "reading movie: out of memory");
+    }
     struct rl_validator v = {0};
     rl_movie_validate(&v, m, current_year());
-    if (v.nomem) {
-        rl_validator_free(&v);
-        return api_reply_server_error(req, "validation: out of memory");
-    }
-    if (!rl_valid(&v)) {
-        return api_reply_failed_validation(req, v.errors);
-    }
-    return 0;
+    return api_reply_validation(req, &v);
 }
 
 int
 api_movie_create(struct api_app *app, struct api_req *req)
 {
-    json_t *in = api_read_json(req, movie_fields, NMOVIE_FIELDS);
-    if (in == NULL) {
-        return req->status;
-    }
     struct rl_movie m = {0};
-    if (!merge_input(req, in, &m)) {
-        return api_reply_server_error(req, "reading movie: out of memory");
-    }
-    int status = validate(req, &m);
-    if (status != 0) {
+    int status = read_movie(req, &m);
+    if (status != API_CONTINUE) {
         return status;
     }
     enum rl_err e = rl_movie_insert(app->db, &m);
@@ -152,7 +147,9 @@ api_movie_create(struct api_app *app, struct api_req *req)
     if (loc == NULL) {
         return api_reply_server_error(req, "out of memory");
     }
-    api_add_header(req, "Location", loc);
+    if (!api_add_header(req, "Location", loc)) {
+        return api_reply_headers_full(req);
+    }
     return api_reply_envelope(req, 201, "movie", movie_json(&m));
 }
 
@@ -206,14 +203,15 @@ etag_listed(const char *header, const char *tag, bool weak_ok)
     return false;
 }
 
-/* Loads the :id movie into m; answers 404 (or 500) and returns its status
- * when there is none, 0 otherwise. */
+/* Loads the :id movie into m: API_CONTINUE, or the status of the 404 (or
+ * 500) it answered when there is none. */
 static int
 load(struct api_app *app, struct api_req *req, struct rl_movie *m)
 {
     int64_t id;
-    if (!api_read_id(req, "id", &id)) {
-        return api_reply_not_found(req);
+    int status = api_read_id(req, "id", &id);
+    if (status != API_CONTINUE) {
+        return status;
     }
     enum rl_err e = rl_movie_get(app->db, id, req->arena, m);
     if (e == RL_ERR_NOT_FOUND) {
@@ -222,7 +220,7 @@ load(struct api_app *app, struct api_req *req, struct rl_movie *m)
     if (e != RL_OK) {
         return api_reply_rl_err(req, e);
     }
-    return 0;
+    return API_CONTINUE;
 }
 
 int
@@ -230,14 +228,16 @@ api_movie_show(struct api_app *app, struct api_req *req)
 {
     struct rl_movie m = {0};
     int status = load(app, req, &m);
-    if (status != 0) {
+    if (status != API_CONTINUE) {
         return status;
     }
     const char *tag = etag(req, m.version);
     if (tag == NULL) {
         return api_reply_server_error(req, "out of memory");
     }
-    api_add_header(req, "ETag", tag);
+    if (!api_add_header(req, "ETag", tag)) {
+        return api_reply_headers_full(req);
+    }
     const char *inm = api_req_header(req, "If-None-Match");
     if (inm != NULL && etag_listed(inm, tag, true)) {
         return api_reply_empty(req, 304);
@@ -245,20 +245,21 @@ api_movie_show(struct api_app *app, struct api_req *req)
     return api_reply_envelope(req, 200, "movie", movie_json(&m));
 }
 
-/* 412 when If-Match is present and does not name the current version;
- * 0 otherwise. */
+/* Answers 412 when If-Match is present and does not name the current
+ * version; API_CONTINUE otherwise. */
 static int
 check_if_match(struct api_req *req, const struct rl_movie *m)
 {
     const char *im = api_req_header(req, "If-Match");
     if (im == NULL) {
-        return 0;
+        return API_CONTINUE;
     }
     const char *tag = etag(req, m->version);
     if (tag == NULL) {
         return api_reply_server_error(req, "out of memory");
     }
-    return etag_listed(im, tag, false) ? 0 : api_reply_precondition_failed(req);
+    return etag_listed(im, tag, false) ? API_CONTINUE
+                                       : api_reply_precondition_failed(req);
 }
 
 int
@@ -266,10 +267,10 @@ api_movie_update(struct api_app *app, struct api_req *req)
 {
     struct rl_movie m = {0};
     int status = load(app, req, &m);
-    if (status == 0) {
+    if (status == API_CONTINUE) {
         status = check_if_match(req, &m);
     }
-    if (status != 0) {
+    if (status != API_CONTINUE) {
         return status;
     }
     const char *xv = api_req_header(req, "X-Expected-Version");
@@ -281,15 +282,8 @@ api_movie_update(struct api_app *app, struct api_req *req)
             return api_reply_edit_conflict(req);
         }
     }
-    json_t *in = api_read_json(req, movie_fields, NMOVIE_FIELDS);
-    if (in == NULL) {
-        return req->status;
-    }
-    if (!merge_input(req, in, &m)) {
-        return api_reply_server_error(req, "reading movie: out of memory");
-    }
-    status = validate(req, &m);
-    if (status != 0) {
+    status = read_movie(req, &m);
+    if (status != API_CONTINUE) {
         return status;
     }
     enum rl_err e = rl_movie_update(app->db, &m);
@@ -300,8 +294,11 @@ api_movie_update(struct api_app *app, struct api_req *req)
         return api_reply_rl_err(req, e);
     }
     const char *tag = etag(req, m.version);
-    if (tag != NULL) {
-        api_add_header(req, "ETag", tag);
+    if (tag == NULL) {
+        return api_reply_server_error(req, "out of memory");
+    }
+    if (!api_add_header(req, "ETag", tag)) {
+        return api_reply_headers_full(req);
     }
     return api_reply_envelope(req, 200, "movie", movie_json(&m));
 }
@@ -310,17 +307,18 @@ int
 api_movie_delete(struct api_app *app, struct api_req *req)
 {
     int64_t id;
-    if (!api_read_id(req, "id", &id)) {
-        return api_reply_not_found(req);
+    int status = api_read_id(req, "id", &id);
+    if (status != API_CONTINUE) {
+        return status;
     }
     int32_t version = 0;
     if (api_req_header(req, "If-Match") != NULL) {
         struct rl_movie m = {0};
-        int status = load(app, req, &m);
-        if (status == 0) {
+        status = load(app, req, &m);
+        if (status == API_CONTINUE) {
             status = check_if_match(req, &m);
         }
-        if (status != 0) {
+        if (status != API_CONTINUE) {
             return status;
         }
         version = m.version;
@@ -410,14 +408,14 @@ read_text(struct api_req *req, struct rl_validator *v, const char *key,
 }
 
 /* Splits the comma-separated genres[0..len) into f's list: one arena copy
- * whose commas become NULs. Returns false when out of memory. */
-static bool
+ * whose commas become NULs. Returns RL_OK or RL_ERR_NOMEM. */
+static enum rl_err
 split_genres(struct api_req *req, const char *genres, size_t len,
              struct rl_movie_filter *f)
 {
     char *copy = rl_arena_strndup(req->arena, genres, len);
     if (copy == NULL) {
-        return false;
+        return RL_ERR_NOMEM;
     }
     char *end = copy + len;
     size_t n = 1;
@@ -426,7 +424,7 @@ split_genres(struct api_req *req, const char *genres, size_t len,
     }
     const char **g = rl_arena_calloc(req->arena, n, sizeof(*g));
     if (g == NULL) {
-        return false;
+        return RL_ERR_NOMEM;
     }
     char *p = copy;
     for (size_t i = 0; i < n; i++) {
@@ -439,7 +437,7 @@ split_genres(struct api_req *req, const char *genres, size_t len,
     }
     f->genres = g;
     f->ngenres = n;
-    return true;
+    return RL_OK;
 }
 
 int
@@ -450,7 +448,7 @@ api_movie_list(struct api_app *app, struct api_req *req)
     size_t tlen, glen;
     f.title = read_text(req, &v, "title", &tlen);
     const char *genres = read_text(req, &v, "genres", &glen);
-    if (genres != NULL && !split_genres(req, genres, glen, &f)) {
+    if (genres != NULL && split_genres(req, genres, glen, &f) != RL_OK) {
         rl_validator_free(&v);
         return api_reply_server_error(req, "out of memory");
     }
@@ -475,12 +473,9 @@ api_movie_list(struct api_app *app, struct api_req *req)
     rl_check(&v, page_size <= 100, "page_size", "must be a maximum of 100");
     rl_check(&v, strlen(sort) == slen && rl_movie_sort_parse(sort, &f.sort),
              "sort", "invalid sort value");
-    if (v.nomem) {
-        rl_validator_free(&v);
-        return api_reply_server_error(req, "validation: out of memory");
-    }
-    if (!rl_valid(&v)) {
-        return api_reply_failed_validation(req, v.errors);
+    int status = api_reply_validation(req, &v);
+    if (status != API_CONTINUE) {
+        return status;
     }
     f.page = (int32_t)page;
     f.page_size = (int32_t)page_size;
@@ -493,28 +488,33 @@ api_movie_list(struct api_app *app, struct api_req *req)
     json_t *movies = json_array();
     json_t *meta = json_object();
     json_t *body = json_object();
-    api_keep(req, body);
     if (movies == NULL || meta == NULL || body == NULL) {
         json_decref(movies);
         json_decref(meta);
+        json_decref(body);
         return api_reply_server_error(req, "out of memory");
     }
-    json_object_set_new_nocheck(body, "movies", movies);
-    json_object_set_new_nocheck(body, "metadata", meta);
-    for (size_t i = 0; i < pg.n; i++) {
-        json_t *mj = movie_json(&pg.movies[i]);
-        if (mj == NULL || json_array_append_new(movies, mj) != 0) {
-            return api_reply_server_error(req, "out of memory");
-        }
+    /* Both are body's from here on, whatever set_new answers. */
+    int bad = json_object_set_new_nocheck(body, "movies", movies);
+    bad |= json_object_set_new_nocheck(body, "metadata", meta);
+    for (size_t i = 0; i < pg.n && !bad; i++) {
+        bad |= json_array_append_new(movies, movie_json(&pg.movies[i]));
     }
-    if (pg.total_records > 0) {
+    if (pg.total_records > 0 && !bad) {
         int64_t last = (pg.total_records + page_size - 1) / page_size;
-        json_object_set_new_nocheck(meta, "current_page", json_integer(page));
-        json_object_set_new_nocheck(meta, "page_size", json_integer(page_size));
-        json_object_set_new_nocheck(meta, "first_page", json_integer(1));
-        json_object_set_new_nocheck(meta, "last_page", json_integer(last));
-        json_object_set_new_nocheck(meta, "total_records",
-                                    json_integer(pg.total_records));
+        bad |= json_object_set_new_nocheck(meta, "current_page",
+                                           json_integer(page));
+        bad |= json_object_set_new_nocheck(meta, "page_size",
+                                           json_integer(page_size));
+        bad |= json_object_set_new_nocheck(meta, "first_page", json_integer(1));
+        bad |=
+            json_object_set_new_nocheck(meta, "last_page", json_integer(last));
+        bad |= json_object_set_new_nocheck(meta, "total_records",
+                                           json_integer(pg.total_records));
     }
-    return api_reply_json(req, 200, json_incref(body));
+    if (bad) {
+        json_decref(body);
+        return api_reply_server_error(req, "out of memory");
+    }
+    return api_reply_json(req, 200, body);
 }

@@ -154,7 +154,9 @@ redirect(struct api_req *req, const char *target)
     if (loc == NULL) {
         return api_reply_server_error(req, "out of memory");
     }
-    api_add_header(req, "Location", loc);
+    if (!api_add_header(req, "Location", loc)) {
+        return api_reply_headers_full(req);
+    }
     json_t *body =
         json_pack("{s:s}", "message", "the resource has moved permanently");
     return api_reply_json(req, safe ? 301 : 308, body);
@@ -212,7 +214,7 @@ api_route(struct api_app *app, struct api_req *req)
             req->route = r->pattern;
             if (r->permission != NULL) {
                 int status = api_require_permission(req, r->permission);
-                if (status != 0) {
+                if (status != API_CONTINUE) {
                     return status;
                 }
             }
@@ -231,7 +233,9 @@ api_route(struct api_app *app, struct api_req *req)
             }
         }
         if (strcmp(m, "OPTIONS") == 0) {
-            api_add_header(req, "Allow", allow);
+            if (!api_add_header(req, "Allow", allow)) {
+                return api_reply_headers_full(req);
+            }
             return api_reply_empty(req, 200);
         }
         return api_reply_method_not_allowed(req, allow);

@@ -449,10 +449,11 @@ queue(struct conn_state *cs)
         resp = MHD_create_response_from_buffer(
             sizeof(static_500) - 1, (void *)static_500, MHD_RESPMEM_PERSISTENT);
     } else {
-        /* The body lives in the arena until the completion callback, which
-         * MHD runs after the response is sent. */
+        /* The body is borrowed (api_reply_body): static, or arena memory
+         * that lives until the completion callback, which MHD runs after
+         * the response is sent. */
         resp = MHD_create_response_from_buffer(
-            req->resp_len, req->resp_body ? req->resp_body : (void *)"",
+            req->resp_len, (void *)(req->resp_body ? req->resp_body : ""),
             MHD_RESPMEM_PERSISTENT);
     }
     if (resp == NULL) {

@@ -15,46 +15,32 @@ static const struct rl_jin_field email_fields[] = {
 };
 #define NEMAIL_FIELDS (sizeof(email_fields) / sizeof(email_fields[0]))
 
-/* Answers 422 with {key: message} and returns its status (500 when the
- * error object cannot be built). */
-static int
-reply_field_error(struct api_req *req, const char *key, const char *message)
-{
-    json_t *errors = json_pack("{s:s}", key, message);
-    if (errors == NULL) {
-        return api_reply_server_error(req, "validation: out of memory");
-    }
-    return api_reply_failed_validation(req, errors);
-}
-
-/* Reads {"email": ...}, validates it and loads its user into *u. Returns 0
- * on success, otherwise the status of the response it set. */
+/* Reads {"email": ...}, validates it and loads its user into *u. Returns
+ * API_CONTINUE, or the status of the response it set. */
 static int
 load_user_by_email(struct api_app *app, struct api_req *req, struct rl_user *u)
 {
-    json_t *in = api_read_json(req, email_fields, NEMAIL_FIELDS);
-    if (in == NULL) {
-        return req->status;
+    json_t *in;
+    int status = api_read_body(req, email_fields, NEMAIL_FIELDS, &in);
+    if (status != API_CONTINUE) {
+        return status;
     }
     const char *email = json_string_value(json_object_get(in, "email"));
     struct rl_validator v = {0};
     rl_user_validate_email(&v, email);
-    if (v.nomem) {
-        rl_validator_free(&v);
-        return api_reply_server_error(req, "validation: out of memory");
-    }
-    if (!rl_valid(&v)) {
-        return api_reply_failed_validation(req, v.errors);
+    status = api_reply_validation(req, &v);
+    if (status != API_CONTINUE) {
+        return status;
     }
     enum rl_err e = rl_user_get_by_email(app->db, email, req->arena, u);
     if (e == RL_ERR_NOT_FOUND) {
-        return reply_field_error(req, "email",
-                                 "no matching email address found");
+        return api_reply_field_error(req, "email",
+                                     "no matching email address found");
     }
     if (e != RL_OK) {
         return api_reply_rl_err(req, e);
     }
-    return 0;
+    return API_CONTINUE;
 }
 
 int
@@ -62,12 +48,12 @@ api_token_activation(struct api_app *app, struct api_req *req)
 {
     struct rl_user u = {0};
     int status = load_user_by_email(app, req, &u);
-    if (status != 0) {
+    if (status != API_CONTINUE) {
         return status;
     }
     if (u.activated) {
-        return reply_field_error(req, "email",
-                                 "user has already been activated");
+        return api_reply_field_error(req, "email",
+                                     "user has already been activated");
     }
     enum rl_err e = rl_user_send_activation(app->db, &u);
     if (e != RL_OK) {
@@ -84,12 +70,12 @@ api_token_password_reset(struct api_app *app, struct api_req *req)
 {
     struct rl_user u = {0};
     int status = load_user_by_email(app, req, &u);
-    if (status != 0) {
+    if (status != API_CONTINUE) {
         return status;
     }
     if (!u.activated) {
-        return reply_field_error(req, "email",
-                                 "user account must be activated");
+        return api_reply_field_error(req, "email",
+                                     "user account must be activated");
     }
     enum rl_err e = rl_user_send_password_reset(app->db, &u);
     if (e != RL_OK) {

@@ -1,6 +1,6 @@
 /*
  * users.c — POST /v1/users (register), PUT /v1/users/activated and
- * PUT /v1/users/password (CONTRACT §4.3). Input is read with api_read_json
+ * PUT /v1/users/password (CONTRACT §4.3). Input is read with api_read_body
  * against one field table per endpoint; the rules and the transactions live
  * in internal/data/users.c. Passwords are hashed here, on the request's
  * thread (the routes are blocking) and before any transaction opens, so no
@@ -41,33 +41,6 @@ input(const json_t *in, const char *key)
     return json_string_value(json_object_get(in, key));
 }
 
-/* Answers 422 when v holds failures (500 when it ran out of memory);
- * returns 0 when everything passed. */
-static int
-reply_if_invalid(struct api_req *req, struct rl_validator *v)
-{
-    if (v->nomem) {
-        rl_validator_free(v);
-        return api_reply_server_error(req, "validation: out of memory");
-    }
-    if (!rl_valid(v)) {
-        return api_reply_failed_validation(req, v->errors);
-    }
-    return 0;
-}
-
-/* Answers 422 with {key: message} and returns its status (500 when the
- * error object cannot be built). */
-static int
-reply_field_error(struct api_req *req, const char *key, const char *message)
-{
-    json_t *errors = json_pack("{s:s}", key, message);
-    if (errors == NULL) {
-        return api_reply_server_error(req, "validation: out of memory");
-    }
-    return api_reply_failed_validation(req, errors);
-}
-
 /* The user object of CONTRACT §4.1: no hash, no version. */
 static json_t *
 user_json(const struct rl_user *u)
@@ -80,9 +53,11 @@ user_json(const struct rl_user *u)
 int
 api_user_register(struct api_app *app, struct api_req *req)
 {
-    json_t *in = api_read_json(req, register_fields, NFIELDS(register_fields));
-    if (in == NULL) {
-        return req->status;
+    json_t *in;
+    int status =
+        api_read_body(req, register_fields, NFIELDS(register_fields), &in);
+    if (status != API_CONTINUE) {
+        return status;
     }
     struct rl_user u = {0};
     u.name = input(in, "name");
@@ -93,8 +68,8 @@ api_user_register(struct api_app *app, struct api_req *req)
     rl_user_validate_name(&v, u.name);
     rl_user_validate_email(&v, u.email);
     rl_user_validate_password(&v, password);
-    int status = reply_if_invalid(req, &v);
-    if (status != 0) {
+    status = api_reply_validation(req, &v);
+    if (status != API_CONTINUE) {
         return status;
     }
 
@@ -107,9 +82,9 @@ api_user_register(struct api_app *app, struct api_req *req)
     struct rl_token activation = {0};
     e = rl_user_register(app->db, &u, &activation);
     if (e == RL_ERR_DUPLICATE_EMAIL) {
-        return reply_field_error(req, "email",
-                                 "a user with this email address already "
-                                 "exists");
+        return api_reply_field_error(req, "email",
+                                     "a user with this email address already "
+                                     "exists");
     }
     if (e != RL_OK) {
         return api_reply_rl_err(req, e);
@@ -120,15 +95,17 @@ api_user_register(struct api_app *app, struct api_req *req)
 int
 api_user_activate(struct api_app *app, struct api_req *req)
 {
-    json_t *in = api_read_json(req, activate_fields, NFIELDS(activate_fields));
-    if (in == NULL) {
-        return req->status;
+    json_t *in;
+    int status =
+        api_read_body(req, activate_fields, NFIELDS(activate_fields), &in);
+    if (status != API_CONTINUE) {
+        return status;
     }
     const char *token = input(in, "token");
     struct rl_validator v = {0};
     rl_user_validate_token(&v, token);
-    int status = reply_if_invalid(req, &v);
-    if (status != 0) {
+    status = api_reply_validation(req, &v);
+    if (status != API_CONTINUE) {
         return status;
     }
 
@@ -136,8 +113,8 @@ api_user_activate(struct api_app *app, struct api_req *req)
     enum rl_err e = rl_user_get_for_token(app->db, RL_SCOPE_ACTIVATION, token,
                                           strlen(token), req->arena, &u);
     if (e == RL_ERR_NOT_FOUND) {
-        return reply_field_error(req, "token",
-                                 "invalid or expired activation token");
+        return api_reply_field_error(req, "token",
+                                     "invalid or expired activation token");
     }
     if (e != RL_OK) {
         return api_reply_rl_err(req, e);
@@ -155,17 +132,19 @@ api_user_activate(struct api_app *app, struct api_req *req)
 int
 api_user_reset_password(struct api_app *app, struct api_req *req)
 {
-    json_t *in = api_read_json(req, password_fields, NFIELDS(password_fields));
-    if (in == NULL) {
-        return req->status;
+    json_t *in;
+    int status =
+        api_read_body(req, password_fields, NFIELDS(password_fields), &in);
+    if (status != API_CONTINUE) {
+        return status;
     }
     const char *password = input(in, "password");
     const char *token = input(in, "token");
     struct rl_validator v = {0};
     rl_user_validate_password(&v, password);
     rl_user_validate_token(&v, token);
-    int status = reply_if_invalid(req, &v);
-    if (status != 0) {
+    status = api_reply_validation(req, &v);
+    if (status != API_CONTINUE) {
         return status;
     }
 
@@ -173,8 +152,8 @@ api_user_reset_password(struct api_app *app, struct api_req *req)
     enum rl_err e = rl_user_get_for_token(app->db, RL_SCOPE_PASSWORD_RESET,
                                           token, strlen(token), req->arena, &u);
     if (e == RL_ERR_NOT_FOUND) {
-        return reply_field_error(req, "token",
-                                 "invalid or expired password reset token");
+        return api_reply_field_error(req, "token",
+                                     "invalid or expired password reset token");
     }
     if (e != RL_OK) {
         return api_reply_rl_err(req, e);
