@@ -6,8 +6,8 @@
  *
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined \
  *       -fno-sanitize-recover=all -D_GNU_SOURCE -I. \
- *       tests/unit/fuzz_jsonin.c internal/jsonin/jsonin.c \
- *       internal/base/percent.c \
+ *       tests/unit/fuzz_jsonin.c internal/jsonin/[a-z]*.c \
+ *       internal/base/hex.c internal/base/utf8.c \
  *       $(pkg-config --cflags --libs jansson) -o bin/fuzz_jsonin
  *   mkdir -p build/fuzz_jsonin
  *   bin/fuzz_jsonin -max_total_time=60 -max_len=4096 build/fuzz_jsonin
