@@ -1,11 +1,10 @@
 /*
- * app.h — the application: configuration, shared state, and the request
- * structure every handler works on.
+ * app.h — the application: configuration and shared state (the request
+ * every handler works on is in request.h).
  *
  * struct api_app is created once in main.c and outlives every request; its
  * fields are read-only after start-up except where a field names its lock or
- * is atomic. struct api_req lives in its own arena from the first
- * access-handler call to the completion callback (server.c).
+ * is atomic.
  */
 #ifndef REDLIGHT_CMD_API_APP_H
 #define REDLIGHT_CMD_API_APP_H
@@ -18,7 +17,6 @@
 
 #include "internal/arena/arena.h"
 #include "internal/base/err.h"
-#include "internal/data/auth.h"
 #include "internal/jwt/jwt.h"
 #include "internal/netaddr/netaddr.h"
 
@@ -109,87 +107,5 @@ struct api_app {
     struct api_workq *dbq;
     struct api_workq *hashq;
 };
-
-struct api_header {
-    const char *name;
-    const char *value;
-};
-
-#define API_MAX_PARAMS 2
-#define API_MAX_RESP_HEADERS 24
-
-struct api_req {
-    struct api_app *app;
-    struct rl_arena *arena;
-    void *conn; /* server.c's connection handle; opaque elsewhere */
-    const char *method;
-    const char *path;    /* decoded path, without the query string; may
-                            hold NUL bytes a client sent as %00 */
-    size_t path_len;     /* its length: match it with this, never strlen */
-    const char *raw_uri; /* the request target as sent */
-    const char *route;   /* matched route pattern, or NULL */
-    struct rl_ip client; /* the client's address (middleware.c: the peer,
-                            or from X-Forwarded-For behind a trusted
-                            proxy) */
-    const char *param_names[API_MAX_PARAMS];
-    const char *param_values[API_MAX_PARAMS];
-    int nparams;
-    char *body; /* up to API_MAX_BODY bytes, NUL-terminated */
-    size_t body_len;
-    bool body_truncated; /* the client sent more than API_MAX_BODY */
-    int64_t start_ns;
-    /* Set by server.c when no worker can take the request within its
-     * bound: the chain answers 503 before anything waits. */
-    bool overloaded;
-    /* Who is asking (auth.c): anonymous unless authenticated. */
-    bool authenticated;
-    bool via_jwt;
-    struct rl_auth_user user;
-    const char *token; /* the bearer token as sent, when authenticated */
-    /* The response, set only by api_reply_* (helpers.c, errors.c). The
-     * body is borrowed (static or arena memory), never copied again. */
-    int status;
-    const char *resp_body;
-    size_t resp_len;
-    const char *content_type; /* NULL: application/json */
-    struct api_header resp_headers[API_MAX_RESP_HEADERS];
-    int nresp_headers;
-    /* Headers [0, nbase_headers) were set by the middleware (CORS, Vary,
-     * rate limit) and stay on every response, 500s included; the rest are
-     * the handler's and a server error drops them. */
-    int nbase_headers;
-    bool close_conn;
-};
-
-#define API_MAX_BODY 1048576
-
-/* A handler reads req, sets the response with an api_reply_* call and
- * returns that call's value (the status). */
-typedef int (*api_handler)(struct api_app *app, struct api_req *req);
-
-/* server.c: request accessors (the only code that knows libmicrohttpd).
- * Returned strings live as long as the request. */
-
-/* The value of request header `name` (case-insensitive), or NULL. */
-const char *api_req_header(struct api_req *req, const char *name);
-
-/* The first value of query parameter `name` and its length (which may
- * include NUL bytes a client sent as %00), or NULL when absent. */
-const char *api_req_query(struct api_req *req, const char *name, size_t *len);
-
-/* The client's address as text ("127.0.0.1", "::1"). */
-const char *api_req_peer(struct api_req *req);
-
-/* The TCP peer's address; false when unknown (not IP). */
-bool api_req_peer_ip(struct api_req *req, struct rl_ip *out);
-
-/* Every value of request header `name` (case-insensitive), in order,
- * joined with ", " as RFC 9110 allows for list headers (X-Forwarded-For may
- * arrive as several lines). NULL when absent or out of memory. */
-const char *api_req_header_all(struct api_req *req, const char *name);
-
-/* The raw query string after '?', as the client sent it (still
- * percent-encoded), or NULL when the URL had none. */
-const char *api_req_query_string(struct api_req *req);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "cmd/api/app.h"
 #include "cmd/api/helpers.h"
+#include "cmd/api/request.h"
 
 /* Resolves the Authorization header (absent: anonymous) into req->user:
  * a 26-character authentication token or, when -jwt-secret is set, a JWT.

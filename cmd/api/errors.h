@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "cmd/api/app.h"
+#include "cmd/api/request.h"
 #include "internal/validator/validator.h"
 
 /* {"error": msg} with `status`. msg must live as long as the request. */

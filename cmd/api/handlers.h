@@ -6,6 +6,7 @@
 #define REDLIGHT_CMD_API_HANDLERS_H
 
 #include "cmd/api/app.h"
+#include "cmd/api/request.h"
 
 /* healthcheck.c */
 int api_healthcheck(struct api_app *app, struct api_req *req);

@@ -34,7 +34,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "cmd/api/app.h"
+#include "cmd/api/request.h"
 #include "internal/jsonin/jsonin.h"
 
 /* What a step that may answer returns when it did not (see above). */

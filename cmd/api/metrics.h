@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "cmd/api/app.h"
+#include "cmd/api/request.h"
 
 struct api_metrics;
 

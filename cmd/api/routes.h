@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "cmd/api/app.h"
+#include "cmd/api/request.h"
 
 /* Where a route's handler runs (server.c). Ordered: a request needs the
  * largest of its route's and its authentication's. */

@@ -36,17 +36,14 @@
  */
 #include "cmd/api/server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -55,8 +52,8 @@
 #include "cmd/api/conns.h"
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
+#include "cmd/api/headcheck.h"
 #include "cmd/api/helpers.h"
-#include "cmd/api/httpsyntax.h"
 #include "cmd/api/metrics.h"
 #include "cmd/api/routes.h"
 #include "cmd/api/workq.h"
@@ -72,19 +69,17 @@
  * sending, so only truly huge uploads are cut short. */
 #define DISCARD_MAX ((size_t)16 * 1024 * 1024)
 
-/* CONTRACT §12 #25: a request line and headers of up to MAX_HEAD bytes in
- * all, with up to MAX_PARAMS query parameters, are served; beyond, 414 or
- * 431. libmicrohttpd keeps the whole head, one record per header and per
- * parameter (7 words each) and the response head in one pool per
- * connection; POOL_SIZE holds the largest head we serve (64 KiB with 1,000
- * parameters needs 128 KiB, measured) with room for ~250 more headers.
- * Heads too large even for the pool are answered by libmicrohttpd itself
- * (an HTML 414/431) or, past it by parameters, left unanswered until the
+/* CONTRACT §12 #25: a request line and headers of up to API_MAX_HEAD bytes
+ * in all, with up to API_MAX_QUERY_PARAMS query parameters, are served
+ * (headcheck.h); beyond, 414 or 431. libmicrohttpd keeps the whole head, one
+ * record per header and per parameter (7 words each) and the response head in
+ * one pool per connection; POOL_SIZE holds the largest head we serve (64 KiB
+ * with 1,000 parameters needs 128 KiB, measured) with room for ~250 more
+ * headers. Heads too large even for the pool are answered by libmicrohttpd
+ * itself (an HTML 414/431) or, past it by parameters, left unanswered until the
  * read deadline closes them (README). The pool is the price of every
  * keep-alive connection: libmicrohttpd zeroes all of it between requests,
  * so each one that has served a request keeps POOL_SIZE resident. */
-#define MAX_HEAD ((size_t)64 * 1024)
-#define MAX_PARAMS 1000
 #define POOL_SIZE ((size_t)144 * 1024)
 
 /* The request bodies being received, all connections together, may hold
@@ -117,7 +112,6 @@ struct conn_state {
     bool answered;
     bool handled; /* a worker ran the chain; the response is ready */
     bool first_call_done;
-    char peer[INET6_ADDRSTRLEN];
 };
 
 struct api_server {
@@ -144,129 +138,63 @@ static const char static_500[] =
     "{\n    \"error\": \"the server encountered a problem and could not "
     "process your request\"\n}\n";
 
-const char *
-api_req_header(struct api_req *req, const char *name)
+/* The request source (request.h) over libmicrohttpd; ctx is the
+ * conn_state. */
+static const char *
+src_header(void *ctx, const char *name)
 {
-    struct conn_state *cs = (struct conn_state *)req;
-    const char *v = MHD_lookup_connection_value(cs->mhd, MHD_HEADER_KIND, name);
-    if (v == NULL) {
-        return NULL;
-    }
-    /* RFC 9110 §5.5: surrounding whitespace is not part of a field value;
-     * libmicrohttpd strips only the leading part. */
-    size_t len = strlen(v);
-    if (len == 0 || (v[len - 1] != ' ' && v[len - 1] != '\t')) {
-        return v;
-    }
-    while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t')) {
-        len--;
-    }
-    const char *trimmed = rl_arena_strndup(req->arena, v, len);
-    return trimmed != NULL ? trimmed : v;
+    const struct conn_state *cs = ctx;
+    return MHD_lookup_connection_value(cs->mhd, MHD_HEADER_KIND, name);
 }
 
-struct header_join {
-    struct api_req *req;
-    const char *name;
-    char *out;
-    bool failed;
+struct field_visit {
+    api_req_field_fn fn;
+    void *cls;
 };
 
 static enum MHD_Result
-join_header(void *cls, enum MHD_ValueKind kind, const char *key,
-            const char *value)
+visit_field(void *cls, enum MHD_ValueKind kind, const char *key,
+            size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
-    struct header_join *j = cls;
-    if (key == NULL || strcasecmp(key, j->name) != 0) {
-        return MHD_YES;
-    }
-    const char *v = value ? value : "";
-    j->out = j->out == NULL
-                 ? rl_arena_strdup(j->req->arena, v)
-                 : rl_arena_printf(j->req->arena, "%s, %s", j->out, v);
-    if (j->out == NULL) {
-        j->failed = true;
-        return MHD_NO;
-    }
-    return MHD_YES;
+    const struct field_visit *v = cls;
+    return v->fn(v->cls, key, key != NULL ? key_size : 0, value,
+                 value != NULL ? value_size : 0)
+               ? MHD_YES
+               : MHD_NO;
 }
 
-const char *
-api_req_header_all(struct api_req *req, const char *name)
+static void
+src_each_header(void *ctx, api_req_field_fn fn, void *cls)
 {
-    struct conn_state *cs = (struct conn_state *)req;
-    struct header_join j = {.req = req, .name = name};
-    MHD_get_connection_values(cs->mhd, MHD_HEADER_KIND, join_header, &j);
-    return j.failed ? NULL : j.out;
+    const struct conn_state *cs = ctx;
+    struct field_visit v = {.fn = fn, .cls = cls};
+    MHD_get_connection_values_n(cs->mhd, MHD_HEADER_KIND, visit_field, &v);
 }
 
-bool
-api_req_peer_ip(struct api_req *req, struct rl_ip *out)
+static bool
+src_query(void *ctx, const char *name, const char **value, size_t *len)
 {
-    struct conn_state *cs = (struct conn_state *)req;
+    const struct conn_state *cs = ctx;
+    return MHD_lookup_connection_value_n(cs->mhd, MHD_GET_ARGUMENT_KIND, name,
+                                         strlen(name), value, len) == MHD_YES;
+}
+
+static const struct sockaddr *
+src_peer(void *ctx)
+{
+    const struct conn_state *cs = ctx;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(cs->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    return ci != NULL && rl_ip_from_sockaddr(ci->client_addr, out);
+    return ci != NULL ? ci->client_addr : NULL;
 }
 
-const char *
-api_req_query(struct api_req *req, const char *name, size_t *len)
-{
-    struct conn_state *cs = (struct conn_state *)req;
-    const char *v = NULL;
-    size_t vlen = 0;
-    if (MHD_lookup_connection_value_n(cs->mhd, MHD_GET_ARGUMENT_KIND, name,
-                                      strlen(name), &v, &vlen) != MHD_YES) {
-        return NULL;
-    }
-    if (v == NULL) {
-        v = ""; /* "?title" without '=' */
-        vlen = 0;
-    }
-    if (len != NULL) {
-        *len = vlen;
-    }
-    return v;
-}
-
-const char *
-api_req_query_string(struct api_req *req)
-{
-    const char *q = req->raw_uri ? strchr(req->raw_uri, '?') : NULL;
-    return q ? q + 1 : NULL;
-}
-
-const char *
-api_req_peer(struct api_req *req)
-{
-    struct conn_state *cs = (struct conn_state *)req;
-    if (cs->peer[0] != '\0') {
-        return cs->peer;
-    }
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(cs->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci == NULL || ci->client_addr == NULL) {
-        snprintf(cs->peer, sizeof(cs->peer), "unknown");
-        return cs->peer;
-    }
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const void *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, cs->peer, sizeof(cs->peer));
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const void *)sa;
-        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-            inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], cs->peer,
-                      sizeof(cs->peer));
-        } else {
-            inet_ntop(AF_INET6, &in6->sin6_addr, cs->peer, sizeof(cs->peer));
-        }
-    } else {
-        snprintf(cs->peer, sizeof(cs->peer), "unknown");
-    }
-    return cs->peer;
-}
+static const struct api_req_source mhd_source = {
+    .header = src_header,
+    .each_header = src_each_header,
+    .query = src_query,
+    .peer = src_peer,
+};
 
 /* MHD_OPTION_URI_LOG_CALLBACK: runs once per request, when its request
  * line has arrived and before the access handler; its return value
@@ -304,6 +232,8 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *con)
     cs->req.arena = arena;
     cs->req.start_ns = now;
     cs->req.raw_uri = rl_arena_strdup(arena, uri ? uri : "");
+    cs->req.src = &mhd_source;
+    cs->req.src_ctx = cs;
     cs->mhd = con;
     cs->server = s;
     cs->conn = conn;
@@ -508,71 +438,16 @@ run_item(struct api_work_item *it, bool late, void *cls)
     MHD_resume_connection(cs->mhd);
 }
 
-static enum MHD_Result
-check_field(void *cls, enum MHD_ValueKind kind, const char *key,
-            size_t key_size, const char *value, size_t value_size)
-{
-    (void)kind;
-    bool *bad = cls;
-    if (!api_http_field_ok(key, key != NULL ? key_size : 0, value,
-                           value != NULL ? value_size : 0)) {
-        *bad = true;
-        return MHD_NO;
-    }
-    return MHD_YES;
-}
-
-/* The head limits of CONTRACT §12 #25 and the one framing rule libmicrohttpd
- * does not enforce (§12 #24), checked once the head has arrived. Returns
- * the status of the error answered, or 0 to go on. */
+/* The head's checks (headcheck.h), with what only libmicrohttpd knows. */
 static int
 check_head(struct conn_state *cs, const char *version)
 {
-    struct api_req *req = &cs->req;
     const union MHD_ConnectionInfo *hs = MHD_get_connection_info(
         cs->mhd, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-    size_t line = strlen(req->method) + strlen(req->raw_uri) + 11;
     int nparams =
         MHD_get_connection_values(cs->mhd, MHD_GET_ARGUMENT_KIND, NULL, NULL);
-    if (line > MAX_HEAD || nparams > MAX_PARAMS) {
-        req->close_conn = true;
-        return api_reply_error(req, 414, "the request URI is too long");
-    }
-    if (hs != NULL && hs->header_size > MAX_HEAD) {
-        req->close_conn = true;
-        return api_reply_error(req, 431,
-                               "the request header fields are too large");
-    }
-    if (!api_http_is_token(req->method, strlen(req->method))) {
-        req->close_conn = true;
-        return api_reply_error(req, 400, "malformed request line");
-    }
-    bool bad = false;
-    MHD_get_connection_values_n(cs->mhd, MHD_HEADER_KIND, check_field, &bad);
-    if (bad) {
-        req->close_conn = true;
-        return api_reply_error(req, 400, "malformed request header");
-    }
-    /* RFC 9112 §6: several Content-Lengths that disagree, or any framing
-     * header in an HTTP/1.0 request with Transfer-Encoding, leave the body's
-     * end uncertain (request smuggling behind a proxy): refuse and close.
-     * Content-Length beside Transfer-Encoding: the latter wins, and the
-     * connection closes after the response. */
-    const char *te = api_req_header_all(req, "Transfer-Encoding");
-    const char *cl = api_req_header_all(req, "Content-Length");
-    if ((cl != NULL && !api_http_content_length_ok(cl)) ||
-        (te != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) != 0)) {
-        req->close_conn = true;
-        return api_reply_error(req, 400, "malformed request header");
-    }
-    if (te != NULL && strcasecmp(te, "chunked") != 0) {
-        req->close_conn = true;
-        return api_reply_error(req, 501, "unsupported transfer encoding");
-    }
-    if (te != NULL && cl != NULL) {
-        req->close_conn = true;
-    }
-    return 0;
+    return api_check_head(&cs->req, version, hs != NULL ? hs->header_size : 0,
+                          nparams);
 }
 
 static enum MHD_Result
