@@ -51,7 +51,7 @@ api_authenticate(struct api_app *app, struct api_req *req)
                           &claims) != RL_JWT_OK) {
             return api_reply_invalid_auth_token(req);
         }
-        e = rl_auth_by_id(app->db, claims.sub, &req->user);
+        e = rl_auth_by_id(app->db, claims.sub, req->arena, &req->user);
         /* Issued before the user's last password reset (CONTRACT §13.2):
          * refused like any invalid token, from the row just loaded. */
         if (e == RL_OK && !rl_auth_session_current(&req->user, claims.iat)) {
@@ -62,7 +62,7 @@ api_authenticate(struct api_app *app, struct api_req *req)
         if (len != RL_TOKEN_LEN) {
             return api_reply_invalid_auth_token(req);
         }
-        e = rl_auth_by_token(app->db, token, len, &req->user);
+        e = rl_auth_by_token(app->db, token, len, req->arena, &req->user);
     }
     if (e == RL_ERR_NOT_FOUND) {
         return api_reply_invalid_auth_token(req);

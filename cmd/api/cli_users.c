@@ -239,7 +239,7 @@ create(struct rl_db *db, const struct create_args *args)
             .activated = args->activated,
         };
         if (e == RL_OK) {
-            e = rl_user_create(db, &u, codes, ncodes);
+            e = rl_user_create(db, a, &u, codes, ncodes);
         }
         if (e == RL_ERR_DUPLICATE_EMAIL) {
             printf("nothing changed: a user with email %s exists\n",

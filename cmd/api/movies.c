@@ -139,7 +139,7 @@ api_movie_create(struct api_app *app, struct api_req *req)
     if (status != API_CONTINUE) {
         return status;
     }
-    enum rl_err e = rl_movie_insert(app->db, &m);
+    enum rl_err e = rl_movie_insert(app->db, req->arena, &m);
     if (e != RL_OK) {
         return api_reply_rl_err(req, e);
     }
@@ -286,7 +286,7 @@ api_movie_update(struct api_app *app, struct api_req *req)
     if (status != API_CONTINUE) {
         return status;
     }
-    enum rl_err e = rl_movie_update(app->db, &m);
+    enum rl_err e = rl_movie_update(app->db, req->arena, &m);
     if (e == RL_ERR_EDIT_CONFLICT) {
         return api_reply_edit_conflict(req);
     }

@@ -80,7 +80,7 @@ api_user_register(struct api_app *app, struct api_req *req)
     }
     u.password_hash = hash;
     struct rl_token activation = {0};
-    e = rl_user_register(app->db, &u, &activation);
+    e = rl_user_register(app->db, req->arena, &u, &activation);
     if (e == RL_ERR_DUPLICATE_EMAIL) {
         return api_reply_field_error(req, "email",
                                      "a user with this email address already "

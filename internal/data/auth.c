@@ -36,7 +36,7 @@ rl_auth_session_current(const struct rl_auth_user *u, int64_t iat)
  * sessions since: epoch seconds or NULL). */
 static enum rl_err
 load(struct rl_db *db, enum rl_stmt stmt, const char *param,
-     struct rl_auth_user *out)
+     struct rl_arena *arena, struct rl_auth_user *out)
 {
     const char *params[] = {param};
     PGresult *r;
@@ -52,39 +52,36 @@ load(struct rl_db *db, enum rl_stmt stmt, const char *param,
     out->activated = PQgetvalue(r, 0, 1)[0] == 't';
     out->perms = 0;
     out->sessions_since = PQgetisnull(r, 0, 3) ? INT64_MIN : rl_pg_int(r, 0, 3);
-    struct rl_arena *a = rl_arena_create(512);
     const char **codes;
     size_t n;
-    if (a == NULL) {
-        e = RL_ERR_NOMEM;
-    } else if ((e = rl_pg_array_decode(a, PQgetvalue(r, 0, 2), &codes, &n)) ==
-               RL_OK) {
+    e = rl_pg_array_decode(arena, PQgetvalue(r, 0, 2), &codes, &n);
+    if (e == RL_OK) {
         for (size_t i = 0; i < n; i++) {
             out->perms |= rl_perm_bit(codes[i]);
         }
     }
-    rl_arena_destroy(a);
     PQclear(r);
     return e;
 }
 
 enum rl_err
 rl_auth_by_token(struct rl_db *db, const char *token, size_t len,
-                 struct rl_auth_user *out)
+                 struct rl_arena *arena, struct rl_auth_user *out)
 {
     unsigned char hash[RL_TOKEN_HASH_BYTES];
     char hex[RL_TOKEN_HASH_SQL_LEN + 1];
     rl_token_hash(token, len, hash);
     rl_token_hash_sql(hash, hex);
-    return load(db, RL_STMT_AUTH_BY_TOKEN, hex, out);
+    return load(db, RL_STMT_AUTH_BY_TOKEN, hex, arena, out);
 }
 
 enum rl_err
-rl_auth_by_id(struct rl_db *db, int64_t id, struct rl_auth_user *out)
+rl_auth_by_id(struct rl_db *db, int64_t id, struct rl_arena *arena,
+              struct rl_auth_user *out)
 {
     char idbuf[24];
     snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
-    return load(db, RL_STMT_AUTH_BY_ID, idbuf, out);
+    return load(db, RL_STMT_AUTH_BY_ID, idbuf, arena, out);
 }
 
 /* Runs a statement that returns no rows the caller needs. */

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "internal/arena/arena.h"
 #include "internal/base/err.h"
 #include "internal/data/pool.h"
 
@@ -44,13 +45,16 @@ bool rl_auth_session_current(const struct rl_auth_user *u, int64_t iat);
 
 /* Loads the user owning the unexpired authentication-scope token whose
  * plaintext is the len bytes at token, with permissions. RL_ERR_NOT_FOUND
- * when there is none (unknown, expired, other scope, deleted user). */
+ * when there is none (unknown, expired, other scope, deleted user). The
+ * permission codes are decoded in arena (the request's). */
 enum rl_err rl_auth_by_token(struct rl_db *db, const char *token, size_t len,
+                             struct rl_arena *arena,
                              struct rl_auth_user *out) RL_MUST_CHECK;
 
 /* Loads user id (a verified JWT's subject) with permissions and
- * sessions_since. RL_ERR_NOT_FOUND when the user no longer exists. */
-enum rl_err rl_auth_by_id(struct rl_db *db, int64_t id,
+ * sessions_since. RL_ERR_NOT_FOUND when the user no longer exists.
+ * Codes decoded in arena, as rl_auth_by_token. */
+enum rl_err rl_auth_by_id(struct rl_db *db, int64_t id, struct rl_arena *arena,
                           struct rl_auth_user *out) RL_MUST_CHECK;
 
 /* Deletes the authentication token whose plaintext is token (logout).

@@ -229,18 +229,13 @@ scan_movie(const PGresult *r, int row, int col, struct rl_arena *arena,
 }
 
 enum rl_err
-rl_movie_insert(struct rl_db *db, struct rl_movie *m)
+rl_movie_insert(struct rl_db *db, struct rl_arena *arena, struct rl_movie *m)
 {
-    struct rl_arena *arena = rl_arena_create(1024);
-    if (arena == NULL) {
-        return RL_ERR_NOMEM;
-    }
     char year[16], runtime[16];
     snprintf(year, sizeof(year), "%" PRId32, m->year);
     snprintf(runtime, sizeof(runtime), "%" PRId32, m->runtime);
     const char *genres = rl_pg_array_encode(arena, m->genres, m->ngenres);
     if (genres == NULL) {
-        rl_arena_destroy(arena);
         return RL_ERR_NOMEM;
     }
     const char *params[] = {m->title, year, runtime, genres};
@@ -251,7 +246,6 @@ rl_movie_insert(struct rl_db *db, struct rl_movie *m)
         m->version = (int32_t)rl_pg_int(r, 0, 1);
         PQclear(r);
     }
-    rl_arena_destroy(arena);
     return e;
 }
 
@@ -277,12 +271,8 @@ rl_movie_get(struct rl_db *db, int64_t id, struct rl_arena *arena,
 }
 
 enum rl_err
-rl_movie_update(struct rl_db *db, struct rl_movie *m)
+rl_movie_update(struct rl_db *db, struct rl_arena *arena, struct rl_movie *m)
 {
-    struct rl_arena *arena = rl_arena_create(1024);
-    if (arena == NULL) {
-        return RL_ERR_NOMEM;
-    }
     char id[24], version[16], year[16], runtime[16];
     snprintf(id, sizeof(id), "%" PRId64, m->id);
     snprintf(version, sizeof(version), "%" PRId32, m->version);
@@ -290,7 +280,6 @@ rl_movie_update(struct rl_db *db, struct rl_movie *m)
     snprintf(runtime, sizeof(runtime), "%" PRId32, m->runtime);
     const char *genres = rl_pg_array_encode(arena, m->genres, m->ngenres);
     if (genres == NULL) {
-        rl_arena_destroy(arena);
         return RL_ERR_NOMEM;
     }
     const char *params[] = {id, version, m->title, year, runtime, genres};
@@ -304,7 +293,6 @@ rl_movie_update(struct rl_db *db, struct rl_movie *m)
         }
         PQclear(r);
     }
-    rl_arena_destroy(arena);
     return e;
 }
 

@@ -44,8 +44,10 @@ void rl_runtime_format(int32_t minutes, char *buf, size_t cap);
 void rl_movie_validate(struct rl_validator *v, const struct rl_movie *m,
                        int current_year);
 
-/* Inserts m; sets m->id and m->version. */
-enum rl_err rl_movie_insert(struct rl_db *db, struct rl_movie *m) RL_MUST_CHECK;
+/* Inserts m; sets m->id and m->version. Scratch (the genres array
+ * literal) comes from arena. */
+enum rl_err rl_movie_insert(struct rl_db *db, struct rl_arena *arena,
+                            struct rl_movie *m) RL_MUST_CHECK;
 
 /* Loads movie `id` into *m (strings in arena). RL_ERR_NOT_FOUND if none. */
 enum rl_err rl_movie_get(struct rl_db *db, int64_t id, struct rl_arena *arena,
@@ -53,8 +55,9 @@ enum rl_err rl_movie_get(struct rl_db *db, int64_t id, struct rl_arena *arena,
 
 /* Writes m if the stored version still equals m->version; then sets
  * m->version to the new version. RL_ERR_EDIT_CONFLICT if the row changed
- * or vanished meanwhile. */
-enum rl_err rl_movie_update(struct rl_db *db, struct rl_movie *m) RL_MUST_CHECK;
+ * or vanished meanwhile. Scratch comes from arena, as for rl_movie_insert. */
+enum rl_err rl_movie_update(struct rl_db *db, struct rl_arena *arena,
+                            struct rl_movie *m) RL_MUST_CHECK;
 
 /* Deletes movie `id`; when version > 0, only at that version (a changed
  * row gives RL_ERR_EDIT_CONFLICT). RL_ERR_NOT_FOUND if there is none. */

@@ -21,9 +21,9 @@
  * allocates — the rows it returns and any scratch it needs for parameters
  * (e.g. an encoded text[]) — comes from the struct rl_arena the caller
  * passes in, and lives as long as that arena. The data layer never creates
- * an arena of its own; a function that allocates nothing takes none. Every
- * PGresult is cleared before the function that got it returns, on every
- * path.
+ * an arena of its own; a function that allocates nothing takes none.
+ * Library-owned temporaries (every PGresult, jansson's text of a mail job)
+ * are freed before the function that made them returns, on every path.
  *
  * No call waits on the server without a client-side deadline, so a server
  * that stops answering (TCP up, no replies) cannot hang a thread: opening a

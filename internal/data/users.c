@@ -225,13 +225,9 @@ rl_user_update(struct rl_db *db, struct rl_user *u)
 }
 
 enum rl_err
-rl_permission_grant_on(struct rl_conn *c, int64_t user_id,
-                       const char *const *codes, size_t n)
+rl_permission_grant_on(struct rl_conn *c, struct rl_arena *arena,
+                       int64_t user_id, const char *const *codes, size_t n)
 {
-    struct rl_arena *arena = rl_arena_create(256);
-    if (arena == NULL) {
-        return RL_ERR_NOMEM;
-    }
     char uid[24];
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     const char *array = rl_pg_array_encode(arena, codes, n);
@@ -244,7 +240,6 @@ rl_permission_grant_on(struct rl_conn *c, int64_t user_id,
             PQclear(r);
         }
     }
-    rl_arena_destroy(arena);
     return e;
 }
 
@@ -292,6 +287,7 @@ enqueue(struct rl_conn *c, const char *tmpl, const char *to, json_t *data)
 struct register_ctx {
     struct rl_user *u;
     struct rl_token *token;
+    struct rl_arena *arena;
 };
 
 /* Inserts u (name, email, password_hash, activated) and sets its id,
@@ -331,7 +327,7 @@ register_step(struct rl_conn *c, void *arg)
         return e;
     }
     static const char *const initial[] = {"movies:read"};
-    e = rl_permission_grant_on(c, u->id, initial, 1);
+    e = rl_permission_grant_on(c, ctx->arena, u->id, initial, 1);
     if (e == RL_OK) {
         e = rl_token_insert_on(c, u->id, RL_SCOPE_ACTIVATION, RL_TTL_ACTIVATION,
                                ctx->token);
@@ -346,10 +342,10 @@ register_step(struct rl_conn *c, void *arg)
 }
 
 enum rl_err
-rl_user_register(struct rl_db *db, struct rl_user *u,
+rl_user_register(struct rl_db *db, struct rl_arena *arena, struct rl_user *u,
                  struct rl_token *activation)
 {
-    struct register_ctx ctx = {u, activation};
+    struct register_ctx ctx = {u, activation, arena};
     return in_tx(db, register_step, &ctx);
 }
 
@@ -357,6 +353,7 @@ struct create_ctx {
     struct rl_user *u;
     const char *const *codes;
     size_t n;
+    struct rl_arena *arena;
 };
 
 static enum rl_err
@@ -365,16 +362,17 @@ create_step(struct rl_conn *c, void *arg)
     struct create_ctx *ctx = arg;
     enum rl_err e = insert_on(c, ctx->u);
     if (e == RL_OK && ctx->n > 0) {
-        e = rl_permission_grant_on(c, ctx->u->id, ctx->codes, ctx->n);
+        e = rl_permission_grant_on(c, ctx->arena, ctx->u->id, ctx->codes,
+                                   ctx->n);
     }
     return e;
 }
 
 enum rl_err
-rl_user_create(struct rl_db *db, struct rl_user *u, const char *const *codes,
-               size_t n)
+rl_user_create(struct rl_db *db, struct rl_arena *arena, struct rl_user *u,
+               const char *const *codes, size_t n)
 {
-    struct create_ctx ctx = {u, codes, n};
+    struct create_ctx ctx = {u, codes, n, arena};
     return in_tx(db, create_step, &ctx);
 }
 

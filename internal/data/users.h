@@ -52,8 +52,10 @@ void rl_user_validate_token(struct rl_validator *v, const char *token);
  * enqueues the "user_welcome" mail carrying it. On RL_OK sets u->id,
  * created_at, version and activated, and *activation (the plaintext is
  * what the mail carries). RL_ERR_DUPLICATE_EMAIL when the address is
- * taken (case-insensitively); nothing is stored then. */
-enum rl_err rl_user_register(struct rl_db *db, struct rl_user *u,
+ * taken (case-insensitively); nothing is stored then. Scratch comes from
+ * arena. */
+enum rl_err rl_user_register(struct rl_db *db, struct rl_arena *arena,
+                             struct rl_user *u,
                              struct rl_token *activation) RL_MUST_CHECK;
 
 /* Loads the user with this e-mail (case-insensitive). RL_ERR_NOT_FOUND if
@@ -103,9 +105,10 @@ enum rl_err rl_user_send_password_reset(struct rl_db *db,
  * transaction: inserts u (name, email, password_hash, activated) and grants
  * the n permissions named by codes (unknown codes are ignored). On RL_OK
  * sets u->id, created_at and version. RL_ERR_DUPLICATE_EMAIL when the
- * address is taken; nothing is stored then. */
-enum rl_err rl_user_create(struct rl_db *db, struct rl_user *u,
-                           const char *const *codes, size_t n) RL_MUST_CHECK;
+ * address is taken; nothing is stored then. Scratch comes from arena. */
+enum rl_err rl_user_create(struct rl_db *db, struct rl_arena *arena,
+                           struct rl_user *u, const char *const *codes,
+                           size_t n) RL_MUST_CHECK;
 
 /* One line of `api users list`. */
 struct rl_user_summary {
@@ -120,9 +123,10 @@ enum rl_err rl_user_list(struct rl_db *db, struct rl_arena *arena,
                          struct rl_user_summary **out, size_t *n) RL_MUST_CHECK;
 
 /* Grants the permissions named by codes (unknown codes are ignored, ones
- * already held are kept) to user_id on c. */
-enum rl_err rl_permission_grant_on(struct rl_conn *c, int64_t user_id,
-                                   const char *const *codes,
+ * already held are kept) to user_id on c; the array literal is built in
+ * arena. */
+enum rl_err rl_permission_grant_on(struct rl_conn *c, struct rl_arena *arena,
+                                   int64_t user_id, const char *const *codes,
                                    size_t n) RL_MUST_CHECK;
 
 #endif
