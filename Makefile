@@ -292,6 +292,10 @@ audit: deps/audit $(GEN_SRC) $(OPENAPI_GEN) $(OPENAPI_DOC)
 	@echo '== openapi (redocly lint, recommended-strict)'
 	tests/tools/npm-tool.sh redocly lint --extends recommended-strict \
 		--format stylish $(OPENAPI_DOC)
+	@echo '== libpq stays in internal/data (pool.h is public, pg_int.h private)'
+	@set -e; for f in $(wildcard cmd/api/*.c); do \
+		if $(CC) $(AUDIT_CFLAGS) -MM "$$f" | grep -q 'libpq-fe\.h'; then \
+			echo "$$f: sees libpq-fe.h"; exit 1; fi; done
 	@echo '== banned calls'
 	@! grep -rnwE '$(subst $() ,|,$(BANNED))' --include='*.[ch]' \
 		cmd internal tests/unit | grep -vE ':[0-9]+:\s*(/?\*|//)' || \
