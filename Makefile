@@ -132,6 +132,9 @@ bin/tests/test_request: build/san/cmd/api/request.o \
 	build/san/cmd/api/headcheck.o build/san/cmd/api/httpsyntax.o \
 	build/san/cmd/api/errors.o build/san/cmd/api/helpers.o \
 	build/san/tests/unit/fakereq.o
+# The router and the handlers' checks before the database (fakereq.c).
+bin/tests/test_routes: build/san/tests/unit/fakereq.o \
+	$(filter-out build/san/cmd/api/main.o build/san/cmd/api/server.o,$(SAN_API_OBJ))
 
 ## unit: build and run the C unit tests (sanitized)
 .PHONY: unit

@@ -39,7 +39,4 @@ int api_metrics_prometheus(struct api_app *app, struct api_req *req);
 /* openapi.c: GET /v1/openapi.json, the embedded OpenAPI document. */
 int api_openapi(struct api_app *app, struct api_req *req);
 
-/* middleware.c: the chain every request goes through before the router. */
-int api_handle(struct api_app *app, struct api_req *req);
-
 #endif

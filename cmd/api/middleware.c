@@ -21,7 +21,6 @@
 
 #include "cmd/api/auth.h"
 #include "cmd/api/errors.h"
-#include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
 #include "cmd/api/routes.h"
 #include "internal/base/clock.h"

@@ -1,11 +1,16 @@
 /*
- * middleware.h — set-up of the middleware chain's state (the chain itself,
- * api_handle, is declared in handlers.h).
+ * middleware.h — the middleware chain (server.c runs it for every request)
+ * and the set-up of its state.
  */
 #ifndef REDLIGHT_CMD_API_MIDDLEWARE_H
 #define REDLIGHT_CMD_API_MIDDLEWARE_H
 
 #include "cmd/api/app.h"
+#include "cmd/api/request.h"
+
+/* The chain every request goes through before the router: sets req's
+ * response and returns its status. */
+int api_handle(struct api_app *app, struct api_req *req);
 
 /* Builds app->trusted_proxies from cfg.trusted_proxies and, when
  * cfg.limiter.enabled, app->limiter (1,048,576 clients at most, 16 MiB).

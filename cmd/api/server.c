@@ -51,10 +51,9 @@
 
 #include "cmd/api/conns.h"
 #include "cmd/api/errors.h"
-#include "cmd/api/handlers.h"
 #include "cmd/api/headcheck.h"
-#include "cmd/api/helpers.h"
 #include "cmd/api/metrics.h"
+#include "cmd/api/middleware.h"
 #include "cmd/api/routes.h"
 #include "cmd/api/workq.h"
 #include "internal/base/clock.h"
