@@ -32,7 +32,7 @@ int api_token_authentication(struct api_app *app, struct api_req *req);
 int api_token_jwt(struct api_app *app, struct api_req *req);
 int api_token_revoke(struct api_app *app, struct api_req *req);
 
-/* metrics.c (both only for -metrics-allow clients) */
+/* metrics_expo.c (both only for -metrics-allow clients) */
 int api_debug_vars(struct api_app *app, struct api_req *req);
 int api_metrics_prometheus(struct api_app *app, struct api_req *req);
 

@@ -19,6 +19,7 @@
 #include "cmd/api/config.h"
 #include "cmd/api/metrics.h"
 #include "cmd/api/middleware.h"
+#include "cmd/api/routes.h"
 #include "cmd/api/server.h"
 #include "internal/base/clock.h"
 #include "internal/data/movies.h"
@@ -143,7 +144,7 @@ serve(struct api_app *app)
     }
 
     if ((e = api_middleware_init(app)) != RL_OK ||
-        (e = api_metrics_init(app)) != RL_OK) {
+        (e = api_metrics_init(app, api_route_pattern_at)) != RL_OK) {
         rl_log_props(RL_LOG_FATAL, "cannot set up the rate limiter and metrics",
                      RL_LOG_STR("error", rl_err_str(e)), NULL);
         api_middleware_free(app);

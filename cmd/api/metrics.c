@@ -1,9 +1,10 @@
 /*
- * metrics.c — request counters and the latency histogram (struct
- * api_metrics, owned by struct api_app, created once before the server
- * starts and freed after it stops), and the handlers of GET /debug/vars and
- * GET /metrics, which read them along with the pool, the rate limiter, the
- * mail outbox and the process.
+ * metrics.c — the counters: requests received and sent, responses by
+ * status and the latency histogram (struct api_metrics, owned by struct
+ * api_app, created once before the server starts and freed after it
+ * stops), updated by server.c as a request arrives and its response
+ * leaves. metrics_expo.c writes them out; metrics_access.c decides who may
+ * read them.
  *
  * Every counter is an atomic updated with relaxed ordering: nothing on the
  * request path takes a lock. A scrape reads each counter once, so totals
@@ -13,67 +14,33 @@
  */
 #include "cmd/api/metrics.h"
 
-#include <inttypes.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
-#include "cmd/api/conns.h"
-#include "cmd/api/errors.h"
-#include "cmd/api/handlers.h"
-#include "cmd/api/helpers.h"
-#include "cmd/api/routes.h"
-#include "cmd/api/workq.h"
-#include "internal/base/buf.h"
-#include "internal/base/utf8.h"
-#include "internal/data/outbox_stats.h"
-#include "internal/data/pool.h"
+#include "cmd/api/metrics_private.h"
 #include "internal/procstat/procstat.h"
-#include "internal/ratelimit/ratelimit.h"
 
-#define STATUS_MIN 100
-#define STATUS_MAX 599
-#define NCLASSES 5 /* 1xx .. 5xx */
+const char *const api_metrics_methods[API_METRICS_NMETHODS] = {
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"};
 
-static const char *const methods[] = {"GET",   "HEAD",   "POST",    "PUT",
-                                      "PATCH", "DELETE", "OPTIONS", "other"};
-#define NMETHODS (sizeof(methods) / sizeof(methods[0]))
-
-/* Upper bounds of the latency buckets in microseconds: the API answers in
- * well under a millisecond when the database is warm, so the low end is
- * finer than Prometheus's default buckets. */
-static const int64_t bucket_us[] = {500,     1000,    2500,    5000,    10000,
-                                    25000,   50000,   100000,  250000,  500000,
-                                    1000000, 2500000, 5000000, 10000000};
-#define NBUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
-/* Per series: NBUCKETS counts, the +Inf count, then the sum in µs. */
-#define SERIES_SLOTS (NBUCKETS + 2)
-
-struct api_metrics {
-    atomic_uint_fast64_t received;
-    atomic_uint_fast64_t sent;
-    atomic_uint_fast64_t processing_us;
-    atomic_uint_fast64_t by_status[STATUS_MAX - STATUS_MIN + 1];
-    size_t npatterns; /* distinct route patterns, then "unmatched" */
-    const char **patterns;
-    atomic_uint_fast64_t *series; /* [pattern][method][class][slot] */
-    int64_t start_ns;             /* process start, ns since the Unix epoch */
-};
+/* The API answers in well under a millisecond when the database is warm,
+ * so the low end is finer than Prometheus's default buckets. */
+const int64_t api_metrics_bucket_us[API_METRICS_NBUCKETS] = {
+    500,    1000,   2500,   5000,    10000,   25000,   50000,
+    100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
 enum rl_err
-api_metrics_init(struct api_app *app)
+api_metrics_init(struct api_app *app, const char *(*route_pattern)(size_t i))
 {
-    enum rl_err e =
-        rl_ipset_parse(app->cfg.metrics_allow, &app->metrics_allow, NULL, NULL);
+    enum rl_err e = api_metrics_access_init(app);
     if (e != RL_OK) {
         return e;
     }
     struct api_metrics *m = calloc(1, sizeof(*m));
     size_t nroutes = 0;
-    while (api_routes[nroutes].method != NULL) {
+    while (route_pattern(nroutes) != NULL) {
         nroutes++;
     }
     if (m != NULL) {
@@ -81,28 +48,27 @@ api_metrics_init(struct api_app *app)
     }
     if (m == NULL || m->patterns == NULL) {
         free(m);
-        rl_ipset_free(app->metrics_allow);
-        app->metrics_allow = NULL;
+        api_metrics_access_free(app);
         return RL_ERR_NOMEM;
     }
     for (size_t i = 0; i < nroutes; i++) {
+        const char *pattern = route_pattern(i);
         size_t j = 0;
-        while (j < m->npatterns &&
-               strcmp(m->patterns[j], api_routes[i].pattern) != 0) {
+        while (j < m->npatterns && strcmp(m->patterns[j], pattern) != 0) {
             j++;
         }
         if (j == m->npatterns) {
-            m->patterns[m->npatterns++] = api_routes[i].pattern;
+            m->patterns[m->npatterns++] = pattern;
         }
     }
     m->patterns[m->npatterns++] = "unmatched";
-    size_t nslots = m->npatterns * NMETHODS * NCLASSES * SERIES_SLOTS;
+    size_t nslots = m->npatterns * API_METRICS_NMETHODS * API_METRICS_NCLASSES *
+                    API_METRICS_SERIES_SLOTS;
     m->series = calloc(nslots, sizeof(m->series[0]));
     if (m->series == NULL) {
         free(m->patterns);
         free(m);
-        rl_ipset_free(app->metrics_allow);
-        app->metrics_allow = NULL;
+        api_metrics_access_free(app);
         return RL_ERR_NOMEM;
     }
     /* calloc's zero bytes are a valid zero for these lock-free atomics. */
@@ -122,8 +88,7 @@ api_metrics_free(struct api_app *app)
         free(app->metrics);
         app->metrics = NULL;
     }
-    rl_ipset_free(app->metrics_allow);
-    app->metrics_allow = NULL;
+    api_metrics_access_free(app);
 }
 
 void
@@ -152,18 +117,12 @@ pattern_index(const struct api_metrics *m, const char *route)
 static size_t
 method_index(const char *method)
 {
-    for (size_t i = 0; method != NULL && i < NMETHODS - 1; i++) {
-        if (strcmp(methods[i], method) == 0) {
+    for (size_t i = 0; method != NULL && i < API_METRICS_NMETHODS - 1; i++) {
+        if (strcmp(api_metrics_methods[i], method) == 0) {
             return i;
         }
     }
-    return NMETHODS - 1; /* "other": bounded label values */
-}
-
-static atomic_uint_fast64_t *
-series_at(const struct api_metrics *m, size_t p, size_t meth, size_t cls)
-{
-    return m->series + ((p * NMETHODS + meth) * NCLASSES + cls) * SERIES_SLOTS;
+    return API_METRICS_NMETHODS - 1; /* "other": bounded label values */
 }
 
 void
@@ -177,606 +136,19 @@ api_metrics_sent(struct api_metrics *m, const struct api_req *req,
     atomic_fetch_add_explicit(&m->sent, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->processing_us, us, memory_order_relaxed);
     int st = req->status;
-    if (st < STATUS_MIN || st > STATUS_MAX) {
+    if (st < API_METRICS_STATUS_MIN || st > API_METRICS_STATUS_MAX) {
         return; /* never sent by this server; nothing sensible to count */
     }
-    atomic_fetch_add_explicit(&m->by_status[st - STATUS_MIN], 1,
+    atomic_fetch_add_explicit(&m->by_status[st - API_METRICS_STATUS_MIN], 1,
                               memory_order_relaxed);
     atomic_uint_fast64_t *s =
-        series_at(m, pattern_index(m, req->route), method_index(req->method),
-                  (size_t)(st / 100 - 1));
+        api_metrics_series(m, pattern_index(m, req->route),
+                           method_index(req->method), (size_t)(st / 100 - 1));
     size_t b = 0;
-    while (b < NBUCKETS && (int64_t)us > bucket_us[b]) {
+    while (b < API_METRICS_NBUCKETS && (int64_t)us > api_metrics_bucket_us[b]) {
         b++;
     }
     atomic_fetch_add_explicit(&s[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s[NBUCKETS + 1], us, memory_order_relaxed);
-}
-
-static uint64_t
-load(atomic_uint_fast64_t *c)
-{
-    return (uint64_t)atomic_load_explicit(c, memory_order_relaxed);
-}
-
-bool
-api_metrics_hidden(struct api_app *app, struct api_req *req)
-{
-    static const char *const paths[] = {"/debug/vars", "/debug/vars/",
-                                        "/metrics", "/metrics/"};
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        if (strlen(paths[i]) == req->path_len &&
-            memcmp(req->path, paths[i], req->path_len) == 0) {
-            return !rl_ipset_contains(app->metrics_allow, &req->client);
-        }
-    }
-    return false;
-}
-
-/* Answers 200 with b's text, or 500 when building it ran out of memory. */
-static int
-reply_buf(struct api_req *req, const struct rl_buf *b, const char *content_type)
-{
-    if (rl_buf_err(b) != RL_OK) {
-        return api_reply_server_error(req, "out of memory");
-    }
-    return api_reply_body(req, 200, content_type, b->data, b->len);
-}
-
-/* ---- cmdline with secrets hidden -------------------------------------- */
-
-#define REDACTED "REDACTED"
-
-/* Copies s, replacing passwords: the one in a URL's userinfo
- * (postgres://user:PASSWORD@host) and every password= / sslpassword=
- * value of a key/value DSN or URL query. */
-static void
-put_scrubbed(struct rl_buf *b, const char *s)
-{
-    size_t n = strlen(s);
-    size_t i = 0;
-    while (i < n) {
-        if (strncmp(s + i, "://", 3) == 0) {
-            size_t start = i + 3;
-            size_t end = start;
-            while (end < n && s[end] != '/' && s[end] != '?' && s[end] != '#') {
-                end++;
-            }
-            const char *at = memrchr(s + start, '@', end - start);
-            const char *colon =
-                at ? memchr(s + start, ':', (size_t)(at - (s + start))) : NULL;
-            if (colon != NULL) {
-                rl_buf_add(b, s + i, (size_t)(colon + 1 - (s + i)));
-                rl_buf_addstr(b, REDACTED);
-                i = (size_t)(at - s);
-                continue;
-            }
-            rl_buf_add(b, s + i, 3);
-            i += 3;
-            continue;
-        }
-        bool key_start = i == 0 || strchr(" \t?&;", s[i - 1]) != NULL;
-        size_t klen = strncasecmp(s + i, "password", 8) == 0       ? 8
-                      : strncasecmp(s + i, "sslpassword", 11) == 0 ? 11
-                                                                   : 0;
-        if (key_start && klen > 0) {
-            size_t j = i + klen;
-            while (s[j] == ' ') {
-                j++;
-            }
-            if (s[j] == '=') {
-                j++;
-                while (s[j] == ' ') {
-                    j++;
-                }
-                rl_buf_add(b, s + i, j - i);
-                rl_buf_addstr(b, REDACTED);
-                if (s[j] == '\'') { /* libpq quoting: 'a b\'c' */
-                    j++;
-                    while (j < n && s[j] != '\'') {
-                        j += s[j] == '\\' && j + 1 < n ? 2 : 1;
-                    }
-                    j += j < n;
-                } else {
-                    while (j < n && s[j] != ' ' && s[j] != '\t' &&
-                           s[j] != '&' && s[j] != '#') {
-                        j++;
-                    }
-                }
-                i = j;
-                continue;
-            }
-        }
-        rl_buf_add(b, s + i, 1);
-        i++;
-    }
-}
-
-/* "-jwt-secret", "--smtp-password=x": a secret flag by its full name. */
-static bool
-names_secret_flag(const char *s)
-{
-    if (s[0] != '-') {
-        return false;
-    }
-    s += s[1] == '-' ? 2 : 1;
-    size_t len = strcspn(s, "=");
-    return (len == 10 && strncmp(s, "jwt-secret", 10) == 0) ||
-           (len == 13 && strncmp(s, "smtp-password", 13) == 0);
-}
-
-/* Copies s replacing malformed UTF-8 with U+FFFD, so JSON can carry it. */
-static const char *
-utf8_clean(struct rl_arena *a, const char *s)
-{
-    struct rl_buf b;
-    rl_buf_init(&b, SIZE_MAX, a);
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        size_t k = rl_utf8_seq_len((const unsigned char *)s + i, n - i);
-        if (k == 0) {
-            rl_buf_addstr(&b, "\xef\xbf\xbd");
-            i++;
-        } else {
-            rl_buf_add(&b, s + i, k);
-            i += k;
-        }
-    }
-    rl_buf_add(&b, "", 0);
-    return rl_buf_err(&b) != RL_OK ? NULL : b.data;
-}
-
-const char *
-api_metrics_cmdline_arg(const struct api_config *cfg, int i,
-                        struct rl_arena *arena)
-{
-    const char *s = cfg->argv[i];
-    if (i > 0 && cfg->secret_args_overflow) {
-        return REDACTED;
-    }
-    struct rl_buf b;
-    rl_buf_init(&b, SIZE_MAX, arena);
-    uintptr_t lo = (uintptr_t)s;
-    uintptr_t hi = lo + strlen(s);
-    bool done = false;
-    /* Exactly where config.c's parser found a secret flag's value (which
-     * also covers abbreviations such as -smtp-pass). */
-    for (int k = 0; k < cfg->nsecret_args && !done; k++) {
-        uintptr_t v = (uintptr_t)cfg->secret_args[k].value;
-        if (v < lo || v > hi) {
-            continue;
-        }
-        rl_buf_add(&b, s, v - lo); /* "-flag=" when given in one argument */
-        if (cfg->secret_args[k].dsn) {
-            put_scrubbed(&b, cfg->secret_args[k].value);
-        } else {
-            rl_buf_addstr(&b, REDACTED);
-        }
-        done = true;
-    }
-    /* And by name, whatever the parser thought. */
-    if (!done && i > 0 && names_secret_flag(cfg->argv[i - 1]) &&
-        strchr(cfg->argv[i - 1], '=') == NULL) {
-        rl_buf_addstr(&b, REDACTED);
-        done = true;
-    }
-    if (!done && names_secret_flag(s) && strchr(s, '=') != NULL) {
-        rl_buf_add(&b, s, (size_t)(strchr(s, '=') + 1 - s));
-        rl_buf_addstr(&b, REDACTED);
-        done = true;
-    }
-    if (!done) {
-        put_scrubbed(&b, s); /* a DSN anywhere else */
-    }
-    rl_buf_add(&b, "", 0);
-    return rl_buf_err(&b) != RL_OK ? NULL : utf8_clean(arena, b.data);
-}
-
-/* ---- GET /debug/vars ---------------------------------------------------- */
-
-static int
-buf_dump_cb(const char *buf, size_t size, void *data)
-{
-    struct rl_buf *b = data;
-    return rl_buf_add(b, buf, size) == RL_OK ? 0 : -1;
-}
-
-/* total_responses_sent_by_status as Go's expvar.Map writes itself: keys
- * sorted, `{"200": 12, "404": 1}` with a space after ':' and ','. */
-static void
-put_by_status(struct rl_buf *b, struct api_metrics *m)
-{
-    const char *sep = "";
-    rl_buf_addstr(b, "{");
-    for (int st = STATUS_MIN; st <= STATUS_MAX; st++) {
-        uint64_t n = load(&m->by_status[st - STATUS_MIN]);
-        if (n != 0) {
-            rl_buf_printf(b, "%s\"%d\": %" PRIu64, sep, st, n);
-            sep = ", ";
-        }
-    }
-    rl_buf_addstr(b, "}");
-}
-
-int
-api_debug_vars(struct api_app *app, struct api_req *req)
-{
-    struct api_metrics *m = app->metrics;
-    json_t *cmdline = api_keep(req, json_array());
-    if (cmdline == NULL) {
-        return api_reply_server_error(req, "out of memory");
-    }
-    for (int i = 0; i < app->cfg.argc; i++) {
-        const char *arg = api_metrics_cmdline_arg(&app->cfg, i, req->arena);
-        if (arg == NULL || json_array_append_new(cmdline, json_string(arg))) {
-            return api_reply_server_error(req, "out of memory");
-        }
-    }
-    struct rl_db_stats ds;
-    rl_db_stats(app->db, &ds);
-    struct rl_procstat ps;
-    if (rl_procstat_read(&ps) != RL_OK) {
-        /* Not worth a 500: report what was read, 0 for what was not. */
-        ps.rss_bytes = ps.rss_bytes < 0 ? 0 : ps.rss_bytes;
-        ps.threads = ps.threads < 0 ? 0 : ps.threads;
-    }
-    /* Keys in Go's expvar order (sorted); every value is built here.
-     * memstats keeps the order of Go's runtime.MemStats fields. */
-    json_t *body = api_keep(
-        req,
-        json_pack("{s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I,"
-                  " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:n,"
-                  " s:s}",
-                  "cmdline", cmdline, "database", "MaxOpenConnections",
-                  (json_int_t)ds.max_open, "OpenConnections",
-                  (json_int_t)ds.open, "InUse", (json_int_t)ds.in_use, "Idle",
-                  (json_int_t)ds.idle, "WaitCount", (json_int_t)ds.wait_count,
-                  "WaitDuration", (json_int_t)ds.wait_duration_ns,
-                  "MaxIdleClosed", (json_int_t)ds.max_idle_closed,
-                  "MaxIdleTimeClosed", (json_int_t)ds.max_idle_time_closed,
-                  "MaxLifetimeClosed", (json_int_t)ds.max_lifetime_closed,
-                  "goroutines", (json_int_t)ps.threads, "memstats", "Alloc",
-                  (json_int_t)ps.heap.alloc, "Sys", (json_int_t)ps.rss_bytes,
-                  "HeapAlloc", (json_int_t)ps.heap.alloc, "HeapSys",
-                  (json_int_t)ps.heap.sys, "HeapIdle",
-                  (json_int_t)(ps.heap.sys - ps.heap.inuse), "HeapInuse",
-                  (json_int_t)ps.heap.inuse, "timestamp",
-                  (json_int_t)time(NULL), "total_processing_time_\xce\xbcs",
-                  (json_int_t)load(&m->processing_us),
-                  "total_requests_received", (json_int_t)load(&m->received),
-                  "total_responses_sent", (json_int_t)load(&m->sent),
-                  "total_responses_sent_by_status", "version", RL_VERSION));
-    if (body == NULL) {
-        return api_reply_server_error(req, "out of memory");
-    }
-    /* Go's expvar page: one `"key": value` a line, each value as
-     * json.Marshal writes it (compact), the map as expvar.Map does. */
-    struct rl_buf b;
-    rl_buf_init(&b, SIZE_MAX, req->arena);
-    const char *key;
-    json_t *value;
-    const char *sep = "{\n";
-    json_object_foreach(body, key, value)
-    {
-        rl_buf_addstr(&b, sep);
-        sep = ",\n";
-        rl_buf_printf(&b, "\"%s\": ", key);
-        if (json_is_null(value)) {
-            put_by_status(&b, m);
-        } else if (json_dump_callback(value, buf_dump_cb, &b,
-                                      JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                          JSON_ENCODE_ANY) != 0 &&
-                   rl_buf_err(&b) == RL_OK) {
-            b.err = RL_ERR_INVALID; /* jansson failed: a 500 like no memory */
-        }
-    }
-    rl_buf_addstr(&b, "\n}\n");
-    return reply_buf(req, &b, "application/json; charset=utf-8");
-}
-
-/* ---- GET /metrics ---------------------------------------------------------
- */
-
-static void
-family(struct rl_buf *b, const char *name, const char *type, const char *help)
-{
-    rl_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void
-sample(struct rl_buf *b, const char *name, uint64_t v)
-{
-    rl_buf_printf(b, "%s %" PRIu64 "\n", name, v);
-}
-
-/* ns as seconds with nine decimals ("12.340000000"). */
-static void
-sample_seconds(struct rl_buf *b, const char *name, int64_t ns)
-{
-    rl_buf_printf(b, "%s %" PRId64 ".%09" PRId64 "\n", name, ns / 1000000000,
-                  ns % 1000000000);
-}
-
-/* A label value with \, " and newline escaped, as the format requires. */
-static void
-put_label_value(struct rl_buf *b, const char *v)
-{
-    for (; *v != '\0'; v++) {
-        if (*v == '\\' || *v == '"') {
-            rl_buf_add(b, "\\", 1);
-            rl_buf_add(b, v, 1);
-        } else if (*v == '\n') {
-            rl_buf_addstr(b, "\\n");
-        } else {
-            rl_buf_add(b, v, 1);
-        }
-    }
-}
-
-static void
-write_histogram(struct rl_buf *b, struct api_metrics *m)
-{
-    const char *name = "redlight_http_request_duration_seconds";
-    family(b, name, "histogram",
-           "Time from a request's arrival to its response being sent, by "
-           "route pattern, method and status class.");
-    for (size_t p = 0; p < m->npatterns; p++) {
-        for (size_t meth = 0; meth < NMETHODS; meth++) {
-            for (size_t cls = 0; cls < NCLASSES; cls++) {
-                atomic_uint_fast64_t *s = series_at(m, p, meth, cls);
-                uint64_t counts[NBUCKETS + 1];
-                uint64_t total = 0;
-                for (size_t i = 0; i <= NBUCKETS; i++) {
-                    counts[i] = load(&s[i]);
-                    total += counts[i];
-                }
-                if (total == 0) {
-                    continue; /* only series that have seen a request */
-                }
-                uint64_t sum_us = load(&s[NBUCKETS + 1]);
-                uint64_t cum = 0;
-                for (size_t i = 0; i <= NBUCKETS; i++) {
-                    cum += counts[i];
-                    rl_buf_printf(b, "%s_bucket{route=\"", name);
-                    put_label_value(b, m->patterns[p]);
-                    if (i < NBUCKETS) {
-                        rl_buf_printf(b,
-                                      "\",method=\"%s\",status=\"%zuxx\","
-                                      "le=\"%g\"} %" PRIu64 "\n",
-                                      methods[meth], cls + 1,
-                                      (double)bucket_us[i] / 1e6, cum);
-                    } else {
-                        rl_buf_printf(b,
-                                      "\",method=\"%s\",status=\"%zuxx\","
-                                      "le=\"+Inf\"} %" PRIu64 "\n",
-                                      methods[meth], cls + 1, cum);
-                    }
-                }
-                rl_buf_printf(b, "%s_sum{route=\"", name);
-                put_label_value(b, m->patterns[p]);
-                rl_buf_printf(b,
-                              "\",method=\"%s\",status=\"%zuxx\"} %" PRIu64
-                              ".%06" PRIu64 "\n",
-                              methods[meth], cls + 1, sum_us / 1000000,
-                              sum_us % 1000000);
-                rl_buf_printf(b, "%s_count{route=\"", name);
-                put_label_value(b, m->patterns[p]);
-                rl_buf_printf(
-                    b, "\",method=\"%s\",status=\"%zuxx\"} %" PRIu64 "\n",
-                    methods[meth], cls + 1, cum);
-            }
-        }
-    }
-}
-
-/* The connection tracker and the work queues (server.c), when serving. */
-static void
-write_edge(struct rl_buf *b, struct api_app *app)
-{
-    if (app->conns == NULL) {
-        return;
-    }
-    family(b, "redlight_http_connections_open", "gauge",
-           "Client connections open now.");
-    sample(b, "redlight_http_connections_open",
-           (uint64_t)api_conns_open_count(app->conns));
-    family(b, "redlight_http_connections_deadline_closed_total", "counter",
-           "Connections closed at a -read-timeout, -idle-timeout or "
-           "-write-timeout deadline.");
-    sample(b, "redlight_http_connections_deadline_closed_total",
-           (uint64_t)api_conns_reaped(app->conns));
-    family(b, "redlight_work_queue_waiting", "gauge",
-           "Requests waiting for a database or hashing worker.");
-    rl_buf_printf(b, "redlight_work_queue_waiting{queue=\"db\"} %d\n",
-                  api_workq_depth(app->dbq));
-    rl_buf_printf(b, "redlight_work_queue_waiting{queue=\"hash\"} %d\n",
-                  api_workq_depth(app->hashq));
-}
-
-static void
-write_pool(struct rl_buf *b, struct rl_db *db)
-{
-    struct rl_db_stats ds;
-    rl_db_stats(db, &ds);
-    const struct {
-        const char *name;
-        const char *type;
-        const char *help;
-        uint64_t value;
-    } rows[] = {
-        {"redlight_db_pool_max_open_connections", "gauge",
-         "Most connections the pool may open (-db-max-open-conns).",
-         (uint64_t)ds.max_open},
-        {"redlight_db_pool_open_connections", "gauge",
-         "Connections open now, in use or idle.", (uint64_t)ds.open},
-        {"redlight_db_pool_in_use_connections", "gauge",
-         "Connections handed out to requests now.", (uint64_t)ds.in_use},
-        {"redlight_db_pool_idle_connections", "gauge",
-         "Connections open and idle now.", (uint64_t)ds.idle},
-        {"redlight_db_pool_wait_count_total", "counter",
-         "Acquisitions that had to wait for a connection.",
-         (uint64_t)ds.wait_count},
-        {"redlight_db_pool_max_idle_closed_total", "counter",
-         "Connections closed because of -db-max-idle-conns.",
-         (uint64_t)ds.max_idle_closed},
-        {"redlight_db_pool_max_idle_time_closed_total", "counter",
-         "Connections closed because of -db-max-idle-time.",
-         (uint64_t)ds.max_idle_time_closed},
-        {"redlight_db_pool_max_lifetime_closed_total", "counter",
-         "Connections closed because of their maximum lifetime.",
-         (uint64_t)ds.max_lifetime_closed},
-    };
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        family(b, rows[i].name, rows[i].type, rows[i].help);
-        sample(b, rows[i].name, rows[i].value);
-    }
-    /* Seconds with nanosecond digits: not a whole number like the rest. */
-    family(b, "redlight_db_pool_wait_duration_seconds_total", "counter",
-           "Total time spent waiting for a connection.");
-    sample_seconds(b, "redlight_db_pool_wait_duration_seconds_total",
-                   ds.wait_duration_ns);
-}
-
-static void
-write_limiter(struct rl_buf *b, struct rl_limiter *l)
-{
-    struct rl_limiter_stats st = {0};
-    if (l != NULL) {
-        rl_limiter_stats(l, &st);
-    }
-    family(b, "redlight_ratelimit_rejected_total", "counter",
-           "Requests refused with 429 by the rate limiter.");
-    sample(b, "redlight_ratelimit_rejected_total", st.rejected);
-    if (l == NULL) {
-        return; /* -limiter-enabled=false: nothing else to say */
-    }
-    family(b, "redlight_ratelimit_clients", "gauge",
-           "Clients the rate limiter remembers (idle ones until swept).");
-    sample(b, "redlight_ratelimit_clients", st.clients);
-    family(b, "redlight_ratelimit_capacity", "gauge",
-           "Most clients the rate limiter can remember.");
-    sample(b, "redlight_ratelimit_capacity", st.capacity);
-    family(b, "redlight_ratelimit_evicted_total", "counter",
-           "Clients forgotten: idle for 3 minutes, or replaced when the "
-           "table was full.");
-    rl_buf_printf(
-        b, "redlight_ratelimit_evicted_total{reason=\"idle\"} %" PRIu64 "\n",
-        st.evicted_idle);
-    rl_buf_printf(
-        b, "redlight_ratelimit_evicted_total{reason=\"full\"} %" PRIu64 "\n",
-        st.evicted_full);
-}
-
-/* Prometheus' standard process metrics, with the HELP texts the client
- * libraries write, in their (sorted) order; a value /proc did not give is
- * left out rather than written as a lie. */
-static void
-write_process(struct rl_buf *b, struct api_metrics *m)
-{
-    struct rl_procstat ps;
-    if (rl_procstat_read(&ps) != RL_OK) {
-        /* Each field it could not read is -1 and left out below. */
-    }
-    if (ps.cpu_ns >= 0) {
-        family(b, "process_cpu_seconds_total", "counter",
-               "Total user and system CPU time spent in seconds.");
-        sample_seconds(b, "process_cpu_seconds_total", ps.cpu_ns);
-    }
-    family(b, "process_heap_bytes", "gauge",
-           "Bytes allocated with malloc and not freed (glibc mallinfo2).");
-    sample(b, "process_heap_bytes", (uint64_t)ps.heap.alloc);
-    const struct {
-        const char *name;
-        const char *help;
-        int64_t value;
-    } gauges[] = {
-        {"process_max_fds", "Maximum number of open file descriptors.",
-         ps.max_fds},
-        {"process_open_fds", "Number of open file descriptors.", ps.open_fds},
-        {"process_resident_memory_bytes", "Resident memory size in bytes.",
-         ps.rss_bytes},
-    };
-    for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++) {
-        if (gauges[i].value >= 0) {
-            family(b, gauges[i].name, "gauge", gauges[i].help);
-            sample(b, gauges[i].name, (uint64_t)gauges[i].value);
-        }
-    }
-    family(b, "process_start_time_seconds", "gauge",
-           "Start time of the process since unix epoch in seconds.");
-    sample_seconds(b, "process_start_time_seconds", m->start_ns);
-    if (ps.threads >= 0) {
-        family(b, "process_threads", "gauge",
-               "Number of OS threads in the process.");
-        sample(b, "process_threads", (uint64_t)ps.threads);
-    }
-    if (ps.vm_bytes >= 0) {
-        family(b, "process_virtual_memory_bytes", "gauge",
-               "Virtual memory size in bytes.");
-        sample(b, "process_virtual_memory_bytes", (uint64_t)ps.vm_bytes);
-    }
-}
-
-int
-api_metrics_prometheus(struct api_app *app, struct api_req *req)
-{
-    struct api_metrics *m = app->metrics;
-    struct rl_buf b;
-    rl_buf_init(&b, SIZE_MAX, req->arena);
-
-    family(&b, "redlight_build_info", "gauge",
-           "Always 1; the version label is the running build.");
-    rl_buf_addstr(&b, "redlight_build_info{version=\"");
-    put_label_value(&b, RL_VERSION);
-    rl_buf_addstr(&b, "\"} 1\n");
-
-    family(&b, "redlight_http_requests_received_total", "counter",
-           "Requests received.");
-    sample(&b, "redlight_http_requests_received_total", load(&m->received));
-    family(&b, "redlight_http_responses_sent_total", "counter",
-           "Responses sent.");
-    sample(&b, "redlight_http_responses_sent_total", load(&m->sent));
-    family(&b, "redlight_http_requests_in_flight", "gauge",
-           "Requests received and not yet answered.");
-    long inflight = atomic_load(&app->in_flight);
-    sample(&b, "redlight_http_requests_in_flight",
-           (uint64_t)(inflight > 0 ? inflight : 0));
-    family(&b, "redlight_http_responses_total", "counter",
-           "Responses sent, by status code.");
-    for (int st = STATUS_MIN; st <= STATUS_MAX; st++) {
-        uint64_t n = load(&m->by_status[st - STATUS_MIN]);
-        if (n != 0) {
-            rl_buf_printf(
-                &b, "redlight_http_responses_total{code=\"%d\"} %" PRIu64 "\n",
-                st, n);
-        }
-    }
-    write_histogram(&b, m);
-    write_edge(&b, app);
-    write_pool(&b, app->db);
-    write_limiter(&b, app->limiter);
-
-    /* The outbox needs the database; when it is unreachable the rest of
-     * the page is still worth having, so say so instead of failing. */
-    struct rl_outbox_counts oc;
-    bool outbox_ok = rl_outbox_counts(app->db, &oc) == RL_OK;
-    family(&b, "redlight_mail_outbox_up", "gauge",
-           "1 when the outbox gauges below could be read from the "
-           "database, 0 when not.");
-    sample(&b, "redlight_mail_outbox_up", outbox_ok ? 1 : 0);
-    if (outbox_ok) {
-        family(&b, "redlight_mail_outbox_jobs", "gauge",
-               "Mail jobs in the outbox, by status: pending (to be sent or "
-               "retried) and dead (given up).");
-        rl_buf_printf(
-            &b, "redlight_mail_outbox_jobs{status=\"pending\"} %" PRId64 "\n",
-            oc.pending);
-        rl_buf_printf(
-            &b, "redlight_mail_outbox_jobs{status=\"dead\"} %" PRId64 "\n",
-            oc.dead);
-    }
-
-    write_process(&b, m);
-
-    return reply_buf(req, &b, "text/plain; version=0.0.4; charset=utf-8");
+    atomic_fetch_add_explicit(&s[API_METRICS_NBUCKETS + 1], us,
+                              memory_order_relaxed);
 }

@@ -192,6 +192,17 @@ api_route_pattern(const char *path, size_t len)
     return NULL;
 }
 
+const char *
+api_route_pattern_at(size_t i)
+{
+    for (size_t k = 0; api_routes[k].method != NULL; k++) {
+        if (k == i) {
+            return api_routes[k].pattern;
+        }
+    }
+    return NULL;
+}
+
 int
 api_route(struct api_app *app, struct api_req *req)
 {

@@ -43,6 +43,10 @@ enum api_work api_route_work(struct api_req *req);
  * answers itself. */
 const char *api_route_pattern(const char *path, size_t len);
 
+/* The pattern of the i-th route of the table, or NULL past its end: the
+ * labels of the metrics (main.c hands it to api_metrics_init). */
+const char *api_route_pattern_at(size_t i);
+
 /* The Allow header value for the len bytes of `path`, or NULL when no
  * route has that path. Allocated in req's arena. */
 const char *api_route_allow(struct api_req *req, const char *path, size_t len);
