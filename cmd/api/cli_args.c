@@ -119,3 +119,10 @@ api_cli_is_help(const char *word)
     return strcmp(word, "help") == 0 || strcmp(word, "-h") == 0 ||
            strcmp(word, "-help") == 0 || strcmp(word, "--help") == 0;
 }
+
+int
+api_cli_usage_error(const char *why, const char *usage)
+{
+    fprintf(stderr, "error: %s\n%s", why, usage);
+    return 2;
+}

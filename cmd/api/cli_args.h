@@ -42,4 +42,8 @@ bool api_cli_flag_on(const struct api_cli_flag *flags, size_t nflags,
  * -help, --help. */
 bool api_cli_is_help(const char *word);
 
+/* Prints "error: why" and the subcommand's usage text to stderr; returns
+ * 2, the exit status of a usage error. */
+int api_cli_usage_error(const char *why, const char *usage);
+
 #endif

@@ -47,8 +47,7 @@ static const char usage_text[] =
 static int
 usage_error(const char *why)
 {
-    fprintf(stderr, "error: %s\n%s", why, usage_text);
-    return 2;
+    return api_cli_usage_error(why, usage_text);
 }
 
 /* Parses a plain decimal (digits only, no sign or spaces) up to `max`. */

@@ -38,8 +38,7 @@ static const char usage_text[] =
 static int
 usage_error(const char *why)
 {
-    fprintf(stderr, "error: %s\n%s", why, usage_text);
-    return 2;
+    return api_cli_usage_error(why, usage_text);
 }
 
 static struct rl_db *
