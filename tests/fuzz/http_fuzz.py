@@ -790,7 +790,13 @@ class Exchange:
         application answered: the request went through), or app-error-
         <status> for a JSON error this layer could have written."""
         if resp is None:
-            return "closed" if self.eof else "open"
+            # More parameters than libmicrohttpd's connection pool holds
+            # go unanswered whatever else is wrong with the request
+            # (README, "Sizes"): that cause gets a signature of its own.
+            many = bool(self.ref.requests) and \
+                query_params(self.ref.requests[0][1]) > MAX_PARAMS
+            return ("closed" if self.eof else "open") + \
+                (":pool-params" if many else "")
         ctype = (resp.header(b"content-type") or b"").lower()
         if resp.status >= 400 and not ctype.startswith(b"application/json"):
             return f"mhd-{resp.status}"
