@@ -119,7 +119,8 @@ bin/tests/%: build/san/tests/unit/%.o $(SAN_INTERNAL_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 # The reply helpers of cmd/api, tested with an exhausted request arena.
-bin/tests/test_reply: build/san/cmd/api/helpers.o build/san/cmd/api/errors.o
+bin/tests/test_reply: build/san/cmd/api/reply.o build/san/cmd/api/helpers.o \
+	build/san/cmd/api/errors.o
 # Connection deadlines and work queues of cmd/api (no socket, no MHD).
 bin/tests/test_edge: build/san/cmd/api/conns.o build/san/cmd/api/workq.o \
 	build/san/cmd/api/httpsyntax.o
@@ -130,7 +131,7 @@ bin/tests/test_config: build/san/cmd/api/config.o
 # The request accessors and head checks over the fake source (fakereq.c).
 bin/tests/test_request: build/san/cmd/api/request.o \
 	build/san/cmd/api/headcheck.o build/san/cmd/api/httpsyntax.o \
-	build/san/cmd/api/errors.o build/san/cmd/api/helpers.o \
+	build/san/cmd/api/errors.o build/san/cmd/api/helpers.o build/san/cmd/api/reply.o \
 	build/san/tests/unit/fakereq.o
 # The router and the handlers' checks before the database (fakereq.c).
 bin/tests/test_routes: build/san/tests/unit/fakereq.o \

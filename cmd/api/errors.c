@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "cmd/api/helpers.h"
+#include "cmd/api/reply.h"
 #include "internal/jsonlog/jsonlog.h"
 
 int
@@ -18,42 +18,6 @@ api_reply_error(struct api_req *req, int status, const char *msg)
         return api_reply_server_error(req, "error message is not UTF-8");
     }
     return api_reply_envelope(req, status, "error", v);
-}
-
-/* The generic 500 body, byte for byte what api_reply_json would encode, kept
- * static so that answering a server error never allocates: it must work
- * when the request's arena is exhausted (RL_ARENA_MAX) or malloc fails, and
- * building it through api_reply_json could fail the same way again. */
-static const char server_error_body[] =
-    "{\n    \"error\": \"the server encountered a problem and could not "
-    "process your request\"\n}\n";
-
-int
-api_reply_server_error(struct api_req *req, const char *why)
-{
-    rl_log_props(RL_LOG_ERROR, why, RL_LOG_STR("request_method", req->method),
-                 RL_LOG_STR("request_url", req->path), NULL);
-    (void)api_reply_body(req, 500, NULL, server_error_body,
-                         sizeof(server_error_body) - 1);
-    /* The handler's headers (Location, ETag, ...) describe a response that
-     * is not being sent; the middleware's (CORS, Vary, rate limit) stay. */
-    req->nresp_headers = req->nbase_headers;
-    /* Whatever failed may have left the connection in an unknown state
-     * (half-read body, exhausted memory): end it after this response. */
-    req->close_conn = true;
-    return 500;
-}
-
-int
-api_reply_rl_err(struct api_req *req, enum rl_err err)
-{
-    return api_reply_server_error(req, rl_err_str(err));
-}
-
-int
-api_reply_headers_full(struct api_req *req)
-{
-    return api_reply_server_error(req, "response header table full");
 }
 
 int

@@ -1,33 +1,20 @@
 /*
  * errors.h — one function per error response of the contract (§1.1).
  * Each sets req's response and returns the status, so a handler can
- * `return api_reply_not_found(req);` (the convention: helpers.h).
+ * `return api_reply_not_found(req);` (the convention: reply.h). The
+ * generic 500 (api_reply_server_error) is in reply.h.
  */
 #ifndef REDLIGHT_CMD_API_ERRORS_H
 #define REDLIGHT_CMD_API_ERRORS_H
 
 #include <jansson.h>
 
+#include "cmd/api/reply.h"
 #include "cmd/api/request.h"
 #include "internal/validator/validator.h"
 
 /* {"error": msg} with `status`. msg must live as long as the request. */
 int api_reply_error(struct api_req *req, int status, const char *msg);
-
-/* Logs `why` with the method and URL at ERROR level and answers the generic
- * 500 message with Connection: close. Allocates nothing (the body is
- * static), so it works when the request's arena or malloc has run out.
- * Keeps the middleware's headers (req->nbase_headers), drops the
- * handler's. */
-int api_reply_server_error(struct api_req *req, const char *why);
-
-/* api_reply_server_error for an rl_err from an internal package. */
-int api_reply_rl_err(struct api_req *req, enum rl_err err);
-
-/* api_reply_server_error for api_add_header's table being full (a bug:
- * API_MAX_RESP_HEADERS is above what any response carries): a response
- * must never go out without a header it should carry. */
-int api_reply_headers_full(struct api_req *req);
 
 int api_reply_not_found(struct api_req *req);
 int api_reply_method_not_allowed(struct api_req *req, const char *allow);

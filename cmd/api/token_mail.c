@@ -43,46 +43,50 @@ load_user_by_email(struct api_app *app, struct api_req *req, struct rl_user *u)
     return API_CONTINUE;
 }
 
-int
-api_token_activation(struct api_app *app, struct api_req *req)
+/* What differs between the two endpoints: which accounts may ask, what the
+ * others are told, which mail is queued and what the client is told. */
+struct token_mail {
+    bool want_activated;
+    const char *refusal;
+    enum rl_err (*send)(struct rl_db *db, const struct rl_user *u);
+    const char *message;
+};
+
+static const struct token_mail activation_mail = {
+    false, "user has already been activated", rl_user_send_activation,
+    "an email will be sent to you containing activation instructions"};
+
+static const struct token_mail reset_mail = {
+    true, "user account must be activated", rl_user_send_password_reset,
+    "an email will be sent to you containing password reset instructions"};
+
+static int
+send_token_mail(struct api_app *app, struct api_req *req,
+                const struct token_mail *k)
 {
     struct rl_user u = {0};
     int status = load_user_by_email(app, req, &u);
     if (status != API_CONTINUE) {
         return status;
     }
-    if (u.activated) {
-        return api_reply_field_error(req, "email",
-                                     "user has already been activated");
+    if (u.activated != k->want_activated) {
+        return api_reply_field_error(req, "email", k->refusal);
     }
-    enum rl_err e = rl_user_send_activation(app->db, &u);
+    enum rl_err e = k->send(app->db, &u);
     if (e != RL_OK) {
         return api_reply_rl_err(req, e);
     }
-    return api_reply_envelope(req, 202, "message",
-                              json_string("an email will be sent to you "
-                                          "containing activation "
-                                          "instructions"));
+    return api_reply_envelope(req, 202, "message", json_string(k->message));
+}
+
+int
+api_token_activation(struct api_app *app, struct api_req *req)
+{
+    return send_token_mail(app, req, &activation_mail);
 }
 
 int
 api_token_password_reset(struct api_app *app, struct api_req *req)
 {
-    struct rl_user u = {0};
-    int status = load_user_by_email(app, req, &u);
-    if (status != API_CONTINUE) {
-        return status;
-    }
-    if (!u.activated) {
-        return api_reply_field_error(req, "email",
-                                     "user account must be activated");
-    }
-    enum rl_err e = rl_user_send_password_reset(app->db, &u);
-    if (e != RL_OK) {
-        return api_reply_rl_err(req, e);
-    }
-    return api_reply_envelope(req, 202, "message",
-                              json_string("an email will be sent to you "
-                                          "containing password reset "
-                                          "instructions"));
+    return send_token_mail(app, req, &reset_mail);
 }

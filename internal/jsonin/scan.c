@@ -108,6 +108,26 @@ scan_string(const unsigned char *b, size_t len, size_t *ip)
     }
 }
 
+/* One or more digits from *ip, which may be at the end of the data: EOF
+ * there, SYNTAX (*ip at the offending byte) if no digit comes, else OK with
+ * *ip past the run. The fraction and the exponent each need one. */
+static enum rl_jin_scan
+scan_digits(const unsigned char *b, size_t len, size_t *ip)
+{
+    size_t i = *ip;
+    if (i == len) {
+        return RL_JIN_SCAN_EOF;
+    }
+    if (!rl_jin_is_digit(b[i])) {
+        return RL_JIN_SCAN_SYNTAX;
+    }
+    while (i < len && rl_jin_is_digit(b[i])) {
+        i++;
+    }
+    *ip = i;
+    return RL_JIN_SCAN_OK;
+}
+
 /* A number; *ip is at '-' or a digit. Ending at the end of the data in a
  * state where Go's scanner could stop (after a digit) is a complete number. */
 static enum rl_jin_scan
@@ -132,32 +152,22 @@ scan_number(const unsigned char *b, size_t len, size_t *ip)
         }
     }
     if (i < len && b[i] == '.') {
-        if (++i == len) {
-            return RL_JIN_SCAN_EOF;
-        }
-        if (!rl_jin_is_digit(b[i])) {
-            *ip = i;
-            return RL_JIN_SCAN_SYNTAX;
-        }
-        while (i < len && rl_jin_is_digit(b[i])) {
-            i++;
+        i++;
+        enum rl_jin_scan r = scan_digits(b, len, &i);
+        if (r != RL_JIN_SCAN_OK) {
+            *ip = r == RL_JIN_SCAN_SYNTAX ? i : *ip;
+            return r;
         }
     }
     if (i < len && (b[i] == 'e' || b[i] == 'E')) {
-        if (++i == len) {
-            return RL_JIN_SCAN_EOF;
-        }
-        if (b[i] == '+' || b[i] == '-') {
-            if (++i == len) {
-                return RL_JIN_SCAN_EOF;
-            }
-        }
-        if (!rl_jin_is_digit(b[i])) {
-            *ip = i;
-            return RL_JIN_SCAN_SYNTAX;
-        }
-        while (i < len && rl_jin_is_digit(b[i])) {
+        i++;
+        if (i < len && (b[i] == '+' || b[i] == '-')) {
             i++;
+        }
+        enum rl_jin_scan r = scan_digits(b, len, &i);
+        if (r != RL_JIN_SCAN_OK) {
+            *ip = r == RL_JIN_SCAN_SYNTAX ? i : *ip;
+            return r;
         }
     }
     *ip = i;

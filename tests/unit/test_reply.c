@@ -31,16 +31,6 @@
 #include "cmd/api/helpers.h"
 #include "internal/jsonlog/jsonlog.h"
 
-/* What server.c's accessors would answer; helpers.c and errors.c do not
- * call them, but the header declares them. */
-const char *
-api_req_header(struct api_req *req, const char *name)
-{
-    (void)req;
-    (void)name;
-    return NULL;
-}
-
 static const char expected_500[] =
     "{\n    \"error\": \"the server encountered a problem and could not "
     "process your request\"\n}\n";
