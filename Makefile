@@ -248,6 +248,26 @@ bench: deps/bench
 	@$(MAKE) --no-print-directory build bin/bench-bare
 	tests/bench/run.sh
 
+## bench/compare: make bench with the build of BASE=<commit> beside this one
+# BASE is built from `git archive` under var/bench/base-<commit>/ (kept for
+# the next run); each bin/api scenario then runs against both, back to back
+# in every round, and the report adds this build over the base.
+.PHONY: bench/compare
+bench/compare: deps/bench
+	@test -n '$(BASE)' || { echo 'usage: make bench/compare BASE=<commit>' >&2; exit 2; }
+	@$(MAKE) --no-print-directory build bin/bench-bare
+	@set -e; rev=$$(git rev-parse --verify -q '$(BASE)^{commit}') || \
+		{ echo "bench/compare: $(BASE) is not a commit" >&2; exit 2; }; \
+	dir=var/bench/base-$$rev; \
+	if [ ! -x $$dir/bin/api ]; then \
+		rm -rf $$dir; mkdir -p $$dir; \
+		git archive $$rev | tar -x -C $$dir; \
+		$(MAKE) --no-print-directory -C $$dir build VERSION=base-$$(git rev-parse --short $$rev) >$$dir.build.log 2>&1 || \
+			{ echo "bench/compare: building $(BASE) failed, see $$dir.build.log" >&2; exit 1; }; \
+	fi; \
+	BENCH_BASE_BIN=$(CURDIR)/$$dir/bin/api BENCH_BASE_LABEL="$(BASE) ($$(git rev-parse --short $$rev))" \
+		tests/bench/run.sh
+
 # --- audit -------------------------------------------------------------------
 # Static checks with zero findings allowed, over every C file of cmd/api,
 # internal/* and tests/unit: clang-format, cppcheck, clang-tidy with

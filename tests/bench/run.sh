@@ -62,6 +62,13 @@
 # tps, the target ratio and PASS/below), the login line, bin/api's peak RSS;
 # all numbers also go to var/bench/bench-<UTC timestamp>.json.
 #
+# Comparing two builds (make bench/compare BASE=<commit>): with BENCH_BASE_BIN
+# set to another build's bin/api, that binary runs beside bin/api on the same
+# database with the same flags and tokens, and every bin/api scenario gets a
+# twin NAME@base measured right after it in each round, so both builds see the
+# same noise; the report adds a table of this build over the base per
+# scenario (median req/s and p99) and the JSON a "base" object.
+#
 # Environment: BENCH_SECONDS (default 8), BENCH_ROUNDS (default 3),
 # BENCH_WARMUP seconds of unrecorded load per scenario first (default 1, 0 for
 # none), BENCH_LOGIN_SECONDS (default 5).  Run time is bounded: about
@@ -96,6 +103,8 @@ declare -A TARGET=([get_by_id]=0.25 [get_by_id_jwt]=0.25 [title_search]=0.05
     [genres_sort]=0.04 [post]=0.10)
 
 API_BIN=$ROOT/bin/api
+BASE_BIN=${BENCH_BASE_BIN:-}
+BASE_LABEL=${BENCH_BASE_LABEL:-$BASE_BIN}
 BARE_BIN=$ROOT/bin/bench-bare
 PGCLUSTER=$ROOT/tests/tools/pgcluster.sh
 FIXTURE=$ROOT/tests/fixtures/demo_movies.sql
@@ -134,6 +143,7 @@ done
 PGBENCH=$(pg_config --bindir)/pgbench
 [[ -x "$PGBENCH" ]] || die "$PGBENCH not found: run make deps/bench (package postgresql)"
 [[ -x "$API_BIN" ]] || die "$API_BIN missing: run make build"
+[[ -z "$BASE_BIN" || -x "$BASE_BIN" ]] || die "BENCH_BASE_BIN $BASE_BIN is not an executable"
 [[ -x "$BARE_BIN" ]] || die "$BARE_BIN missing: run make bin/bench-bare"
 [[ -x "$PGCLUSTER" ]] || die "$PGCLUSTER missing or not executable"
 
@@ -388,6 +398,7 @@ reset_movies() {
 # --------------------------------------------------------------- services ---
 
 API_PID=""
+BASE_PID=""
 BARE_PID=""
 DSN=""
 API_BASE=""  # http://127.0.0.1:PORT
@@ -401,9 +412,32 @@ SEED_HI=""
 JWT_SECRET=$(od -An -v -N32 -tx1 /dev/urandom | tr -d ' \n')
 [[ ${#JWT_SECRET} -eq 64 ]] || die "could not read 32 random bytes from /dev/urandom"
 
+# Starts BIN (bin/api, or the base build) on PORT against the bench database;
+# STARTED_PID is its PID.  Its log: $WORK/NAME.log.
+STARTED_PID=""
+start_api() { # BIN PORT NAME
+    local bin=$1 port=$2 name=$3 help flags
+    flags=(-port "$port" -db-dsn "$DSN" -env development
+        -jwt-secret "$JWT_SECRET" -mail-dir "$WORK/mail-$name")
+    # wrk sends everything from 127.0.0.1: with the rate limiter on, all
+    # but 2 requests a second would be 429s.  A bin/api without a limiter
+    # has no such flag, and would refuse to start with it.
+    help=$("$bin" -help 2>&1 || true)
+    if [[ "$help" == *-limiter-enabled* ]]; then
+        flags+=(-limiter-enabled=false)
+    else
+        say "note: $bin has no -limiter-enabled flag (no rate limiter)"
+    fi
+    say "$name ($bin) on 127.0.0.1:$port"
+    "$bin" "${flags[@]}" >"$WORK/$name.log" 2>&1 &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+    wait_http "$name" "$STARTED_PID" "http://127.0.0.1:$port/v1/healthcheck"
+}
+
 start_services() {
     local api_port bare_port nginx_port nginx_pid pg_port body=$WORK/healthcheck.json
-    local help api_flags
+    local base_port
 
     pg_port=$(free_port)
     api_port=$(free_port)
@@ -426,24 +460,16 @@ start_services() {
         die "loading $FIXTURE failed: $(tail -n 5 "$WORK/fixture.log")"
     seed_movies
 
-    api_flags=(-port "$api_port" -db-dsn "$DSN" -env development
-        -jwt-secret "$JWT_SECRET" -mail-dir "$WORK/mail")
-    # wrk sends everything from 127.0.0.1: with the rate limiter on, all
-    # but 2 requests a second would be 429s.  A bin/api without a limiter
-    # has no such flag, and would refuse to start with it.
-    help=$("$API_BIN" -help 2>&1 || true)
-    if [[ "$help" == *-limiter-enabled* ]]; then
-        api_flags+=(-limiter-enabled=false)
-    else
-        say "note: this bin/api has no -limiter-enabled flag (no rate limiter)"
-    fi
-    say "bin/api on 127.0.0.1:$api_port"
-    "$API_BIN" "${api_flags[@]}" >"$WORK/api.log" 2>&1 &
-    API_PID=$!
-    PIDS+=("$API_PID")
+    start_api "$API_BIN" "$api_port" api
+    API_PID=$STARTED_PID
     API_BASE="http://127.0.0.1:$api_port"
     API_URL="$API_BASE/v1/healthcheck"
-    wait_http bin/api "$API_PID" "$API_URL"
+    if [[ -n "$BASE_BIN" ]]; then
+        base_port=$(free_port)
+        start_api "$BASE_BIN" "$base_port" base
+        BASE_PID=$STARTED_PID
+        BASE_API="http://127.0.0.1:$base_port"
+    fi
 
     # The body bin/api sends, byte for byte; the ceilings send the same.
     curl -fsS --max-time 5 -o "$body" "$API_URL" ||
@@ -1015,6 +1041,24 @@ SC_DESC[post]="POST /v1/movies, valid JSON bodies with varied titles, stateful b
 SC_AFTER[post]=reset_movies
 HEALTH_SCENARIOS=(nginx bare api)
 MOVIE_SCENARIOS=(get_by_id get_by_id_jwt title_search genres_sort post)
+API_SCENARIOS=(api "${MOVIE_SCENARIOS[@]}")
+if [[ -n "$BASE_BIN" ]]; then
+    # Each bin/api scenario's twin against the base build runs right after
+    # it in every round: the same request, URL and wrk arguments, on the
+    # base's port.
+    twin_order=()
+    for name in "${SCENARIOS[@]}"; do
+        twin_order+=("$name")
+        [[ " ${API_SCENARIOS[*]} " == *" $name "* ]] || continue
+        twin=$name@base
+        register "$twin" wrk "${SC_URL[$name]/#$API_BASE/$BASE_API}"
+        SC_ARGS[$twin]=${SC_ARGS[$name]}
+        SC_DESC[$twin]="${SC_DESC[$name]:-GET ${SC_URL[$name]}} (base build)"
+        [[ -z "${SC_AFTER[$name]:-}" ]] || SC_AFTER[$twin]=${SC_AFTER[$name]}
+        twin_order+=("$twin")
+    done
+    SCENARIOS=("${twin_order[@]}")
+fi
 
 say "${#SCENARIOS[@]} scenarios x $BENCH_ROUNDS rounds x ${BENCH_SECONDS}s" \
     "(wrk -t$WRK_THREADS -c$WRK_CONNECTIONS; pgbench -c$WRK_CONNECTIONS -j$WRK_THREADS), $(nproc) CPUs"
@@ -1040,6 +1084,11 @@ LOGIN_CPU_MS=$(awk -v c="$(nproc)" -v r="$(med_rps login)" \
     'BEGIN { if (r > 0) printf "%.1f", c * 1000 / r; else print "null" }')
 
 api_rss=$(vm_hwm_kb "$API_PID")
+base_rss=""
+if [[ -n "$BASE_BIN" ]]; then
+    base_rss=$(vm_hwm_kb "$BASE_PID")
+    alive "$BASE_PID" || die "the base build died during the benchmark"
+fi
 bare_rss=$(vm_hwm_kb "$BARE_PID")
 alive "$API_PID" || die "bin/api died during the benchmark"
 
@@ -1095,6 +1144,17 @@ report() {
     printf '\napi peak RSS (VmHWM): %s kB   (bench-bare: %s kB)\n' \
         "${api_rss:-?}" "${bare_rss:-?}"
     print_plans
+    if [[ -n "$BASE_BIN" ]]; then
+        printf '\nthis build over the base (%s), each pair measured back to back in every round\n\n' "$BASE_LABEL"
+        printf '%-13s %10s %10s %8s %10s %10s   %s\n' scenario 'req/s' 'base' 'ratio' 'p99 (ms)' 'base p99' \
+            'req/s of each round: this | base'
+        for name in "${API_SCENARIOS[@]}"; do
+            printf '%-13s %10.0f %10.0f %8s %10.3f %10.3f   %s | %s\n' "$name" "$(med_rps "$name")" \
+                "$(med_rps "$name@base")" "$(ratio "$name" "$name@base")" "$(med_p99 "$name")" \
+                "$(med_p99 "$name@base")" "$(rounds_int "$name")" "$(rounds_int "$name@base")"
+        done
+        printf 'peak RSS (VmHWM): this %s kB, base %s kB\n' "${api_rss:-?}" "${base_rss:-?}"
+    fi
 }
 report
 
@@ -1152,6 +1212,17 @@ write_json() {
         "$(med_p99 login)" "$ARGON2_MS" "$(json_list "$LOGIN_TIMES")" "$LOGIN_CEILING" "$LOGIN_CPU_MS"
     printf '  "api_peak_rss_kb": %s,\n' "${api_rss:-null}"
     printf '  "bare_peak_rss_kb": %s,\n' "${bare_rss:-null}"
+    if [[ -n "$BASE_BIN" ]]; then
+        printf '  "base": {"label": %s, "peak_rss_kb": %s, "ratios": {' \
+            "$(json_str "$BASE_LABEL")" "${base_rss:-null}"
+        first=1
+        for name in "${API_SCENARIOS[@]}"; do
+            ((first)) || printf ', '
+            first=0
+            printf '"%s": %s' "$name" "$(ratio "$name" "$name@base")"
+        done
+        printf '}},\n'
+    fi
     printf '  "ratios": {"api/bare": %s, "api/nginx": %s' "$(ratio api bare)" "$(ratio api nginx)"
     for name in "${MOVIE_SCENARIOS[@]}"; do
         printf ', "%s/pgbench": %s' "$name" "$(ratio "$name" pgbench)"
