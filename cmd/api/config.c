@@ -606,7 +606,10 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, int *next)
     opts[NFLAGS].name = "h";
     memset(&opts[NFLAGS + 1], 0, sizeof(struct option));
     opterr = 0;
-    optind = 1;
+    /* 0, not 1: glibc then forgets where the last call stopped inside an
+     * argument (a pointer into that call's argv), so a second call, as in
+     * the unit tests, starts afresh. */
+    optind = 0;
     const char *prog = argc > 0 ? argv[0] : "api";
     for (;;) {
         int idx = -1;

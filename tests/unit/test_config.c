@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "cmd/api/config.h"
+#include "internal/arena/arena.h"
 
 extern char **environ;
 
@@ -125,12 +126,16 @@ clear_env(void **state)
     }
 }
 
+/* One api_config_parse call. cfg points into argv and args (its argv, the
+ * values of secret_args), so both live here, as long as the struct. */
 struct run {
     enum api_config_result res;
     struct api_config cfg;
     int next;
-    char out[8192]; /* stdout */
-    char err[1024]; /* stderr */
+    char *argv[40];
+    char args[4096]; /* the arguments' bytes, NUL after each */
+    char out[8192];  /* stdout */
+    char err[1024];  /* stderr */
 };
 
 static void
@@ -147,13 +152,16 @@ slurp(FILE *f, char *buf, size_t cap)
 static void
 run_args(struct run *r, const char *const *args)
 {
-    char *argv[32];
+    const size_t max = sizeof(r->argv) / sizeof(r->argv[0]) - 1;
+    size_t used = 0;
     int argc = 0;
-    argv[argc++] = (char *)"api";
-    while (*args != NULL && argc < 31) {
-        argv[argc++] = (char *)*args++;
+    for (const char *a = "api"; a != NULL; a = *args++) {
+        size_t n = strlen(a) + 1;
+        assert_true((size_t)argc < max && n <= sizeof(r->args) - used);
+        r->argv[argc++] = memcpy(r->args + used, a, n);
+        used += n;
     }
-    argv[argc] = NULL;
+    r->argv[argc] = NULL;
     FILE *out = tmpfile();
     FILE *err = tmpfile();
     assert_non_null(out);
@@ -165,7 +173,7 @@ run_args(struct run *r, const char *const *args)
     dup2(fileno(out), 1);
     dup2(fileno(err), 2);
     r->next = -1;
-    r->res = api_config_parse(&r->cfg, argc, argv, &r->next);
+    r->res = api_config_parse(&r->cfg, argc, r->argv, &r->next);
     fflush(stdout);
     fflush(stderr);
     dup2(saved_out, 1);
@@ -514,6 +522,402 @@ secrets_from_argv_are_noted(void **state)
     assert_false(r.cfg.secret_args[1].dsn);
 }
 
+/* The flags /debug/vars hides the value of: wholly, or (-db-dsn) only the
+ * passwords inside it. */
+static const char *const secret_names[] = {"db-dsn", "smtp-password",
+                                           "jwt-secret"};
+#define NSECRETS (sizeof(secret_names) / sizeof(secret_names[0]))
+
+static bool
+is_secret_name(const char *name)
+{
+    for (size_t i = 0; i < NSECRETS; i++) {
+        if (strcmp(secret_names[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Fails unless api_config_redacted_arg shows r's command line as want
+ * (NULL-terminated, "api" first). */
+static void
+assert_shown(const struct run *r, const char *const *want)
+{
+    assert_int_equal(r->res, API_CONFIG_OK);
+    struct rl_arena *a = rl_arena_create(4096);
+    assert_non_null(a);
+    char why[512] = "";
+    int i = 0;
+    for (; i < r->cfg.argc && want[i] != NULL && why[0] == '\0'; i++) {
+        const char *got = api_config_redacted_arg(&r->cfg, i, a);
+        if (got == NULL || strcmp(got, want[i]) != 0) {
+            snprintf(why, sizeof(why), "argument %d (%s): \"%s\", want \"%s\"",
+                     i, r->cfg.argv[i], got ? got : "(null)", want[i]);
+        }
+    }
+    rl_arena_destroy(a);
+    if (why[0] != '\0') {
+        fail_msg("%s", why);
+    }
+    assert_null(want[i]);
+    assert_int_equal(i, r->cfg.argc);
+}
+
+#define SHOWN(r, ...)                                                          \
+    do {                                                                       \
+        const char *const want_[] = {__VA_ARGS__, NULL};                       \
+        assert_shown((r), want_);                                              \
+    } while (0)
+
+#define JWT "0123456789abcdef0123456789abcdef"
+
+static void
+secret_values_redacted_in_every_form(void **state)
+{
+    (void)state;
+    struct run r;
+    /* -f=v, -f v, --f=v, --f v; getopt's abbreviations in each form. */
+    RUN(&r, "-smtp-password=pw1", "-smtp-password", "pw2",
+        "--smtp-password=pw3", "--smtp-password", "pw4", "-smtp-pass", "pw5",
+        "--smtp-passw=pw6", "-smtp-pa=pw7", "--smtp-passwo", "pw8");
+    assert_string_equal(r.cfg.smtp.password, "pw8");
+    SHOWN(&r, "api", "-smtp-password=REDACTED", "-smtp-password", "REDACTED",
+          "--smtp-password=REDACTED", "--smtp-password", "REDACTED",
+          "-smtp-pass", "REDACTED", "--smtp-passw=REDACTED",
+          "-smtp-pa=REDACTED", "--smtp-passwo", "REDACTED");
+    RUN(&r, "-jwt-secret=" JWT, "-jwt-secret", JWT, "--jwt-secret=" JWT,
+        "--jwt-secret", JWT, "-jwt-s", JWT, "--jwt-sec=" JWT, "-jwt-secre=" JWT,
+        "--jwt-se", JWT);
+    assert_string_equal(r.cfg.jwt.secret, JWT);
+    SHOWN(&r, "api", "-jwt-secret=REDACTED", "-jwt-secret", "REDACTED",
+          "--jwt-secret=REDACTED", "--jwt-secret", "REDACTED", "-jwt-s",
+          "REDACTED", "--jwt-sec=REDACTED", "-jwt-secre=REDACTED", "--jwt-se",
+          "REDACTED");
+    /* -db-dsn: only the passwords (URL userinfo, password=, sslpassword=,
+     * libpq's quoting). */
+    RUN(&r, "-db-dsn", "postgres://u:pw@h:5432/d?sslmode=disable",
+        "-db-dsn=postgres://u:pw@h/d", "--db-dsn=host=h password=pw user=u",
+        "--db-dsn", "user=u password='a b\\'c' sslmode=disable", "-db-d",
+        "postgresql://u:p%40w@h/d?password=x&sslpassword=y", "-db-ds=u=1",
+        "-db-dsn", "postgres://u@h/d");
+    assert_string_equal(r.cfg.db.dsn, "postgres://u@h/d");
+    SHOWN(&r, "api", "-db-dsn",
+          "postgres://u:REDACTED@h:5432/d?sslmode=disable",
+          "-db-dsn=postgres://u:REDACTED@h/d",
+          "--db-dsn=host=h password=REDACTED user=u", "--db-dsn",
+          "user=u password=REDACTED sslmode=disable", "-db-d",
+          "postgresql://u:REDACTED@h/d?password=REDACTED&sslpassword=REDACTED",
+          "-db-ds=u=1", "-db-dsn", "postgres://u@h/d");
+    /* An empty value, and a value that looks like a flag. */
+    RUN(&r, "-smtp-password=", "-smtp-password", "-jwt-secret", "x");
+    assert_int_equal(r.next, 4);
+    /* x follows a secret flag's name, so it is hidden too. */
+    SHOWN(&r, "api", "-smtp-password=REDACTED", "-smtp-password", "REDACTED",
+          "REDACTED");
+}
+
+static void
+repeated_secret_flags_all_redacted(void **state)
+{
+    (void)state;
+    struct run r;
+    RUN(&r, "-smtp-password", "same", "-smtp-password", "same",
+        "-smtp-password=same", "-db-dsn", "postgres://a:same@h/d", "-db-dsn",
+        "postgres://b:same@h/d");
+    assert_int_equal(r.cfg.nsecret_args, 5);
+    SHOWN(&r, "api", "-smtp-password", "REDACTED", "-smtp-password", "REDACTED",
+          "-smtp-password=REDACTED", "-db-dsn", "postgres://a:REDACTED@h/d",
+          "-db-dsn", "postgres://b:REDACTED@h/d");
+    /* API_MAX_SECRET_ARGS of them are each placed; one more hides every
+     * argument but the program's name. */
+    const char *args[2 * API_MAX_SECRET_ARGS + 4] = {NULL};
+    const char *want[2 * API_MAX_SECRET_ARGS + 5] = {"api"};
+    for (int i = 0; i < API_MAX_SECRET_ARGS; i++) {
+        args[2 * i] = "-smtp-password";
+        args[2 * i + 1] = "v";
+        want[2 * i + 1] = "-smtp-password";
+        want[2 * i + 2] = "REDACTED";
+    }
+    args[2 * API_MAX_SECRET_ARGS] = "-port";
+    args[2 * API_MAX_SECRET_ARGS + 1] = "4100";
+    want[2 * API_MAX_SECRET_ARGS + 1] = "-port";
+    want[2 * API_MAX_SECRET_ARGS + 2] = "4100";
+    run_args(&r, args);
+    assert_false(r.cfg.secret_args_overflow);
+    assert_shown(&r, want);
+    args[2 * API_MAX_SECRET_ARGS] = "-jwt-secret";
+    args[2 * API_MAX_SECRET_ARGS + 1] = JWT;
+    run_args(&r, args);
+    assert_true(r.cfg.secret_args_overflow);
+    for (int i = 1; i <= 2 * API_MAX_SECRET_ARGS + 2; i++) {
+        want[i] = "REDACTED";
+    }
+    assert_shown(&r, want);
+}
+
+static void
+other_arguments_shown_as_given(void **state)
+{
+    (void)state;
+    struct run r;
+    /* Flags next to secret ones, values that name a secret flag. */
+    RUN(&r, "-smtp-username", "pw", "-jwt-issuer=jwt-secret", "--jwt-audience",
+        "smtp-password", "-cors-trusted-origins",
+        "http://password=visible.example", "-smtp-sender=smtp-password",
+        "-port", "4100");
+    SHOWN(&r, "api", "-smtp-username", "pw", "-jwt-issuer=jwt-secret",
+          "--jwt-audience", "smtp-password", "-cors-trusted-origins",
+          "http://password=visible.example", "-smtp-sender=smtp-password",
+          "-port", "4100");
+    /* Secrets from the environment are not on the command line. */
+    setenv("REDLIGHT_SMTP_PASSWORD", "env-pw", 1);
+    setenv("REDLIGHT_JWT_SECRET", JWT, 1);
+    RUN(&r, "-port", "4100");
+    assert_int_equal(r.cfg.nsecret_args, 0);
+    SHOWN(&r, "api", "-port", "4100");
+    /* A password in any argument is hidden all the same (a DSN handed to
+     * a subcommand, say). */
+    RUN(&r, "-smtp-sender=x password=pw", "migrate", "postgres://u:pw@h/d",
+        "host=h sslpassword=pw");
+    SHOWN(&r, "api", "-smtp-sender=x password=REDACTED", "migrate",
+          "postgres://u:REDACTED@h/d", "host=h sslpassword=REDACTED");
+}
+
+static void
+secret_flags_redacted_after_flags_end(void **state)
+{
+    (void)state;
+    struct run r;
+    /* The parser stops at the subcommand or "--"; a secret flag by its
+     * full name is still hidden. */
+    RUN(&r, "users", "list", "-smtp-password", "pw", "--jwt-secret=k",
+        "-jwt-secret", "k", "--smtp-password", "pw", "-smtp-username", "u");
+    assert_int_equal(r.next, 1);
+    assert_int_equal(r.cfg.nsecret_args, 0);
+    SHOWN(&r, "api", "users", "list", "-smtp-password", "REDACTED",
+          "--jwt-secret=REDACTED", "-jwt-secret", "REDACTED", "--smtp-password",
+          "REDACTED", "-smtp-username", "u");
+    RUN(&r, "--", "-smtp-password=pw", "-db-dsn", "postgres://u:pw@h/d");
+    assert_int_equal(r.next, 2);
+    SHOWN(&r, "api", "--", "-smtp-password=REDACTED", "-db-dsn",
+          "postgres://u:REDACTED@h/d");
+}
+
+/* Every flag given "-name=value" and "-name value": the value hidden for
+ * the secret flags, shown as given for all others. */
+static void
+only_secret_flags_are_redacted(void **state)
+{
+    (void)state;
+    struct run r;
+    size_t nsecret = 0;
+    for (size_t i = 0; i < NCASES; i++) {
+        const struct flag_case *c = &cases[i];
+        bool secret = is_secret_name(c->name);
+        nsecret += secret;
+        bool dsn = strcmp(c->name, "db-dsn") == 0;
+        const char *value = dsn ? "postgres://u:hunter2@h/d" : c->a;
+        const char *hidden = dsn ? "postgres://u:REDACTED@h/d" : "REDACTED";
+        char joined[256];
+        char joined_shown[256];
+        snprintf(joined, sizeof(joined), "-%s=%s", c->name, value);
+        snprintf(joined_shown, sizeof(joined_shown), "-%s=%s", c->name,
+                 secret ? hidden : value);
+        RUN(&r, joined);
+        SHOWN(&r, "api", joined_shown);
+        if (c->kind == BOOL) {
+            continue; /* "-name false" is -name and an argument */
+        }
+        char flag[128];
+        snprintf(flag, sizeof(flag), "-%s", c->name);
+        RUN(&r, flag, value);
+        SHOWN(&r, "api", flag, secret ? hidden : value);
+    }
+    assert_int_equal(nsecret, NSECRETS);
+}
+
+static void
+every_flag_needs_its_argument(void **state)
+{
+    (void)state;
+    struct run r;
+    for (size_t i = 0; i < NCASES; i++) {
+        char flag[128];
+        snprintf(flag, sizeof(flag), "-%s", cases[i].name);
+        RUN(&r, flag);
+        if (cases[i].kind == BOOL) {
+            assert_int_equal(r.res, API_CONFIG_OK);
+            assert_true(field(&r.cfg, &cases[i]) == 1);
+            continue;
+        }
+        assert_int_equal(r.res, API_CONFIG_EXIT_2);
+        char want[160];
+        snprintf(want, sizeof(want), "flag needs an argument: -%s\n",
+                 cases[i].name);
+        assert_string_equal(r.err, want);
+        assert_string_equal(r.out, "");
+    }
+}
+
+static void
+every_range_check_message(void **state)
+{
+    (void)state;
+    struct run r;
+    static const struct {
+        const char *arg;
+        const char *err;
+    } bad[] = {
+        {"-port=-1", "-port must be between 0 and 65535\n"},
+        {"-port=65536", "-port must be between 0 and 65535\n"},
+        {"-port=99999999999", "invalid value \"99999999999\" for flag -port: "
+                              "parse error\n"},
+        {"-port=", "invalid value \"\" for flag -port: parse error\n"},
+        {"-db-max-open-conns=0", "-db-max-open-conns must be at least 1\n"},
+        {"-db-max-idle-conns=-1", "-db-max-idle-conns must not be negative\n"},
+        {"-db-max-idle-time=5", "invalid value \"5\" for flag "
+                                "-db-max-idle-time: parse error\n"},
+        {"-db-prepared=yes", "invalid value \"yes\" for flag -db-prepared: "
+                             "parse error\n"},
+        {"-jwt-secret=0123456789abcdef0123456789abcde",
+         "-jwt-secret must be at least 32 bytes long\n"},
+        {"-smtp-port=0", "-smtp-port must be between 1 and 65535\n"},
+        {"-smtp-port=65536", "-smtp-port must be between 1 and 65535\n"},
+        {"-http-threads=0", "-http-threads must be between 1 and 1024\n"},
+        {"-http-threads=1025", "-http-threads must be between 1 and 1024\n"},
+        {"-limiter-rps=0", "-limiter-rps must be between 0.001 and 1000000\n"},
+        {"-limiter-rps=1000001",
+         "-limiter-rps must be between 0.001 and 1000000\n"},
+        {"-limiter-rps=inf",
+         "invalid value \"inf\" for flag -limiter-rps: parse error\n"},
+        {"-limiter-rps=1x",
+         "invalid value \"1x\" for flag -limiter-rps: parse error\n"},
+        {"-limiter-burst=0", "-limiter-burst must be between 1 and 1000000\n"},
+        {"-limiter-burst=1000001",
+         "-limiter-burst must be between 1 and 1000000\n"},
+        {"-limiter-enabled=yes",
+         "invalid value \"yes\" for flag -limiter-enabled: parse error\n"},
+        {"-read-timeout=0s", "-read-timeout, -idle-timeout and -write-timeout "
+                             "must be positive\n"},
+        {"-idle-timeout=0s", "-read-timeout, -idle-timeout and -write-timeout "
+                             "must be positive\n"},
+        {"-write-timeout=0s", "-read-timeout, -idle-timeout and "
+                              "-write-timeout must be positive\n"},
+        {"-shutdown-timeout=1", "invalid value \"1\" for flag "
+                                "-shutdown-timeout: parse error\n"},
+        {"-max-conns=0", "-max-conns must be between 1 and 1000000\n"},
+        {"-max-conns=1000001", "-max-conns must be between 1 and 1000000\n"},
+        {"-max-conns-per-ip=0",
+         "-max-conns-per-ip must be between 1 and -max-conns\n"},
+        {"-metrics-allow=10.0.0.0/33",
+         "invalid value \"10.0.0.0/33\" for flag -metrics-allow: "
+         "\"10.0.0.0/33\" is not an IP address or CIDR prefix\n"},
+        {"-trusted-proxies=::1 proxy",
+         "invalid value \"::1 proxy\" for flag -trusted-proxies: \"proxy\" "
+         "is not an IP address or CIDR prefix\n"},
+        {"-no-such-flag=1", "flag provided but not defined: -no-such-flag=1\n"},
+        {"-db-max", "flag provided but not defined: -db-max\n"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        RUN(&r, bad[i].arg);
+        assert_int_equal(r.res, API_CONFIG_EXIT_2);
+        if (strcmp(r.err, bad[i].err) != 0) {
+            fail_msg("%s: \"%s\", want \"%s\"", bad[i].arg, r.err, bad[i].err);
+        }
+        assert_string_equal(r.out, "");
+    }
+    /* A range check over a variable names it. */
+    setenv("REDLIGHT_IDLE_TIMEOUT", "0s", 1);
+    RUN(&r, "x");
+    assert_int_equal(r.res, API_CONFIG_EXIT_2);
+    assert_string_equal(r.err, "-read-timeout, -idle-timeout and "
+                               "-write-timeout must be positive (set by "
+                               "$REDLIGHT_IDLE_TIMEOUT)\n");
+    setenv("REDLIGHT_METRICS_ALLOW", "nowhere", 1);
+    RUN(&r, "-idle-timeout=1s");
+    assert_string_equal(r.err, "invalid value \"nowhere\" for "
+                               "$REDLIGHT_METRICS_ALLOW: \"nowhere\" is not "
+                               "an IP address or CIDR prefix\n");
+}
+
+static void
+booleans_and_where_flags_end(void **state)
+{
+    (void)state;
+    struct run r;
+    static const char *const falses[] = {"0",     "f",     "F",
+                                         "false", "FALSE", "False"};
+    static const char *const trues[] = {"1", "t", "T", "true", "TRUE", "True"};
+    for (size_t i = 0; i < 6; i++) {
+        char arg[64];
+        snprintf(arg, sizeof(arg), "-db-prepared=%s", falses[i]);
+        RUN(&r, arg);
+        assert_int_equal(r.res, API_CONFIG_OK);
+        assert_false(r.cfg.db.prepared);
+        setenv("REDLIGHT_LIMITER_ENABLED", falses[i], 1);
+        snprintf(arg, sizeof(arg), "--db-prepared=%s", trues[i]);
+        RUN(&r, arg);
+        assert_int_equal(r.res, API_CONFIG_OK);
+        assert_true(r.cfg.db.prepared);
+        assert_false(r.cfg.limiter.enabled);
+    }
+    /* Flags stop at the first non-flag and after "--". */
+    RUN(&r, "-port", "4100", "migrate", "-port", "x");
+    assert_int_equal(r.res, API_CONFIG_OK);
+    assert_int_equal(r.next, 3);
+    assert_int_equal(r.cfg.port, 4100);
+    RUN(&r, "--", "-port", "x");
+    assert_int_equal(r.res, API_CONFIG_OK);
+    assert_int_equal(r.next, 2);
+    assert_int_equal(r.cfg.port, 4000);
+    RUN(&r, "-version");
+    assert_string_equal(r.out, "Version:\t" RL_VERSION "\n");
+    assert_string_equal(r.err, "");
+}
+
+static void
+cors_origins_checked(void **state)
+{
+    (void)state;
+    struct run r;
+    static const char *const good[] = {
+        "http://localhost:3000",
+        "https://[::1]:8443",
+        "app+x.y-z://h",
+        "http://a.example:65535 https://b.example:1",
+        "http://a-b_c~d!$&'()*+;=.example",
+        "http://[2001:db8::1]",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        RUN(&r, "-cors-trusted-origins", good[i]);
+        if (r.res != API_CONFIG_OK) {
+            fail_msg("%s: %s", good[i], r.err);
+        }
+        assert_string_equal(r.cfg.cors_trusted_origins, good[i]);
+    }
+    static const char *const bad[] = {
+        "HTTP://a",       "http://A.example", "http://a:0",   "http://a:065",
+        "http://a:65536", "http://a:123456",  "http://a:",    "http://",
+        "http://[]",      "http://[::1",      "http://[::g]", "http://a/",
+        "://a",           "1http://a",        "http://u@a",   "http:/a",
+        "http://a?x",     "http://a#x",       "http://a:8x",  "-http://a",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        RUN(&r, "-cors-trusted-origins", bad[i]);
+        assert_int_equal(r.res, API_CONFIG_EXIT_2);
+        char want[512];
+        snprintf(want, sizeof(want),
+                 "invalid value \"%s\" for flag -cors-trusted-origins: "
+                 "\"%s\" is not an origin (scheme://host[:port] in lower "
+                 "case, without a path or trailing slash, e.g. "
+                 "https://app.example.com)\n",
+                 bad[i], bad[i]);
+        assert_string_equal(r.err, want);
+    }
+}
+
 int
 main(void)
 {
@@ -528,6 +932,15 @@ main(void)
         T(env_flag_takes_three_values),
         T(bad_values_name_their_source),
         T(secrets_from_argv_are_noted),
+        T(secret_values_redacted_in_every_form),
+        T(repeated_secret_flags_all_redacted),
+        T(other_arguments_shown_as_given),
+        T(secret_flags_redacted_after_flags_end),
+        T(only_secret_flags_are_redacted),
+        T(every_flag_needs_its_argument),
+        T(every_range_check_message),
+        T(booleans_and_where_flags_end),
+        T(cors_origins_checked),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
