@@ -76,8 +76,9 @@ struct api_config {
     const char *cors_trusted_origins; /* origins, spaces or commas (list.h) */
     const char *metrics_allow;        /* addresses/CIDRs, spaces or commas */
     /* The command line, for /debug/vars, and where secrets sit in it:
-     * pointers into argv of the values given to secret flags (config.c),
-     * so metrics.c can print argv with them REDACTED. */
+     * pointers into argv of the values given to secret flags (config.c's
+     * flag table marks them), so api_config_redacted_arg (config_redact.c,
+     * called by metrics_expo.c) can show argv with them REDACTED. */
     int argc;
     char **argv;
     struct {

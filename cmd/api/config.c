@@ -11,6 +11,7 @@
  * template's blank "REDLIGHT_SMTP_PORT=" keeps the default).
  */
 #include "cmd/api/config.h"
+#include "cmd/api/config_private.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -36,6 +37,10 @@ enum kind { K_INT, K_FLOAT, K_STRING, K_BOOL, K_DURATION, K_HELP, K_VERSION };
 struct flag {
     const char *name;
     enum kind kind;
+    /* Never shown: no default in -help, REDACTED in /debug/vars (the whole
+     * value, or a DSN's passwords). The one list of secret flags: a new
+     * one is marked here and nowhere else. */
+    enum api_secret secret;
     size_t off; /* offset in struct api_config */
     const char *usage;
 };
@@ -43,80 +48,74 @@ struct flag {
 #define OFF(field) offsetof(struct api_config, field)
 
 static const struct flag flags[] = {
-    {"port", K_INT, OFF(port), "API server port"},
-    {"env", K_STRING, OFF(env), "Environment (development|staging|production)"},
-    {"db-dsn", K_STRING, OFF(db.dsn), "PostgreSQL DSN"},
-    {"db-max-open-conns", K_INT, OFF(db.max_open),
+    {"port", K_INT, API_PUBLIC, OFF(port), "API server port"},
+    {"env", K_STRING, API_PUBLIC, OFF(env),
+     "Environment (development|staging|production)"},
+    {"db-dsn", K_STRING, API_SECRET_DSN, OFF(db.dsn), "PostgreSQL DSN"},
+    {"db-max-open-conns", K_INT, API_PUBLIC, OFF(db.max_open),
      "PostgreSQL max open connections"},
-    {"db-max-idle-conns", K_INT, OFF(db.max_idle),
+    {"db-max-idle-conns", K_INT, API_PUBLIC, OFF(db.max_idle),
      "PostgreSQL max idle connections"},
-    {"db-max-idle-time", K_DURATION, OFF(db.max_idle_time_ms),
+    {"db-max-idle-time", K_DURATION, API_PUBLIC, OFF(db.max_idle_time_ms),
      "PostgreSQL max connection idle time"},
-    {"db-prepared", K_BOOL, OFF(db.prepared),
+    {"db-prepared", K_BOOL, API_PUBLIC, OFF(db.prepared),
      "Use server-side prepared statements (false for PgBouncer in "
      "transaction mode)"},
-    {"http-threads", K_INT, OFF(http_threads),
+    {"http-threads", K_INT, API_PUBLIC, OFF(http_threads),
      "libmicrohttpd I/O threads (number of CPUs x 4)"},
-    {"shutdown-timeout", K_DURATION, OFF(shutdown_timeout_ms),
+    {"shutdown-timeout", K_DURATION, API_PUBLIC, OFF(shutdown_timeout_ms),
      "How long in-flight requests may take after SIGINT/SIGTERM"},
-    {"smtp-host", K_STRING, OFF(smtp.host),
+    {"smtp-host", K_STRING, API_PUBLIC, OFF(smtp.host),
      "SMTP host (empty: write mails as .eml files under -mail-dir)"},
-    {"smtp-port", K_INT, OFF(smtp.port),
+    {"smtp-port", K_INT, API_PUBLIC, OFF(smtp.port),
      "SMTP port (25 or 587: STARTTLS when offered; 465: implicit TLS)"},
-    {"smtp-username", K_STRING, OFF(smtp.username), "SMTP username"},
-    {"smtp-password", K_STRING, OFF(smtp.password), "SMTP password"},
-    {"smtp-sender", K_STRING, OFF(smtp.sender), "SMTP sender"},
-    {"mail-dir", K_STRING, OFF(smtp.mail_dir),
+    {"smtp-username", K_STRING, API_PUBLIC, OFF(smtp.username),
+     "SMTP username"},
+    {"smtp-password", K_STRING, API_SECRET, OFF(smtp.password),
+     "SMTP password"},
+    {"smtp-sender", K_STRING, API_PUBLIC, OFF(smtp.sender), "SMTP sender"},
+    {"mail-dir", K_STRING, API_PUBLIC, OFF(smtp.mail_dir),
      "Where .eml files go when -smtp-host is empty"},
-    {"jwt-secret", K_STRING, OFF(jwt.secret),
+    {"jwt-secret", K_STRING, API_SECRET, OFF(jwt.secret),
      "JWT signing key, at least 32 bytes (empty: no JWTs)"},
-    {"jwt-issuer", K_STRING, OFF(jwt.issuer), "JWT issuer (iss)"},
-    {"jwt-audience", K_STRING, OFF(jwt.audience), "JWT audience (aud)"},
-    {"limiter-rps", K_FLOAT, OFF(limiter.rps),
+    {"jwt-issuer", K_STRING, API_PUBLIC, OFF(jwt.issuer), "JWT issuer (iss)"},
+    {"jwt-audience", K_STRING, API_PUBLIC, OFF(jwt.audience),
+     "JWT audience (aud)"},
+    {"limiter-rps", K_FLOAT, API_PUBLIC, OFF(limiter.rps),
      "Rate limiter maximum requests per second per client"},
-    {"limiter-burst", K_INT, OFF(limiter.burst),
+    {"limiter-burst", K_INT, API_PUBLIC, OFF(limiter.burst),
      "Rate limiter maximum burst per client"},
-    {"limiter-enabled", K_BOOL, OFF(limiter.enabled), "Enable rate limiter"},
-    {"trusted-proxies", K_STRING, OFF(trusted_proxies),
+    {"limiter-enabled", K_BOOL, API_PUBLIC, OFF(limiter.enabled),
+     "Enable rate limiter"},
+    {"trusted-proxies", K_STRING, API_PUBLIC, OFF(trusted_proxies),
      "Proxies whose X-Forwarded-For/X-Real-IP are believed (space-separated "
      "addresses or CIDR prefixes)"},
-    {"cors-trusted-origins", K_STRING, OFF(cors_trusted_origins),
+    {"cors-trusted-origins", K_STRING, API_PUBLIC, OFF(cors_trusted_origins),
      "Trusted CORS origins, scheme://host[:port] each (separated by spaces "
      "or commas)"},
-    {"metrics-allow", K_STRING, OFF(metrics_allow),
+    {"metrics-allow", K_STRING, API_PUBLIC, OFF(metrics_allow),
      "Who may read /debug/vars and /metrics (space-separated addresses or "
      "CIDR prefixes; others get 404)"},
-    {"read-timeout", K_DURATION, OFF(http.read_timeout_ms),
+    {"read-timeout", K_DURATION, API_PUBLIC, OFF(http.read_timeout_ms),
      "Time a whole request (line, headers, body) may take to arrive, "
      "counted from its first byte"},
-    {"idle-timeout", K_DURATION, OFF(http.idle_timeout_ms),
+    {"idle-timeout", K_DURATION, API_PUBLIC, OFF(http.idle_timeout_ms),
      "Time an idle keep-alive connection is kept open"},
-    {"write-timeout", K_DURATION, OFF(http.write_timeout_ms),
+    {"write-timeout", K_DURATION, API_PUBLIC, OFF(http.write_timeout_ms),
      "Time a response may take to be written before it is abandoned"},
-    {"max-conns", K_INT, OFF(http.max_conns),
+    {"max-conns", K_INT, API_PUBLIC, OFF(http.max_conns),
      "Most client connections open at once (over it: closed at once)"},
-    {"max-conns-per-ip", K_INT, OFF(http.max_conns_per_ip),
+    {"max-conns-per-ip", K_INT, API_PUBLIC, OFF(http.max_conns_per_ip),
      "Most connections open at once from one client address (addresses in "
      "-trusted-proxies are exempt)"},
-    {"real-ip-header", K_STRING, OFF(real_ip_header),
+    {"real-ip-header", K_STRING, API_PUBLIC, OFF(real_ip_header),
      "The header a trusted proxy names the client in (X-Forwarded-For or "
      "X-Real-IP); no other is believed"},
-    {"help", K_HELP, 0, "Print the flags and exit (also -h, --help)"},
-    {"version", K_VERSION, 0, "Print the version and exit"},
+    {"help", K_HELP, API_PUBLIC, 0,
+     "Print the flags and exit (also -h, --help)"},
+    {"version", K_VERSION, API_PUBLIC, 0, "Print the version and exit"},
 };
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
-
-/* Flags whose values must never be shown (the cmdline of /debug/vars):
- * the whole value, or only the password inside a DSN. A new secret flag
- * goes here too. */
-static const struct {
-    size_t off;
-    bool dsn;
-} secret_flags[] = {
-    {OFF(db.dsn), true},
-    {OFF(smtp.password), false},
-    {OFF(jwt.secret), false},
-};
 
 static void
 set_defaults(struct api_config *cfg)
@@ -190,20 +189,6 @@ format_value(const struct api_config *cfg, const struct flag *f, char *buf,
     }
 }
 
-/* True for the flags whose defaults come from the environment and must not
- * be printed by -help. */
-static bool
-is_secret(size_t off)
-{
-    for (size_t i = 0; i < sizeof(secret_flags) / sizeof(secret_flags[0]);
-         i++) {
-        if (secret_flags[i].off == off) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Longest "REDLIGHT_<NAME>" with its NUL. */
 #define ENV_NAME_MAX 64
 
@@ -247,7 +232,7 @@ print_help(const char *prog)
             printf("\n");
             continue;
         }
-        if (!is_secret(flags[i].off)) {
+        if (flags[i].secret == API_PUBLIC) {
             printf(" (default %s)", val);
         }
         char var[ENV_NAME_MAX];
@@ -479,21 +464,28 @@ check_origins(const char *where, const char *list)
 static void
 note_secret(struct api_config *cfg, const struct flag *f, const char *value)
 {
-    for (size_t i = 0; value != NULL && f->kind == K_STRING &&
-                       i < sizeof(secret_flags) / sizeof(secret_flags[0]);
-         i++) {
-        if (secret_flags[i].off != f->off) {
-            continue;
-        }
-        if (cfg->nsecret_args == API_MAX_SECRET_ARGS) {
-            cfg->secret_args_overflow = true;
-            return;
-        }
-        cfg->secret_args[cfg->nsecret_args].value = value;
-        cfg->secret_args[cfg->nsecret_args].dsn = secret_flags[i].dsn;
-        cfg->nsecret_args++;
+    if (value == NULL || f->secret == API_PUBLIC) {
         return;
     }
+    if (cfg->nsecret_args == API_MAX_SECRET_ARGS) {
+        cfg->secret_args_overflow = true;
+        return;
+    }
+    cfg->secret_args[cfg->nsecret_args].value = value;
+    cfg->secret_args[cfg->nsecret_args].dsn = f->secret == API_SECRET_DSN;
+    cfg->nsecret_args++;
+}
+
+enum api_secret
+api_config_flag_secret(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NFLAGS; i++) {
+        if (strlen(flags[i].name) == len &&
+            strncmp(flags[i].name, name, len) == 0) {
+            return flags[i].secret;
+        }
+    }
+    return API_PUBLIC;
 }
 
 /* Where a flag's value came from, for the messages about it. */

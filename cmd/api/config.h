@@ -20,8 +20,9 @@ enum api_config_result api_config_parse(struct api_config *cfg, int argc,
                                         char **argv, int *next);
 
 /* cfg->argv[i] as /debug/vars shows it (config_redact.c): the values of
- * secret flags (-db-dsn's password, -smtp-password, -jwt-secret) replaced
- * by REDACTED, and any postgres:// password or password=... inside it too.
+ * the flags config.c's table marks secret replaced by REDACTED (only the
+ * passwords of -db-dsn's), and any postgres:// password or password=...
+ * inside it too.
  * Allocated in arena; NULL when out of memory. Thread-safe (reads cfg). */
 const char *api_config_redacted_arg(const struct api_config *cfg, int i,
                                     struct rl_arena *arena);

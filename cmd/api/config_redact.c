@@ -1,14 +1,17 @@
 /*
  * config_redact.c — the command line as /debug/vars shows it: argv with the
- * values of secret flags (config.c's table) hidden. config.c's parser
- * noted where each secret value sits in argv (cfg->secret_args); this file
- * only copies argv around them. Nothing here keeps state.
+ * values of secret flags (the secret column of config.c's flag table, the
+ * one list of them) hidden. config.c's parser noted where each secret
+ * value sits in argv (cfg->secret_args); this file copies argv around
+ * them, and looks secret flags up by name (api_config_flag_secret) where
+ * the parser did not read. Nothing here keeps state.
  */
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cmd/api/config.h"
+#include "cmd/api/config_private.h"
 #include "internal/base/buf.h"
 
 #define REDACTED "REDACTED"
@@ -78,7 +81,9 @@ put_scrubbed(struct rl_buf *b, const char *s)
     }
 }
 
-/* "-jwt-secret", "--smtp-password=x": a secret flag by its full name. */
+/* "-jwt-secret", "--smtp-password=x": a flag whose whole value is secret
+ * (config.c's table), by its full name. Not -db-dsn: put_scrubbed finds a
+ * DSN's passwords wherever they stand. */
 static bool
 names_secret_flag(const char *s)
 {
@@ -86,9 +91,7 @@ names_secret_flag(const char *s)
         return false;
     }
     s += s[1] == '-' ? 2 : 1;
-    size_t len = strcspn(s, "=");
-    return (len == 10 && strncmp(s, "jwt-secret", 10) == 0) ||
-           (len == 13 && strncmp(s, "smtp-password", 13) == 0);
+    return api_config_flag_secret(s, strcspn(s, "=")) == API_SECRET;
 }
 
 const char *

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "cmd/api/config.h"
+#include "cmd/api/config_private.h"
 #include "internal/arena/arena.h"
 
 extern char **environ;
@@ -705,7 +706,8 @@ secret_flags_redacted_after_flags_end(void **state)
 }
 
 /* Every flag given "-name=value" and "-name value": the value hidden for
- * the secret flags, shown as given for all others. */
+ * the flags config.c's table marks secret, shown as given for all others;
+ * and the table marks these three. */
 static void
 only_secret_flags_are_redacted(void **state)
 {
@@ -714,9 +716,13 @@ only_secret_flags_are_redacted(void **state)
     size_t nsecret = 0;
     for (size_t i = 0; i < NCASES; i++) {
         const struct flag_case *c = &cases[i];
-        bool secret = is_secret_name(c->name);
+        /* config.c's table says what is secret, and says it of these. */
+        enum api_secret kind = api_config_flag_secret(c->name, strlen(c->name));
+        bool secret = kind != API_PUBLIC;
+        bool dsn = kind == API_SECRET_DSN;
+        assert_int_equal(secret, is_secret_name(c->name));
+        assert_int_equal(dsn, strcmp(c->name, "db-dsn") == 0);
         nsecret += secret;
-        bool dsn = strcmp(c->name, "db-dsn") == 0;
         const char *value = dsn ? "postgres://u:hunter2@h/d" : c->a;
         const char *hidden = dsn ? "postgres://u:REDACTED@h/d" : "REDACTED";
         char joined[256];
@@ -735,6 +741,13 @@ only_secret_flags_are_redacted(void **state)
         SHOWN(&r, "api", flag, secret ? hidden : value);
     }
     assert_int_equal(nsecret, NSECRETS);
+    /* By full name only; not a flag is not secret. */
+    assert_int_equal(api_config_flag_secret("jwt-secret=x", 10), API_SECRET);
+    assert_int_equal(api_config_flag_secret("jwt-secre", 9), API_PUBLIC);
+    assert_int_equal(api_config_flag_secret("jwt-secret", 9), API_PUBLIC);
+    assert_int_equal(api_config_flag_secret("smtp-passwords", 14), API_PUBLIC);
+    assert_int_equal(api_config_flag_secret("", 0), API_PUBLIC);
+    assert_int_equal(api_config_flag_secret("help", 4), API_PUBLIC);
 }
 
 static void

@@ -1,0 +1,23 @@
+/*
+ * config_private.h — what the files of the config package share and nothing
+ * else includes (but its unit test): which flags are secret, read from
+ * config.c's flag table by the redaction (config_redact.c).
+ */
+#ifndef REDLIGHT_CMD_API_CONFIG_PRIVATE_H
+#define REDLIGHT_CMD_API_CONFIG_PRIVATE_H
+
+#include <stddef.h>
+
+/* How much of a flag's value is secret (the secret column of config.c's
+ * flag table). */
+enum api_secret {
+    API_PUBLIC,     /* shown as given */
+    API_SECRET,     /* the whole value: -smtp-password, -jwt-secret */
+    API_SECRET_DSN, /* only the passwords inside it: -db-dsn */
+};
+
+/* The secrecy of the flag whose full name (no '-') is the len bytes at
+ * name; API_PUBLIC for a name that is no flag. Thread-safe. */
+enum api_secret api_config_flag_secret(const char *name, size_t len);
+
+#endif
