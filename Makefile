@@ -128,7 +128,7 @@ bin/tests/test_edge: build/san/cmd/api/conns.o build/san/cmd/api/workq.o \
 bin/tests/test_cli_args: build/san/cmd/api/cli_args.o
 # Flags and REDLIGHT_* variables of cmd/api (config.c).
 bin/tests/test_config: build/san/cmd/api/config.o \
-	build/san/cmd/api/config_redact.o
+	build/san/cmd/api/config_redact.o build/san/cmd/api/config_lists.o
 # The request accessors and head checks over the fake source (fakereq.c).
 bin/tests/test_request: build/san/cmd/api/request.o \
 	build/san/cmd/api/headcheck.o build/san/cmd/api/httpsyntax.o \

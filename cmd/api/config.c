@@ -26,10 +26,8 @@
 #include <unistd.h>
 
 #include "internal/base/duration.h"
-#include "internal/base/list.h"
 #include "internal/base/parse.h"
 #include "internal/jwt/jwt.h"
-#include "internal/netaddr/netaddr.h"
 #include "internal/ratelimit/ratelimit.h"
 
 enum kind { K_INT, K_FLOAT, K_STRING, K_BOOL, K_DURATION, K_HELP, K_VERSION };
@@ -352,113 +350,6 @@ check(const struct api_config *cfg)
     return NULL;
 }
 
-/* A list flag must parse as addresses/prefixes; says which item does not.
- * The parsed set is thrown away: middleware.c and metrics.c build their
- * own at start-up. */
-static bool
-check_ipset(const char *where, const char *list)
-{
-    struct rl_ipset *set = NULL;
-    const char *bad = NULL;
-    size_t badlen = 0;
-    enum rl_err e = rl_ipset_parse(list, &set, &bad, &badlen);
-    rl_ipset_free(set);
-    if (e == RL_ERR_INVALID) {
-        fprintf(stderr,
-                "invalid value \"%s\" for %s: \"%.*s\" is not an IP "
-                "address or CIDR prefix\n",
-                list, where, (int)badlen, bad);
-        return false;
-    }
-    if (e != RL_OK) {
-        fprintf(stderr, "%s: %s\n", where, rl_err_str(e));
-        return false;
-    }
-    return true;
-}
-
-/* The ASCII a host may hold besides lower-case letters and digits (the URL
- * standard forbids the rest; a comma would split the list). */
-#define HOST_OTHER "-._~!$&'()*+;="
-
-/* True for an origin as a browser sends it (RFC 6454 §6.1): a lower-case
- * scheme, "://", a host (lower-case letters, digits, HOST_OTHER) or a
- * bracketed IPv6 address, and
- * an optional port from 1 to 65535 without leading zeros; no user, path,
- * query or trailing slash. Origins are compared byte for byte, so one
- * that a browser could never send would never match. */
-static bool
-origin_valid(const char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len && ((s[i] >= 'a' && s[i] <= 'z') ||
-                       (i > 0 && ((s[i] >= '0' && s[i] <= '9') || s[i] == '+' ||
-                                  s[i] == '-' || s[i] == '.')))) {
-        i++;
-    }
-    if (i == 0 || len - i < 3 || memcmp(s + i, "://", 3) != 0) {
-        return false;
-    }
-    i += 3;
-    size_t host = i;
-    if (i < len && s[i] == '[') {
-        i++;
-        while (i < len &&
-               ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
-                s[i] == ':' || s[i] == '.')) {
-            i++;
-        }
-        if (i == len || s[i] != ']' || i == host + 1) {
-            return false;
-        }
-        i++;
-    } else {
-        while (i < len &&
-               ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-                (s[i] != '\0' && strchr(HOST_OTHER, s[i]) != NULL))) {
-            i++;
-        }
-        if (i == host) {
-            return false;
-        }
-    }
-    if (i == len) {
-        return true;
-    }
-    if (s[i] != ':' || i + 1 == len || s[i + 1] == '0' || len - i - 1 > 5) {
-        return false;
-    }
-    long port = 0;
-    for (i++; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-        port = port * 10 + (s[i] - '0');
-    }
-    return port <= 65535;
-}
-
-/* Every item of -cors-trusted-origins must be an origin; says which one is
- * not. */
-static bool
-check_origins(const char *where, const char *list)
-{
-    const char *p = list;
-    const char *item;
-    size_t len;
-    while (rl_list_next(&p, &item, &len)) {
-        if (!origin_valid(item, len)) {
-            fprintf(stderr,
-                    "invalid value \"%s\" for %s: \"%.*s\" is not an "
-                    "origin (scheme://host[:port] in lower case, without a "
-                    "path or trailing slash, e.g. https://app.example.com)\n",
-                    list, where, (int)len, item);
-            return false;
-        }
-    }
-    return true;
-}
-
 /* Remembers where a secret flag's value sits in argv (optarg points into
  * it), so the command line can be shown without it. */
 static void
@@ -644,12 +535,13 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, int *next)
     char w1[ENV_NAME_MAX + 8];
     char w2[ENV_NAME_MAX + 8];
     char w3[ENV_NAME_MAX + 8];
-    if (!check_ipset(where(src, "trusted-proxies", w1, sizeof(w1)),
-                     cfg->trusted_proxies) ||
-        !check_ipset(where(src, "metrics-allow", w2, sizeof(w2)),
-                     cfg->metrics_allow) ||
-        !check_origins(where(src, "cors-trusted-origins", w3, sizeof(w3)),
-                       cfg->cors_trusted_origins)) {
+    if (!api_config_check_ipset(where(src, "trusted-proxies", w1, sizeof(w1)),
+                                cfg->trusted_proxies) ||
+        !api_config_check_ipset(where(src, "metrics-allow", w2, sizeof(w2)),
+                                cfg->metrics_allow) ||
+        !api_config_check_origins(
+            where(src, "cors-trusted-origins", w3, sizeof(w3)),
+            cfg->cors_trusted_origins)) {
         return API_CONFIG_EXIT_2;
     }
     cfg->argc = argc;
