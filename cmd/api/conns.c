@@ -16,9 +16,11 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "internal/base/clock.h"
+#include "internal/jsonlog/jsonlog.h"
 
 #define REAP_TICK_MS 100
 
@@ -278,4 +280,23 @@ long
 api_conns_open_count(const struct api_conns *c)
 {
     return atomic_load(&c->open);
+}
+
+void
+api_conns_raise_fd_limit(int max_conns)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    rlim_t need = (rlim_t)max_conns + 256; /* the pool, logs, listeners */
+    if (rl.rlim_cur >= need) {
+        return;
+    }
+    rl.rlim_cur =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need) {
+        rl_log_props(RL_LOG_ERROR, "too few file descriptors for -max-conns",
+                     NULL);
+    }
 }

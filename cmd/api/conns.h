@@ -92,4 +92,10 @@ long api_conns_reaped(const struct api_conns *c);
 /* Connections open right now. */
 long api_conns_open_count(const struct api_conns *c);
 
+/* Every connection needs a descriptor: lifts the soft RLIMIT_NOFILE
+ * towards the hard one (systemd starts services at 1024) so max_conns
+ * connections, the pool, logs and listeners fit; logs an error when the
+ * hard limit is lower. Call before any thread starts. */
+void api_conns_raise_fd_limit(int max_conns);
+
 #endif

@@ -15,17 +15,18 @@
  * static so that answering a server error never allocates: it must work
  * when the request's arena is exhausted (RL_ARENA_MAX) or malloc fails, and
  * building it through api_reply_json could fail the same way again. */
-static const char server_error_body[] =
+const char api_server_error_body[] =
     "{\n    \"error\": \"the server encountered a problem and could not "
     "process your request\"\n}\n";
+const size_t api_server_error_len = sizeof(api_server_error_body) - 1;
 
 int
 api_reply_server_error(struct api_req *req, const char *why)
 {
     rl_log_props(RL_LOG_ERROR, why, RL_LOG_STR("request_method", req->method),
                  RL_LOG_STR("request_url", req->path), NULL);
-    (void)api_reply_body(req, 500, NULL, server_error_body,
-                         sizeof(server_error_body) - 1);
+    (void)api_reply_body(req, 500, NULL, api_server_error_body,
+                         api_server_error_len);
     /* The handler's headers (Location, ETag, ...) describe a response that
      * is not being sent; the middleware's (CORS, Vary, rate limit) stay. */
     req->nresp_headers = req->nbase_headers;

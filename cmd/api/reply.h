@@ -76,6 +76,11 @@ bool api_add_header(struct api_req *req, const char *name,
  * handler's. */
 int api_reply_server_error(struct api_req *req, const char *why);
 
+/* That generic 500 body (static), for the transport's own last-resort
+ * answers (mhdreq.c), and its length. */
+extern const char api_server_error_body[];
+extern const size_t api_server_error_len;
+
 /* api_reply_server_error for an rl_err from an internal package. */
 int api_reply_rl_err(struct api_req *req, enum rl_err err);
 

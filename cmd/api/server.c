@@ -44,16 +44,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/api/accesslog.h"
+#include "cmd/api/body.h"
 #include "cmd/api/conns.h"
-#include "cmd/api/errors.h"
 #include "cmd/api/headcheck.h"
 #include "cmd/api/metrics.h"
+#include "cmd/api/mhdreq.h"
 #include "cmd/api/middleware.h"
+#include "cmd/api/reply.h"
 #include "cmd/api/routes.h"
 #include "cmd/api/workq.h"
 #include "internal/base/clock.h"
@@ -105,9 +107,7 @@ struct conn_state {
     struct api_server *server;
     struct api_conn *conn; /* deadlines (conns.h); NULL when untracked */
     struct api_work_item work;
-    size_t body_cap; /* bytes of the malloc'd body buffer, charged to
-                        server->body_bytes */
-    size_t received;
+    struct api_body body; /* charged to server->bodies */
     bool answered;
     bool handled; /* a worker ran the chain; the response is ready */
     bool first_call_done;
@@ -117,9 +117,9 @@ struct api_server {
     struct MHD_Daemon *daemon;
     struct api_app *app;
     struct api_conns *conns;
-    struct api_workq *dbq;   /* requests that wait on the database */
-    struct api_workq *hashq; /* requests that hash a password */
-    atomic_size_t body_bytes;
+    struct api_workq *dbq;         /* requests that wait on the database */
+    struct api_workq *hashq;       /* requests that hash a password */
+    struct api_body_budget bodies; /* of every conn_state's body */
     int64_t read_ns, idle_ns, write_ns;
     MHD_socket listen_fd;     /* after quiesce: shut down, closed by stop */
     bool inherited;           /* listening on systemd's socket (LISTEN_FDS) */
@@ -132,68 +132,6 @@ struct api_server {
  * connection closes. */
 static void finish_request(struct api_server *s, struct conn_state *cs,
                            enum MHD_RequestTerminationCode toe);
-
-static const char static_500[] =
-    "{\n    \"error\": \"the server encountered a problem and could not "
-    "process your request\"\n}\n";
-
-/* The request source (request.h) over libmicrohttpd; ctx is the
- * conn_state. */
-static const char *
-src_header(void *ctx, const char *name)
-{
-    const struct conn_state *cs = ctx;
-    return MHD_lookup_connection_value(cs->mhd, MHD_HEADER_KIND, name);
-}
-
-struct field_visit {
-    api_req_field_fn fn;
-    void *cls;
-};
-
-static enum MHD_Result
-visit_field(void *cls, enum MHD_ValueKind kind, const char *key,
-            size_t key_size, const char *value, size_t value_size)
-{
-    (void)kind;
-    const struct field_visit *v = cls;
-    return v->fn(v->cls, key, key != NULL ? key_size : 0, value,
-                 value != NULL ? value_size : 0)
-               ? MHD_YES
-               : MHD_NO;
-}
-
-static void
-src_each_header(void *ctx, api_req_field_fn fn, void *cls)
-{
-    const struct conn_state *cs = ctx;
-    struct field_visit v = {.fn = fn, .cls = cls};
-    MHD_get_connection_values_n(cs->mhd, MHD_HEADER_KIND, visit_field, &v);
-}
-
-static bool
-src_query(void *ctx, const char *name, const char **value, size_t *len)
-{
-    const struct conn_state *cs = ctx;
-    return MHD_lookup_connection_value_n(cs->mhd, MHD_GET_ARGUMENT_KIND, name,
-                                         strlen(name), value, len) == MHD_YES;
-}
-
-static const struct sockaddr *
-src_peer(void *ctx)
-{
-    const struct conn_state *cs = ctx;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(cs->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    return ci != NULL ? ci->client_addr : NULL;
-}
-
-static const struct api_req_source mhd_source = {
-    .header = src_header,
-    .each_header = src_each_header,
-    .query = src_query,
-    .peer = src_peer,
-};
 
 /* MHD_OPTION_URI_LOG_CALLBACK: runs once per request, when its request
  * line has arrived and before the access handler; its return value
@@ -231,11 +169,12 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *con)
     cs->req.arena = arena;
     cs->req.start_ns = now;
     cs->req.raw_uri = rl_arena_strdup(arena, uri ? uri : "");
-    cs->req.src = &mhd_source;
-    cs->req.src_ctx = cs;
+    cs->req.src = &api_mhd_source;
+    cs->req.src_ctx = con;
     cs->mhd = con;
     cs->server = s;
     cs->conn = conn;
+    api_body_init(&cs->body);
     if (conn != NULL) {
         conn->req = cs;
     }
@@ -251,6 +190,18 @@ on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
     struct api_server *s = cls;
     (void)addrlen;
     return api_conns_admit(s->conns, addr) ? MHD_YES : MHD_NO;
+}
+
+/* Uses up one of the connections adopt_backlog counted in fresh_conns
+ * ahead of MHD registering them; false when none is left. */
+static bool
+take_adopt_credit(struct api_server *s)
+{
+    long credit = atomic_load(&s->adopt_credit);
+    while (credit > 0 && !atomic_compare_exchange_weak(&s->adopt_credit,
+                                                       &credit, credit - 1)) {
+    }
+    return credit > 0;
 }
 
 /* MHD_OPTION_NOTIFY_CONNECTION: socket_context is the connection's entry
@@ -280,11 +231,7 @@ on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
             return;
         }
         /* A connection adopted during shutdown was counted in advance. */
-        long credit = atomic_load(&s->adopt_credit);
-        while (credit > 0 && !atomic_compare_exchange_weak(
-                                 &s->adopt_credit, &credit, credit - 1)) {
-        }
-        if (credit <= 0) {
+        if (!take_adopt_credit(s)) {
             atomic_fetch_add(&s->app->fresh_conns, 1);
         }
         return;
@@ -303,110 +250,48 @@ on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
     }
 }
 
-enum body_result { BODY_OK, BODY_NOMEM, BODY_BUSY };
-
-/* Appends n bytes to the body, capped at API_MAX_BODY (past it only
- * counts them). The buffer is malloc'd and grows with what has arrived
- * (doubling, never past API_MAX_BODY + 1), each byte of it charged to the
- * server's BODY_BUDGET; on_completed frees it and gives the bytes back. */
-static enum body_result
-body_append(struct conn_state *cs, const char *data, size_t n)
+/* One upload chunk into the body (body.h), the request pointed at what it
+ * holds. True when it has answered (500, 503, or the chain's answer to a
+ * body too large even to read to its end); false while the upload goes
+ * on. */
+static bool
+take_upload(struct conn_state *cs, const char *data, size_t n,
+            const char *method, const char *url)
 {
     struct api_req *req = &cs->req;
-    cs->received += n;
-    if (req->body_truncated) {
-        return BODY_OK;
+    enum api_body_result b =
+        api_body_append(&cs->body, &cs->server->bodies, data, n);
+    req->body = cs->body.buf.data;
+    req->body_len = cs->body.buf.len;
+    req->body_truncated = cs->body.truncated;
+    if (b == API_BODY_NOMEM) {
+        (void)api_reply_server_error(req, "reading body: out of memory");
+        return true;
     }
-    size_t room = API_MAX_BODY - req->body_len;
-    if (n > room) {
-        req->body_truncated = true;
-        n = room;
+    if (b == API_BODY_BUSY) {
+        rl_log_props(RL_LOG_ERROR, "request bodies over their memory budget",
+                     RL_LOG_STR("request_method", method),
+                     RL_LOG_STR("request_url", url), NULL);
+        req->close_conn = true;
+        req->overloaded = true;
+    } else if (cs->body.received > DISCARD_MAX) {
+        req->close_conn = true;
+    } else {
+        return false;
     }
-    size_t need = req->body_len + n + 1;
-    if (need > cs->body_cap) {
-        size_t cap = cs->body_cap ? cs->body_cap * 2 : 4096;
-        if (cap < need) {
-            cap = need;
-        }
-        if (cap > API_MAX_BODY + 1) {
-            cap = API_MAX_BODY + 1;
-        }
-        size_t grow = cap - cs->body_cap;
-        struct api_server *s = cs->server;
-        if (atomic_fetch_add(&s->body_bytes, grow) + grow > BODY_BUDGET) {
-            atomic_fetch_sub(&s->body_bytes, grow);
-            return BODY_BUSY;
-        }
-        char *nb = realloc(req->body, cap);
-        if (nb == NULL) {
-            atomic_fetch_sub(&s->body_bytes, grow);
-            return BODY_NOMEM;
-        }
-        req->body = nb;
-        cs->body_cap = cap;
-    }
-    memcpy(req->body + req->body_len, data, n);
-    req->body_len += n;
-    req->body[req->body_len] = '\0';
-    return BODY_OK;
-}
-
-static void
-body_free(struct conn_state *cs)
-{
-    if (cs->body_cap != 0) {
-        free(cs->req.body);
-        cs->req.body = NULL;
-        atomic_fetch_sub(&cs->server->body_bytes, cs->body_cap);
-        cs->body_cap = 0;
-    }
+    (void)api_handle(req->app, req);
+    return true;
 }
 
 static enum MHD_Result
 queue(struct conn_state *cs)
 {
-    struct api_req *req = &cs->req;
-    struct MHD_Response *resp;
-    bool fallback =
-        req->status == 0 || (req->resp_body == NULL && req->status == 500);
-    int nheaders = req->nresp_headers;
-    if (fallback) {
-        req->status = 500;
-        req->close_conn = true;
-        req->content_type = NULL;
-        nheaders = req->nbase_headers; /* CORS and Vary stay */
-        resp = MHD_create_response_from_buffer(
-            sizeof(static_500) - 1, (void *)static_500, MHD_RESPMEM_PERSISTENT);
-    } else {
-        /* The body is borrowed (api_reply_body): static, or arena memory
-         * that lives until the completion callback, which MHD runs after
-         * the response is sent. */
-        resp = MHD_create_response_from_buffer(
-            req->resp_len, (void *)(req->resp_body ? req->resp_body : ""),
-            MHD_RESPMEM_PERSISTENT);
+    bool made = false;
+    enum MHD_Result r = api_mhd_queue(cs->mhd, &cs->req, &made);
+    if (made) {
+        cs->answered = true;
+        api_conn_deadline(cs->conn, rl_mono_ns() + cs->server->write_ns);
     }
-    if (resp == NULL) {
-        return MHD_NO;
-    }
-    if (req->resp_body != NULL || fallback) {
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                req->content_type != NULL ? req->content_type
-                                                          : "application/json");
-    }
-    for (int i = 0; i < nheaders; i++) {
-        MHD_add_response_header(resp, req->resp_headers[i].name,
-                                req->resp_headers[i].value);
-    }
-    /* While shutting down, every response ends its connection, so
-     * keep-alive clients cannot hold the server open. */
-    if (req->close_conn || atomic_load(&req->app->shutting_down)) {
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    }
-    enum MHD_Result r =
-        MHD_queue_response(cs->mhd, (unsigned)req->status, resp);
-    MHD_destroy_response(resp);
-    cs->answered = true;
-    api_conn_deadline(cs->conn, rl_mono_ns() + cs->server->write_ns);
     return r;
 }
 
@@ -437,18 +322,75 @@ run_item(struct api_work_item *it, bool late, void *cls)
     MHD_resume_connection(cs->mhd);
 }
 
-/* The head's checks (headcheck.h), with what only libmicrohttpd knows. */
-static int
-check_head(struct conn_state *cs, const char *version)
+/* The first call: the method, and the path decoded again from the raw
+ * target keeping its length (MHD's url is decoded in place and read as a
+ * C string, so a %00 would cut it short: CONTRACT §12 #22); then the
+ * head's checks (headcheck.h), with what only libmicrohttpd knows. True
+ * when it has answered: an answer now makes MHD close the connection
+ * after the response, which these errors want. */
+static bool
+read_head(struct conn_state *cs, const char *url, const char *method,
+          const char *version)
 {
+    struct api_req *req = &cs->req;
+    cs->first_call_done = true;
+    req->method = method;
+    size_t plen = strcspn(req->raw_uri, "?");
+    char *path = rl_arena_alloc(req->arena, plen + 1);
+    if (path == NULL) {
+        req->path = url;
+        req->path_len = strlen(url);
+        (void)api_reply_server_error(req, "decoding the path: out of memory");
+        return true;
+    }
+    req->path_len = rl_percent_decode(req->raw_uri, plen, path);
+    path[req->path_len] = '\0';
+    req->path = path;
     const union MHD_ConnectionInfo *hs = MHD_get_connection_info(
         cs->mhd, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
     int nparams =
         MHD_get_connection_values(cs->mhd, MHD_GET_ARGUMENT_KIND, NULL, NULL);
-    return api_check_head(&cs->req, version, hs != NULL ? hs->header_size : 0,
-                          nparams);
+    return api_check_head(req, version, hs != NULL ? hs->header_size : 0,
+                          nparams) != 0;
 }
 
+/* Routes that wait on the database or hash a password go to a worker (see
+ * the top of the file). True when the connection is now suspended until
+ * the worker has run the chain; a full queue leaves the request to be
+ * answered 503 here, waiting on nothing. */
+static bool
+hand_off(struct api_server *s, struct conn_state *cs)
+{
+    enum api_work w = api_route_work(&cs->req);
+    if (w == API_WORK_INLINE) {
+        return false;
+    }
+    /* The worker's own deadlines (hashing slot, database) bound it. */
+    api_conn_deadline(cs->conn, 0);
+    struct api_workq *q = w == API_WORK_HASH ? s->hashq : s->dbq;
+    if (api_workq_push(q, &cs->work, suspend_item)) {
+        return true;
+    }
+    cs->req.overloaded = true;
+    return false;
+}
+
+/* on_uri ran out of memory: no request state, not even an arena. Answers
+ * the static 500 and closes (answering on the first call makes MHD close
+ * the connection after the response). */
+static enum MHD_Result
+answer_without_state(struct MHD_Connection *con, const char *method,
+                     const char *url)
+{
+    rl_log_props(RL_LOG_ERROR, "out of memory creating request state",
+                 RL_LOG_STR("request_method", method),
+                 RL_LOG_STR("request_url", url), NULL);
+    return api_mhd_queue_500(con);
+}
+
+/* MHD's access handler: the head, each upload chunk, then the end of the
+ * upload (the top of the file). Every answer leaves through `answer`;
+ * MHD_YES without one lets the request go on. */
 static enum MHD_Result
 on_access(void *cls, struct MHD_Connection *con, const char *url,
           const char *method, const char *version, const char *upload_data,
@@ -457,134 +399,33 @@ on_access(void *cls, struct MHD_Connection *con, const char *url,
     struct api_server *s = cls;
     struct conn_state *cs = *con_cls;
     if (cs == NULL) {
-        /* on_uri ran out of memory: no request state, not even an arena.
-         * Answer the static 500 and close (answering on the first call
-         * makes MHD close the connection after the response). */
-        rl_log_props(RL_LOG_ERROR, "out of memory creating request state",
-                     RL_LOG_STR("request_method", method),
-                     RL_LOG_STR("request_url", url), NULL);
-        struct MHD_Response *resp = MHD_create_response_from_buffer(
-            sizeof(static_500) - 1, (void *)static_500, MHD_RESPMEM_PERSISTENT);
-        if (resp == NULL) {
-            return MHD_NO;
-        }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                "application/json");
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-        enum MHD_Result r = MHD_queue_response(con, 500, resp);
-        MHD_destroy_response(resp);
-        return r;
+        return answer_without_state(con, method, url);
     }
-    struct api_req *req = &cs->req;
     if (!cs->first_call_done) {
-        cs->first_call_done = true;
-        req->method = method;
-        /* MHD's url is decoded in place and read as a C string, so a %00
-         * would cut it short: decode the raw path again, keeping its
-         * length (CONTRACT §12 #22). */
-        size_t plen = strcspn(req->raw_uri, "?");
-        char *path = rl_arena_alloc(req->arena, plen + 1);
-        if (path == NULL) {
-            req->path = url;
-            req->path_len = strlen(url);
-            api_reply_server_error(req, "decoding the path: out of memory");
-            return queue(cs);
-        }
-        req->path_len = rl_percent_decode(req->raw_uri, plen, path);
-        path[req->path_len] = '\0';
-        req->path = path;
-        /* Answering now makes MHD close the connection after the
-         * response, which is what these errors want. */
-        if (check_head(cs, version) != 0) {
-            return queue(cs);
+        if (read_head(cs, url, method, version)) {
+            goto answer;
         }
         return MHD_YES;
     }
     if (*upload_size != 0) {
-        if (!cs->answered) {
-            enum body_result b = body_append(cs, upload_data, *upload_size);
-            if (b == BODY_NOMEM) {
-                api_reply_server_error(req, "reading body: out of memory");
-                *upload_size = 0;
-                return queue(cs);
-            }
-            if (b == BODY_BUSY) {
-                rl_log_props(RL_LOG_ERROR,
-                             "request bodies over their memory budget",
-                             RL_LOG_STR("request_method", method),
-                             RL_LOG_STR("request_url", url), NULL);
-                *upload_size = 0;
-                req->close_conn = true;
-                req->overloaded = true;
-                api_handle(req->app, req);
-                return queue(cs);
-            }
-            if (cs->received > DISCARD_MAX) {
-                *upload_size = 0;
-                req->close_conn = true;
-                api_handle(req->app, req);
-                return queue(cs);
-            }
-        }
+        size_t n = *upload_size;
         *upload_size = 0;
+        if (!cs->answered && take_upload(cs, upload_data, n, method, url)) {
+            goto answer;
+        }
         return MHD_YES;
     }
     if (cs->answered) {
         return MHD_YES;
     }
-    if (cs->handled) {
-        return queue(cs); /* resumed by a worker */
-    }
-    enum api_work w = api_route_work(req);
-    if (w != API_WORK_INLINE) {
-        /* The worker's own deadlines (hashing slot, database) bound it. */
-        api_conn_deadline(cs->conn, 0);
-        struct api_workq *q = w == API_WORK_HASH ? s->hashq : s->dbq;
-        if (api_workq_push(q, &cs->work, suspend_item)) {
+    if (!cs->handled) { /* else resumed by a worker that has run it */
+        if (hand_off(s, cs)) {
             return MHD_YES;
         }
-        req->overloaded = true; /* full: answer 503 here, waiting on nothing */
+        (void)api_handle(cs->req.app, &cs->req);
     }
-    api_handle(req->app, req);
+answer:
     return queue(cs);
-}
-
-static void
-log_request(struct conn_state *cs, enum MHD_RequestTerminationCode toe)
-{
-    struct api_req *req = &cs->req;
-    char line[1024];
-    const size_t cap = sizeof(line) - 200;
-    size_t pos = 0;
-    char ts[32];
-    rl_log_time(ts, sizeof(ts));
-    pos += (size_t)snprintf(line, cap,
-                            "{\"level\":\"INFO\",\"time\":\"%s\","
-                            "\"message\":\"request\",\"properties\":"
-                            "{\"method\":\"",
-                            ts);
-    const char *m = req->method ? req->method : "";
-    (void)rl_json_escape(line, 64 + pos, &pos, m, strlen(m));
-    memcpy(line + pos, "\",\"path\":\"", 10);
-    pos += 10;
-    const char *p = req->path ? req->path : "";
-    if (rl_json_escape(line, cap, &pos, p, strlen(p)) != 0) {
-        memcpy(line + pos, "...", 3);
-        pos += 3;
-    }
-    int64_t us = (rl_mono_ns() - req->start_ns) / 1000;
-    pos += (size_t)snprintf(
-        line + pos, sizeof(line) - pos,
-        "\",\"status\":%d,\"bytes\":%zu,\"duration_us\":%lld,"
-        "\"remote_addr\":\"%s\"%s}}\n",
-        cs->answered ? req->status : 0, cs->answered ? req->resp_len : 0,
-        (long long)us, api_req_peer(req),
-        toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
-    if (pos >= sizeof(line)) {
-        pos = sizeof(line) - 1;
-        line[pos - 1] = '\n';
-    }
-    rl_log_buffered(line, pos);
 }
 
 static void
@@ -611,13 +452,14 @@ finish_request(struct api_server *s, struct conn_state *cs,
         api_conn_deadline(cs->conn, rl_mono_ns() + s->idle_ns);
     }
     if (cs->first_call_done) {
-        log_request(cs, toe);
+        api_log_request(&cs->req, cs->answered,
+                        toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     }
     if (cs->answered) {
         api_metrics_sent(app->metrics, &cs->req,
                          rl_mono_ns() - cs->req.start_ns);
     }
-    body_free(cs);
+    api_body_free(&cs->body, &s->bodies);
     rl_arena_destroy(cs->req.arena);
     atomic_fetch_sub(&app->in_flight, 1);
 }
@@ -643,27 +485,6 @@ free_server(struct api_server *s)
     free(s);
 }
 
-/* Every connection needs a descriptor: lift the soft limit towards the
- * hard one (systemd starts services at 1024) so -max-conns can be met. */
-static void
-raise_fd_limit(int want)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        return;
-    }
-    rlim_t need = (rlim_t)want + 256; /* the pool, logs, listeners */
-    if (rl.rlim_cur >= need) {
-        return;
-    }
-    rl.rlim_cur =
-        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need) {
-        rl_log_props(RL_LOG_ERROR, "too few file descriptors for -max-conns",
-                     NULL);
-    }
-}
-
 enum rl_err
 api_server_start(struct api_app *app, struct api_server **out)
 {
@@ -678,8 +499,9 @@ api_server_start(struct api_app *app, struct api_server **out)
     s->idle_ns = cfg->http.idle_timeout_ms * 1000000;
     s->write_ns = cfg->http.write_timeout_ms * 1000000;
     atomic_init(&s->adopt_credit, 0);
-    atomic_init(&s->body_bytes, 0);
-    raise_fd_limit(cfg->http.max_conns);
+    atomic_init(&s->bodies.used, 0);
+    s->bodies.max = BODY_BUDGET;
+    api_conns_raise_fd_limit(cfg->http.max_conns);
     struct api_conns_config cc = {.max_per_ip = cfg->http.max_conns_per_ip,
                                   .exempt = app->trusted_proxies,
                                   .max_conns = cfg->http.max_conns};
@@ -716,9 +538,9 @@ api_server_start(struct api_app *app, struct api_server **out)
      * clients in the listen backlog, when a thread is full: keep it well
      * above ours so it never comes into play. */
     unsigned mhd_limit = (unsigned)cfg->http.max_conns * 2 + threads * 16;
-    /* Socket activation (redlight.socket): serve on the socket systemd passed
-     * as fd 3 instead of binding -port; it outlives this process, so a
-     * restart refuses no connection. */
+    /* Socket activation (redlight.socket): serve on the socket systemd
+     * passed as fd 3 instead of binding -port; it outlives this process, so
+     * a restart refuses no connection. */
     s->inherited = rl_sd_listen_fds() >= 1;
     if (s->inherited) {
         rl_log_props(RL_LOG_INFO, "listening on the socket passed by systemd",
@@ -786,11 +608,7 @@ adopt_backlog(struct api_server *s, MHD_socket fd)
         if (MHD_add_connection(s->daemon, c, (struct sockaddr *)&ss, len) !=
             MHD_YES) {
             /* MHD closed it; nothing will register it. */
-            long credit = atomic_load(&s->adopt_credit);
-            while (credit > 0 && !atomic_compare_exchange_weak(
-                                     &s->adopt_credit, &credit, credit - 1)) {
-            }
-            if (credit > 0) {
+            if (take_adopt_credit(s)) {
                 atomic_fetch_sub(&s->app->fresh_conns, 1);
             }
             continue;

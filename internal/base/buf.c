@@ -28,6 +28,23 @@ fail(struct rl_buf *b, enum rl_err err)
     return err;
 }
 
+size_t
+rl_buf_cap_for(const struct rl_buf *b, size_t more)
+{
+    if (b->err != RL_OK || more > b->max - b->len) {
+        return 0;
+    }
+    size_t need = b->len + more + 1; /* ≤ max + 1 */
+    if (need <= b->cap) {
+        return b->cap;
+    }
+    size_t cap = b->cap ? b->cap : FIRST_CAP;
+    while (cap < need) { /* no overflow: need ≤ SIZE_MAX / 4 + 1 */
+        cap *= 2;
+    }
+    return cap > b->max + 1 ? b->max + 1 : cap;
+}
+
 /* Room for more bytes and the NUL. */
 static enum rl_err
 reserve(struct rl_buf *b, size_t more)
@@ -35,19 +52,12 @@ reserve(struct rl_buf *b, size_t more)
     if (b->err != RL_OK) {
         return b->err;
     }
-    if (more > b->max - b->len) {
+    size_t cap = rl_buf_cap_for(b, more);
+    if (cap == 0) {
         return fail(b, RL_ERR_TOO_LARGE);
     }
-    size_t need = b->len + more + 1; /* ≤ max + 1 */
-    if (need <= b->cap) {
+    if (cap == b->cap) {
         return RL_OK;
-    }
-    size_t cap = b->cap ? b->cap : FIRST_CAP;
-    while (cap < need) { /* no overflow: need ≤ SIZE_MAX / 4 + 1 */
-        cap *= 2;
-    }
-    if (cap > b->max + 1) {
-        cap = b->max + 1;
     }
     char *nd;
     if (b->arena != NULL) {

@@ -52,6 +52,12 @@ enum rl_err rl_buf_addc(struct rl_buf *b, char c);
 enum rl_err rl_buf_printf(struct rl_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The capacity b would have after adding `more` bytes: b->cap when they
+ * fit already, what the add would grow it to otherwise, 0 when the add
+ * would fail past max or an error has stuck. Lets a caller charge the
+ * growth to a budget of its own before the add makes it. */
+size_t rl_buf_cap_for(const struct rl_buf *b, size_t more);
+
 /* The error that stuck, or RL_OK. */
 enum rl_err rl_buf_err(const struct rl_buf *b);
 
