@@ -123,7 +123,7 @@ bin/tests/test_reply: build/san/cmd/api/reply.o build/san/cmd/api/helpers.o \
 	build/san/cmd/api/errors.o
 # Connection deadlines and work queues of cmd/api (no socket, no MHD).
 bin/tests/test_edge: build/san/cmd/api/conns.o build/san/cmd/api/workq.o \
-	build/san/cmd/api/httpsyntax.o
+	build/san/cmd/api/httpsyntax.o build/san/cmd/api/body.o
 # The subcommands' flag parser (flags after positional arguments).
 bin/tests/test_cli_args: build/san/cmd/api/cli_args.o
 # Flags and REDLIGHT_* variables of cmd/api (config.c).

@@ -1,5 +1,8 @@
 /*
- * server.c — the only file that talks to libmicrohttpd.
+ * server.c — the HTTP server over libmicrohttpd: the daemon and a
+ * request's life. With mhdreq.c (the request and response as MHD sees
+ * them) and server_shutdown.c (quiesce, stop), the only code that talks to
+ * libmicrohttpd; struct api_server is in server_private.h.
  *
  * One daemon with an internal thread pool (epoll). A request's life:
  *   uri_log callback   create struct api_req and its arena (becomes con_cls)
@@ -12,14 +15,6 @@
  * Everything a request allocates dies with its arena. The metrics layer of
  * the chain lives here, at the two moments only this file sees: a request
  * arriving (on_uri) and its response sent (on_completed).
- *
- * Shutdown (api_server_quiesce): MHD stops accepting; connections the
- * kernel had already accepted but MHD had not yet picked up are taken from
- * the listening socket and handed to MHD (MHD_add_connection), and only
- * then is the socket shut down, so a client whose connect() succeeded
- * before the signal is served, and later clients are refused. Connections
- * that have not yet sent a request are counted in app->fresh_conns, so
- * main.c's drain can wait for them too.
  *
  * Routes that wait on the database run on the I/O thread while the pool
  * has an idle connection (the fast path: a prepared statement on a warm
@@ -34,22 +29,16 @@
  * GET-by-id throughput, measured) is paid only when it buys something.
  * The queue is guarded by server.mu.
  */
-#include "cmd/api/server.h"
+#include "cmd/api/server_private.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <microhttpd.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cmd/api/accesslog.h"
-#include "cmd/api/body.h"
 #include "cmd/api/conns.h"
 #include "cmd/api/headcheck.h"
 #include "cmd/api/metrics.h"
@@ -60,7 +49,6 @@
 #include "cmd/api/workq.h"
 #include "internal/base/clock.h"
 #include "internal/base/percent.h"
-#include "internal/data/pool.h"
 #include "internal/jsonlog/jsonlog.h"
 #include "internal/password/password.h"
 #include "internal/sdnotify/sdnotify.h"
@@ -111,19 +99,6 @@ struct conn_state {
     bool answered;
     bool handled; /* a worker ran the chain; the response is ready */
     bool first_call_done;
-};
-
-struct api_server {
-    struct MHD_Daemon *daemon;
-    struct api_app *app;
-    struct api_conns *conns;
-    struct api_workq *dbq;         /* requests that wait on the database */
-    struct api_workq *hashq;       /* requests that hash a password */
-    struct api_body_budget bodies; /* of every conn_state's body */
-    int64_t read_ns, idle_ns, write_ns;
-    MHD_socket listen_fd;     /* after quiesce: shut down, closed by stop */
-    bool inherited;           /* listening on systemd's socket (LISTEN_FDS) */
-    atomic_long adopt_credit; /* see adopt_backlog */
 };
 
 /* The end of a request: its log line and metrics, its memory. Runs from
@@ -192,18 +167,6 @@ on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
     return api_conns_admit(s->conns, addr) ? MHD_YES : MHD_NO;
 }
 
-/* Uses up one of the connections adopt_backlog counted in fresh_conns
- * ahead of MHD registering them; false when none is left. */
-static bool
-take_adopt_credit(struct api_server *s)
-{
-    long credit = atomic_load(&s->adopt_credit);
-    while (credit > 0 && !atomic_compare_exchange_weak(&s->adopt_credit,
-                                                       &credit, credit - 1)) {
-    }
-    return credit > 0;
-}
-
 /* MHD_OPTION_NOTIFY_CONNECTION: socket_context is the connection's entry
  * in s->conns (its deadline, its address's count, and whether it has sent
  * a request yet, so shutdown can wait for connections that were accepted
@@ -231,7 +194,7 @@ on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
             return;
         }
         /* A connection adopted during shutdown was counted in advance. */
-        if (!take_adopt_credit(s)) {
+        if (!api_server_take_adopt_credit(s)) {
             atomic_fetch_add(&s->app->fresh_conns, 1);
         }
         return;
@@ -474,17 +437,6 @@ on_mhd_error(void *cls, const char *fmt, va_list ap)
     rl_log_props(RL_LOG_ERROR, "http server", RL_LOG_STR("error", msg), NULL);
 }
 
-/* Lets the workers finish every queued request, joins them, stops the
- * reaper and frees s. */
-static void
-free_server(struct api_server *s)
-{
-    api_workq_free(s->dbq);
-    api_workq_free(s->hashq);
-    api_conns_free(s->conns);
-    free(s);
-}
-
 enum rl_err
 api_server_start(struct api_app *app, struct api_server **out)
 {
@@ -518,7 +470,7 @@ api_server_start(struct api_app *app, struct api_server **out)
                           &s->hashq);
     }
     if (e != RL_OK) {
-        free_server(s);
+        api_server_free(s);
         return e;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
@@ -568,7 +520,7 @@ api_server_start(struct api_app *app, struct api_server **out)
             MHD_OPTION_END);
     }
     if (s->daemon == NULL) {
-        free_server(s);
+        api_server_free(s);
         return RL_ERR_IO;
     }
     app->conns = s->conns;
@@ -576,49 +528,6 @@ api_server_start(struct api_app *app, struct api_server **out)
     app->hashq = s->hashq;
     *out = s;
     return RL_OK;
-}
-
-/* Hands MHD the connections waiting in the listening socket's backlog:
- * the kernel completed their handshakes, so their clients believe they are
- * connected and may have sent a request already. Each is counted in
- * fresh_conns at once (the MHD thread that registers it later uses up one
- * adopt_credit instead of counting it again), so the drain cannot miss it
- * in between. */
-static void
-adopt_backlog(struct api_server *s, MHD_socket fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-        return;
-    }
-    long adopted = 0;
-    for (;;) {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof(ss);
-        int c = accept4(fd, (struct sockaddr *)&ss, &len,
-                        SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (c < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) {
-                continue;
-            }
-            break; /* EAGAIN: the backlog is empty */
-        }
-        atomic_fetch_add(&s->app->fresh_conns, 1);
-        atomic_fetch_add(&s->adopt_credit, 1);
-        if (MHD_add_connection(s->daemon, c, (struct sockaddr *)&ss, len) !=
-            MHD_YES) {
-            /* MHD closed it; nothing will register it. */
-            if (take_adopt_credit(s)) {
-                atomic_fetch_sub(&s->app->fresh_conns, 1);
-            }
-            continue;
-        }
-        adopted++;
-    }
-    if (adopted > 0) {
-        rl_log_props(RL_LOG_INFO, "shutdown: took over queued connections",
-                     RL_LOG_INT("count", adopted), NULL);
-    }
 }
 
 bool
@@ -638,43 +547,4 @@ api_server_addr(const struct api_server *s, char *buf, size_t cap)
         return false;
     }
     return rl_sockaddr_format((const struct sockaddr *)&ss, len, buf, cap);
-}
-
-void
-api_server_quiesce(struct api_server *s)
-{
-    atomic_store(&s->app->shutting_down, true);
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd == MHD_INVALID_SOCKET) {
-        return;
-    }
-    s->listen_fd = fd;
-    if (s->inherited) {
-        /* systemd's socket: shutting it down would kill it for the next
-         * instance too; what waits in its backlog is served by that one. */
-        return;
-    }
-    adopt_backlog(s, fd);
-    /* From here new connections are refused (RST) instead of queued. The
-     * descriptor stays open until MHD_stop_daemon, as MHD requires. */
-    shutdown(fd, SHUT_RDWR);
-}
-
-void
-api_server_stop(struct api_server *s)
-{
-    if (s == NULL) {
-        return;
-    }
-    /* Workers first: they resume their connections, which MHD requires
-     * before it stops. */
-    struct MHD_Daemon *d = s->daemon;
-    MHD_socket fd = s->listen_fd;
-    api_workq_stop(s->dbq);
-    api_workq_stop(s->hashq);
-    MHD_stop_daemon(d);
-    free_server(s);
-    if (fd != MHD_INVALID_SOCKET) {
-        close(fd);
-    }
 }

@@ -155,6 +155,30 @@ arena_buffer_and_exhausted_arena(void **state)
     rl_arena_destroy(a);
 }
 
+/* rl_buf_cap_for tells the capacity the next add leaves, without adding. */
+static void
+cap_for_predicts_growth(void **state)
+{
+    (void)state;
+    struct rl_buf b;
+    rl_buf_init(&b, 1000, NULL);
+    assert_int_equal(rl_buf_cap_for(&b, 0), 256);
+    assert_int_equal(rl_buf_cap_for(&b, 300), 512);
+    assert_int_equal(rl_buf_cap_for(&b, 999), 1001);
+    assert_int_equal(rl_buf_cap_for(&b, 1001), 0);
+    assert_int_equal(rl_buf_add(&b, "abc", 3), RL_OK);
+    assert_int_equal(b.cap, 256);
+    assert_int_equal(rl_buf_cap_for(&b, 252), 256);
+    size_t want = rl_buf_cap_for(&b, 253);
+    assert_int_equal(want, 512);
+    static char x[253];
+    assert_int_equal(rl_buf_add(&b, x, sizeof(x)), RL_OK);
+    assert_int_equal(b.cap, want);
+    assert_int_equal(rl_buf_add(&b, x, 1000), RL_ERR_TOO_LARGE);
+    assert_int_equal(rl_buf_cap_for(&b, 0), 0); /* the error stuck */
+    rl_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -165,6 +189,7 @@ main(void)
         cmocka_unit_test(cap_is_exact_and_errors_stick),
         cmocka_unit_test(huge_add_does_not_wrap),
         cmocka_unit_test(arena_buffer_and_exhausted_arena),
+        cmocka_unit_test(cap_for_predicts_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * test_edge.c — the pieces of the HTTP edge that need no socket to test:
  * the per-address connection counts and deadlines (cmd/api/conns.c), the
- * bounded work queues (cmd/api/workq.c) and the path decoder
+ * bounded work queues (cmd/api/workq.c), the request body buffer and its
+ * shared budget (cmd/api/body.c) and the path decoder
  * (internal/base/percent.c).
  */
 #include <arpa/inet.h>
@@ -20,8 +21,10 @@
 
 #include <cmocka.h>
 
+#include "cmd/api/body.h"
 #include "cmd/api/conns.h"
 #include "cmd/api/httpsyntax.h"
+#include "cmd/api/request.h"
 #include "cmd/api/workq.h"
 #include "internal/base/clock.h"
 #include "internal/base/percent.h"
@@ -255,6 +258,65 @@ test_http_syntax(void **state)
     assert_false(api_http_content_length_ok("42,42"));
 }
 
+/* A body grows with what arrives, keeps API_MAX_BODY bytes and counts the
+ * rest; the budget is charged before each growth and refuses one past its
+ * max, leaving the body as it was; freeing gives every byte back. */
+static void
+test_body_budget(void **state)
+{
+    (void)state;
+    struct api_body_budget budget = {.max = 8192};
+    atomic_init(&budget.used, 0);
+    struct api_body b;
+    api_body_init(&b);
+    assert_int_equal(api_body_append(&b, &budget, "abc", 3), API_BODY_OK);
+    assert_string_equal(b.buf.data, "abc");
+    assert_int_equal(atomic_load(&budget.used), b.buf.cap);
+    static char chunk[6000];
+    memset(chunk, 'x', sizeof(chunk));
+    /* Growing to 8192 bytes for 6003 + NUL fits the budget exactly. */
+    assert_int_equal(api_body_append(&b, &budget, chunk, sizeof(chunk)),
+                     API_BODY_OK);
+    assert_int_equal(b.buf.len, 6003);
+    assert_int_equal(atomic_load(&budget.used), 8192);
+    /* A second body cannot grow at all. */
+    struct api_body other;
+    api_body_init(&other);
+    assert_int_equal(api_body_append(&other, &budget, "a", 1), API_BODY_BUSY);
+    assert_null(other.buf.data);
+    assert_int_equal(atomic_load(&budget.used), 8192);
+    /* Nor can the first past its capacity; what it held stays. */
+    assert_int_equal(api_body_append(&b, &budget, chunk, 4000), API_BODY_BUSY);
+    assert_int_equal(b.buf.len, 6003);
+    assert_int_equal(b.buf.data[6003], '\0');
+    api_body_free(&b, &budget);
+    api_body_free(&other, &budget);
+    assert_int_equal(atomic_load(&budget.used), 0);
+
+    /* Past API_MAX_BODY: truncated, the rest only counted. */
+    budget.max = (size_t)4 * API_MAX_BODY;
+    api_body_init(&b);
+    char *big = malloc(API_MAX_BODY - 1);
+    assert_non_null(big);
+    memset(big, 'y', API_MAX_BODY - 1);
+    assert_int_equal(api_body_append(&b, &budget, big, API_MAX_BODY - 1),
+                     API_BODY_OK);
+    assert_false(b.truncated);
+    assert_int_equal(api_body_append(&b, &budget, "zz", 2), API_BODY_OK);
+    assert_true(b.truncated);
+    assert_int_equal(b.buf.len, API_MAX_BODY);
+    assert_int_equal(b.buf.data[API_MAX_BODY - 1], 'z');
+    assert_int_equal(api_body_append(&b, &budget, big, 100), API_BODY_OK);
+    assert_int_equal(b.buf.len, API_MAX_BODY);
+    assert_int_equal(b.received, API_MAX_BODY + 1 + 100);
+    assert_true(b.buf.cap <= API_MAX_BODY + 1);
+    assert_int_equal(atomic_load(&budget.used), b.buf.cap);
+    free(big);
+    api_body_free(&b, &budget);
+    assert_int_equal(atomic_load(&budget.used), 0);
+    assert_null(b.buf.data);
+}
+
 int
 main(void)
 {
@@ -269,6 +331,7 @@ main(void)
         cmocka_unit_test(test_workq_bounds),
         cmocka_unit_test(test_percent_decode),
         cmocka_unit_test(test_http_syntax),
+        cmocka_unit_test(test_body_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
