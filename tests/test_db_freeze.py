@@ -3,7 +3,7 @@
 SIGSTOP on the postmaster and its children is the nastiest database outage:
 TCP stays up, connections are even accepted, but nothing ever answers, so
 the server-side statement_timeout never fires. Every database call of the
-API has a client-side deadline (internal/data/pgconn.h): statement_timeout
+API has a client-side deadline (internal/data/conn.h): statement_timeout
 (3 s) + 0.5 s slack for a round trip, 3 s to connect. So a request that
 needs the database gets the generic JSON 500 within that, and after SIGCONT
 the pool, which dropped the connections that went quiet, serves again at

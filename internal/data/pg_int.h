@@ -12,7 +12,7 @@
 #include <libpq-fe.h>
 
 #include "internal/base/err.h"
-#include "internal/data/pgconn.h"
+#include "internal/data/conn.h"
 #include "internal/data/pool.h"
 #include "internal/data/statements.h"
 

@@ -12,7 +12,7 @@
  * something by the server (usually that it is shutting down); it is checked
  * with PQconsumeInput and replaced if dead — no round trip on the hot path.
  *
- * Deadlines: nothing here waits on the server without one (pgconn.h does
+ * Deadlines: nothing here waits on the server without one (conn.h does
  * the waiting). Opening a connection, with its SET line, must finish
  * within connect_ms; every other round trip (PREPARE, a statement, BEGIN,
  * COMMIT, ROLLBACK) within budget_ms = statement_timeout + slack, counted

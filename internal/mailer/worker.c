@@ -18,7 +18,7 @@
  * prepared-statement bookkeeping does not apply here.
  *
  * Deadlines: connecting (with its SET/LISTEN line) and every round trip go
- * through internal/data/pgconn.h, bounded by CONNECT_TIMEOUT_MS and by
+ * through internal/data/conn.h, bounded by CONNECT_TIMEOUT_MS and by
  * STATEMENT_TIMEOUT_MS + slack. A database that stops answering turns
  * into a failed cycle: the connection is dropped and the loop reconnects
  * with backoff, so the worker recovers by itself once the database is back.
@@ -43,7 +43,7 @@
 
 #include "internal/base/clock.h"
 #include "internal/base/parse.h"
-#include "internal/data/pgconn.h"
+#include "internal/data/conn.h"
 #include "internal/data/statements.h"
 #include "internal/jsonlog/jsonlog.h"
 #include "internal/mailer/render.h"

@@ -1,5 +1,5 @@
 /*
- * pgconn.h — libpq with deadlines: the one connect-and-set-up shared by the
+ * conn.h — libpq with deadlines: the one connect-and-set-up shared by the
  * pool and the mail worker, and round trips that never wait past a deadline.
  *
  * Why: statement_timeout is enforced by the server. A server that stops
@@ -24,8 +24,8 @@
  * Every function is thread-safe as long as one PGconn is used by one thread
  * at a time.
  */
-#ifndef REDLIGHT_INTERNAL_DATA_PGCONN_H
-#define REDLIGHT_INTERNAL_DATA_PGCONN_H
+#ifndef REDLIGHT_INTERNAL_DATA_CONN_H
+#define REDLIGHT_INTERNAL_DATA_CONN_H
 
 #include <libpq-fe.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /*
- * test_pgconn.c — unit tests for the deadline arithmetic of
- * internal/data/pgconn (no database: what waits on a server is tested
+ * test_conn.c — unit tests for the deadline arithmetic of
+ * internal/data/conn (no database: what waits on a server is tested
  * against a frozen PostgreSQL by tests/test_db_freeze.py).
  */
 #include <limits.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "internal/data/pgconn.h"
+#include "internal/data/conn.h"
 
 static void
 poll_ms_is_the_time_left(void **state)

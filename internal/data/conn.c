@@ -1,12 +1,12 @@
 /*
- * pgconn.c — libpq with deadlines (see pgconn.h for why).
+ * conn.c — libpq with deadlines (see conn.h for why).
  *
  * Owns nothing beyond a call: the caller owns the PGconn and the results.
  * Every wait is wait_socket(), a poll(2) on PQsocket bounded by a deadline
  * on the monotonic clock; libpq itself is only asked to do what cannot
  * block (non-blocking mode, PQconnectPoll, PQconsumeInput, PQisBusy).
  */
-#include "internal/data/pgconn.h"
+#include "internal/data/conn.h"
 
 #include <errno.h>
 #include <limits.h>
