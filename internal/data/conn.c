@@ -8,6 +8,7 @@
  */
 #include "internal/data/conn.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -89,6 +90,42 @@ one_line(char *err, size_t cap, const char *msg)
     err[strcspn(err, "\n")] = '\0';
 }
 
+/* prefix + msg into err (cap > 0), without trailing newlines and blanks:
+ * libpq's whole message, as PQconnectdb's callers print it. */
+static void
+whole(char *err, size_t cap, const char *prefix, const char *msg)
+{
+    if (err == NULL || cap == 0) {
+        return;
+    }
+    snprintf(err, cap, "%s%s", prefix,
+             msg != NULL && *msg != '\0' ? msg : "unknown");
+    size_t len = strlen(err);
+    while (len > 0 && (err[len - 1] == '\n' || err[len - 1] == ' ')) {
+        err[--len] = '\0';
+    }
+}
+
+/* How a connection is opened: the server's way (rl_pg_connect) or as
+ * PQconnectdb would (rl_pg_connectdb, plain = true). */
+struct how {
+    bool plain;
+    char *err;
+    size_t cap;
+};
+
+/* Says msg into the caller's err: whole for a plain client, else its first
+ * line. */
+static void
+say(const struct how *h, const char *msg)
+{
+    if (h->plain) {
+        whole(h->err, h->cap, "", msg);
+    } else {
+        one_line(h->err, h->cap, msg);
+    }
+}
+
 static void
 ignore_notice(void *arg, const char *message)
 {
@@ -98,7 +135,7 @@ ignore_notice(void *arg, const char *message)
 
 /* Drives PQconnectPoll until the connection is made or deadline_ms. */
 static enum rl_err
-connect_poll(PGconn *pg, int64_t deadline_ms, char *err, size_t cap)
+connect_poll(PGconn *pg, int64_t deadline_ms, const struct how *h)
 {
     /* As the libpq manual says: behave as if the last call had returned
      * PGRES_POLLING_WRITING. */
@@ -108,19 +145,25 @@ connect_poll(PGconn *pg, int64_t deadline_ms, char *err, size_t cap)
             return RL_OK;
         }
         if (st == PGRES_POLLING_FAILED) {
-            one_line(err, cap, PQerrorMessage(pg));
+            say(h, PQerrorMessage(pg));
             return RL_ERR_CONN;
         }
         short events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
         int w = wait_socket(pg, events, deadline_ms);
         if (w == 0) {
-            one_line(err, cap,
-                     "timeout: the database did not complete the "
-                     "connection before the deadline");
+            if (h->plain) {
+                /* PQconnectdb's words: the message so far names the host
+                 * ("connection to server at ... failed: "). */
+                whole(h->err, h->cap, PQerrorMessage(pg), "timeout expired");
+            } else {
+                one_line(h->err, h->cap,
+                         "timeout: the database did not complete the "
+                         "connection before the deadline");
+            }
             return RL_ERR_TIMEOUT;
         }
         if (w < 0) {
-            one_line(err, cap, PQerrorMessage(pg));
+            say(h, PQerrorMessage(pg));
             return RL_ERR_CONN;
         }
         st = PQconnectPoll(pg);
@@ -128,53 +171,156 @@ connect_poll(PGconn *pg, int64_t deadline_ms, char *err, size_t cap)
 }
 
 enum rl_err
-rl_pg_connect(const char *dsn, const char *app_name, const char *setup_sql,
-              int64_t deadline_ms, PGconn **out, char *err, size_t cap)
+rl_pg_connect_timeout_ms(const char *value, int64_t *ms)
+{
+    if (value == NULL) {
+        *ms = 0;
+        return RL_OK;
+    }
+    /* libpq's parse_int_param: strtol(3) in an int, blanks after it. */
+    const char *end = NULL;
+    int64_t v = 0;
+    if (rl_parse_i64(value, RL_PARSE_STRTOL, INT_MIN, INT_MAX, &end, &v) !=
+        RL_OK) {
+        return RL_ERR_INVALID;
+    }
+    while (isspace((unsigned char)*end)) {
+        end++;
+    }
+    if (*end != '\0') {
+        return RL_ERR_INVALID;
+    }
+    /* connectDBComplete: "insist on at least two seconds"; negative is 0. */
+    *ms = v <= 0 ? 0 : (v < 2 ? 2 : v) * 1000;
+    return RL_OK;
+}
+
+/* A plain client refuses what PQconnectdb refuses: PQconnectStartParams
+ * with expand_dbname would take a bare word for a database name. */
+static enum rl_err
+check_dsn(const char *dsn, const struct how *h)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &msg);
+    if (opts != NULL) {
+        PQconninfoFree(opts);
+        return RL_OK;
+    }
+    if (msg == NULL) {
+        say(h, "out of memory");
+        return RL_ERR_NOMEM;
+    }
+    say(h, msg);
+    PQfreemem(msg);
+    return RL_ERR_CONN;
+}
+
+/* The deadline PQconnectdb would keep on pg, a connection just started:
+ * its connect_timeout (the DSN's, the service file's or
+ * PGCONNECT_TIMEOUT, as libpq resolved it) from now, or none. */
+static enum rl_err
+libpq_deadline(PGconn *pg, int64_t *deadline_ms, const struct how *h)
+{
+    PQconninfoOption *opts = PQconninfo(pg);
+    if (opts == NULL) {
+        say(h, "out of memory");
+        return RL_ERR_NOMEM;
+    }
+    const char *value = NULL;
+    for (const PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        if (strcmp(o->keyword, "connect_timeout") == 0) {
+            value = o->val;
+            break;
+        }
+    }
+    int64_t ms = 0;
+    enum rl_err e = rl_pg_connect_timeout_ms(value, &ms);
+    if (e != RL_OK) {
+        /* libpq's message, after the host it had started on. */
+        char bad[256];
+        snprintf(bad, sizeof(bad),
+                 "invalid integer value \"%s\" for connection option "
+                 "\"connect_timeout\"",
+                 value);
+        whole(h->err, h->cap, PQerrorMessage(pg), bad);
+        e = RL_ERR_CONN;
+    } else {
+        *deadline_ms = ms > 0 ? rl_pg_deadline(rl_mono_ms(), ms) : INT64_MAX;
+    }
+    PQconninfoFree(opts);
+    return e;
+}
+
+static enum rl_err
+open_conn(const char *dsn, const char *app_name, const char *setup_sql,
+          int64_t deadline_ms, const struct how *h, PGconn **out)
 {
     *out = NULL;
+    enum rl_err e;
+    if (h->plain && (e = check_dsn(dsn, h)) != RL_OK) {
+        return e;
+    }
     /* Defaults first: a DSN that sets the same keywords wins (expand_dbname
      * = 1 makes the "dbname" value the whole DSN). The keepalives find a
      * peer that vanished while the connection sat idle; tcp_user_timeout
-     * bounds unacknowledged writes. connect_timeout is left out: only
-     * libpq's blocking connect honours it, deadline_ms replaces it. */
-    const char *keys[] = {"application_name", "tcp_user_timeout",
-                          "keepalives_idle", "dbname", NULL};
-    const char *vals[] = {app_name, "10000", "30", dsn, NULL};
+     * bounds unacknowledged writes. A plain client keeps libpq's, as
+     * PQconnectdb would (a migration that sits out a network hiccup goes on
+     * as before). A NULL value is no value: libpq's default.
+     * connect_timeout is left out: PQconnectPoll ignores it, deadline_ms
+     * replaces it (for a plain client, libpq_deadline reads it back). */
+    const char *keys[5];
+    const char *vals[5];
+    size_t n = 0;
+    keys[n] = "application_name";
+    vals[n++] = app_name;
+    if (!h->plain) {
+        keys[n] = "tcp_user_timeout";
+        vals[n++] = "10000";
+        keys[n] = "keepalives_idle";
+        vals[n++] = "30";
+    }
+    keys[n] = "dbname";
+    vals[n++] = dsn;
+    keys[n] = NULL;
+    vals[n] = NULL;
     PGconn *pg = PQconnectStartParams(keys, vals, 1);
     if (pg == NULL) {
-        one_line(err, cap, "out of memory");
+        say(h, "out of memory");
         return RL_ERR_NOMEM;
     }
-    enum rl_err e;
     if (PQstatus(pg) == CONNECTION_BAD) {
-        one_line(err, cap, PQerrorMessage(pg)); /* e.g. a malformed DSN */
+        say(h, PQerrorMessage(pg)); /* e.g. a malformed DSN */
         e = RL_ERR_CONN;
         goto fail;
     }
-    if ((e = connect_poll(pg, deadline_ms, err, cap)) != RL_OK) {
+    if (h->plain && (e = libpq_deadline(pg, &deadline_ms, h)) != RL_OK) {
         goto fail;
     }
-    PQsetNoticeProcessor(pg, ignore_notice, NULL);
-    if (PQsetnonblocking(pg, 1) != 0) {
-        one_line(err, cap, PQerrorMessage(pg));
-        e = RL_ERR_CONN;
+    if ((e = connect_poll(pg, deadline_ms, h)) != RL_OK) {
         goto fail;
+    }
+    if (!h->plain) {
+        PQsetNoticeProcessor(pg, ignore_notice, NULL);
+        if (PQsetnonblocking(pg, 1) != 0) {
+            say(h, PQerrorMessage(pg));
+            e = RL_ERR_CONN;
+            goto fail;
+        }
     }
     if (setup_sql != NULL) {
         PGresult *r;
         e = rl_pg_exec(pg, setup_sql, deadline_ms, &r);
         if (e == RL_ERR_TIMEOUT) {
-            one_line(err, cap,
-                     "timeout: the database did not answer the "
-                     "connection set-up before the deadline");
+            say(h, "timeout: the database did not answer the "
+                   "connection set-up before the deadline");
             goto fail;
         }
         if (e != RL_OK) {
-            one_line(err, cap, PQerrorMessage(pg));
+            say(h, PQerrorMessage(pg));
             goto fail;
         }
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            one_line(err, cap, PQresultErrorMessage(r));
+            say(h, PQresultErrorMessage(r));
             PQclear(r);
             e = RL_ERR_CONN;
             goto fail;
@@ -186,6 +332,23 @@ rl_pg_connect(const char *dsn, const char *app_name, const char *setup_sql,
 fail:
     PQfinish(pg);
     return e;
+}
+
+enum rl_err
+rl_pg_connect(const char *dsn, const char *app_name, const char *setup_sql,
+              int64_t deadline_ms, PGconn **out, char *err, size_t cap)
+{
+    const struct how h = {.plain = false, .err = err, .cap = cap};
+    return open_conn(dsn, app_name, setup_sql, deadline_ms, &h, out);
+}
+
+enum rl_err
+rl_pg_connectdb(const char *dsn, const char *app_name, const char *setup_sql,
+                PGconn **out, char *err, size_t cap)
+{
+    const struct how h = {.plain = true, .err = err, .cap = cap};
+    /* libpq_deadline sets the deadline once the connection has started. */
+    return open_conn(dsn, app_name, setup_sql, INT64_MAX, &h, out);
 }
 
 int64_t

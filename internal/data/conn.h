@@ -1,6 +1,7 @@
 /*
  * conn.h — libpq with deadlines: the one connect-and-set-up shared by the
- * pool and the mail worker, and round trips that never wait past a deadline.
+ * pool, the mail worker and the migrator, and round trips that never wait
+ * past a deadline.
  *
  * Why: statement_timeout is enforced by the server. A server that stops
  * answering (frozen, overloaded, a network partition: TCP up, no replies)
@@ -63,6 +64,37 @@ int64_t rl_pg_budget_ms(int statement_timeout_ms, int slack_ms);
 enum rl_err rl_pg_connect(const char *dsn, const char *app_name,
                           const char *setup_sql, int64_t deadline_ms,
                           PGconn **out, char *err, size_t cap) RL_MUST_CHECK;
+
+/* rl_pg_connect for a plain blocking libpq client (the migrator, which
+ * uses PQexec): connects as PQconnectdb(dsn) would, with the same results
+ * and messages, through the same poll loop:
+ *   - dsn is parsed as PQconnectdb parses it: a URI or key=value string; a
+ *     bare word is an error ('missing "=" after ...'), not a database name;
+ *   - no keepalive or tcp_user_timeout defaults: libpq's (and the DSN's);
+ *   - the deadline is libpq's connect_timeout, as the connection resolved
+ *     it (the DSN, its service file, PGCONNECT_TIMEOUT; see
+ *     rl_pg_connect_timeout_ms): unset or <= 0 waits as long as it takes,
+ *     like PQconnectdb. Unlike PQconnectdb it bounds the whole connect, not
+ *     each host: a DSN listing several hosts whose first one swallows
+ *     packets fails after connect_timeout instead of trying the next (a
+ *     host that refuses is passed over at once either way);
+ *   - on RL_OK *out is CONNECTION_OK in blocking mode with libpq's default
+ *     notice processing (the caller installs its own receiver);
+ *   - on failure err gets libpq's whole message without its trailing
+ *     newline ("timeout expired" after the deadline, as libpq says it):
+ *     RL_ERR_CONN, RL_ERR_TIMEOUT or RL_ERR_NOMEM, and nothing left open.
+ * app_name and setup_sql are as for rl_pg_connect (setup_sql bounded by the
+ * same deadline). */
+enum rl_err rl_pg_connectdb(const char *dsn, const char *app_name,
+                            const char *setup_sql, PGconn **out, char *err,
+                            size_t cap) RL_MUST_CHECK;
+
+/* libpq's connect_timeout value (NULL: unset) as milliseconds, with
+ * libpq's rules: an int in base 10, blanks allowed around it; <= 0 is no
+ * limit (*ms = 0); 1 counts as 2 s (libpq's clock has whole seconds).
+ * RL_ERR_INVALID for anything else (*ms untouched). Pure. */
+enum rl_err rl_pg_connect_timeout_ms(const char *value,
+                                     int64_t *ms) RL_MUST_CHECK;
 
 /* After a successful PQsend* on pg: flushes the query and collects every
  * result until the connection is idle again, waiting at most until

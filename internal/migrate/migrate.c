@@ -42,6 +42,7 @@
 #include <time.h>
 
 #include "internal/base/parse.h"
+#include "internal/data/conn.h"
 #include "internal/migrate/migrate_int.h"
 
 static void
@@ -189,14 +190,17 @@ rl_migrate_connect(struct rl_migrator *m)
 {
     enum rl_err err;
     rl_migrate_msg_clear(m);
-    m->conn = PQconnectdb(m->opts.dsn);
-    if (m->conn == NULL) {
+    /* As PQconnectdb: blocking, bounded by libpq's connect_timeout only,
+     * libpq's whole message (msg_add_trimmed keeps 4096 bytes of it). */
+    char why[4097];
+    err = rl_pg_connectdb(m->opts.dsn, NULL, NULL, &m->conn, why, sizeof(why));
+    if (err == RL_ERR_NOMEM) {
         rl_migrate_msg_add(m, "out of memory");
         return RL_ERR_NOMEM;
     }
-    if (PQstatus(m->conn) != CONNECTION_OK) {
+    if (err != RL_OK) {
         rl_migrate_msg_add(m, "cannot connect to the database: ");
-        rl_migrate_msg_add_trimmed(m, PQerrorMessage(m->conn));
+        rl_migrate_msg_add_trimmed(m, why);
         return RL_ERR_CONN;
     }
     PQsetNoticeReceiver(m->conn, notice_receiver, m);

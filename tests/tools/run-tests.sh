@@ -216,8 +216,10 @@ run_unit_tests() {
         fi
         name=${t#"$ROOT"/}
         note "$name"
+        # REDLIGHT_TEST_DB_DSN: the test cluster, for tests that connect
+        # (tests/unit/test_conn.c); without it they are skipped.
         ASAN_OPTIONS=$ASAN_BASE UBSAN_OPTIONS=$UBSAN_BASE \
-            CMOCKA_MESSAGE_OUTPUT=STDOUT \
+            CMOCKA_MESSAGE_OUTPUT=STDOUT REDLIGHT_TEST_DB_DSN=$DSN \
             timeout --foreground -k 10 "$UNIT_TIMEOUT" "$t" 2>&1 |
             tee "$TMP/unit.out"
         rc=${PIPESTATUS[0]}
