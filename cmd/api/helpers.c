@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd/api/errors.h"
+#include "internal/base/parse.h"
 
 int
 api_read_body(struct api_req *req, const struct rl_jin_field *fields,
@@ -51,7 +52,7 @@ bool
 api_parse_id(const char *s, size_t len, int64_t *id)
 {
     int64_t n;
-    if (rl_parse_int64(s, len, false, &n) != RL_OK || n < 1) {
+    if (rl_parse_i64n(s, len, 0, 1, INT64_MAX, NULL, &n) != RL_OK) {
         return false;
     }
     *id = n;

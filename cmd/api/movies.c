@@ -342,7 +342,8 @@ api_movie_delete(struct api_app *app, struct api_req *req)
 static bool
 parse_int(const char *s, size_t len, int64_t *out)
 {
-    return rl_parse_int64(s, len, true, out) == RL_OK;
+    return rl_parse_i64n(s, len, RL_PARSE_SIGN, INT64_MIN, INT64_MAX, NULL,
+                         out) == RL_OK;
 }
 
 /* Reads an integer query parameter with the contract's messages. */
@@ -373,12 +374,12 @@ parse_years(const char *s, size_t len, int now, int32_t *from, int32_t *to)
     const char *dash = len > 1 ? memchr(s + 1, '-', len - 1) : NULL;
     size_t alen = dash != NULL ? (size_t)(dash - s) : len;
     int64_t a, b;
-    if (rl_parse_int64(s, alen, false, &a) != RL_OK) {
+    if (rl_parse_i64n(s, alen, 0, INT64_MIN, INT64_MAX, NULL, &a) != RL_OK) {
         return false;
     }
     b = a;
-    if (dash != NULL &&
-        rl_parse_int64(dash + 1, len - alen - 1, false, &b) != RL_OK) {
+    if (dash != NULL && rl_parse_i64n(dash + 1, len - alen - 1, 0, INT64_MIN,
+                                      INT64_MAX, NULL, &b) != RL_OK) {
         return false;
     }
     if (a < 1888 || a > now || b < 1888 || b > now || a > b) {

@@ -6,16 +6,17 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
-/* Reads the digits at *p into *acc; false when there is none or the value
- * passes limit. *p moves past every digit either way. */
+/* Reads the digits in [*p, stop) into *acc; false when there is none or the
+ * value passes limit. *p moves past every digit either way. */
 static bool
-digits(const char **p, uint64_t limit, uint64_t *acc)
+digits(const char **p, const char *stop, uint64_t limit, uint64_t *acc)
 {
     const char *s = *p;
     uint64_t v = 0;
     bool fits = true;
-    for (; *s >= '0' && *s <= '9'; s++) {
+    for (; s < stop && *s >= '0' && *s <= '9'; s++) {
         unsigned d = (unsigned)(*s - '0');
         if (!fits || d > limit || v > (limit - d) / 10) {
             fits = false;
@@ -30,23 +31,24 @@ digits(const char **p, uint64_t limit, uint64_t *acc)
 }
 
 enum rl_err
-rl_parse_i64(const char *s, unsigned flags, int64_t min, int64_t max,
-             const char **end, int64_t *out)
+rl_parse_i64n(const char *s, size_t len, unsigned flags, int64_t min,
+              int64_t max, const char **end, int64_t *out)
 {
     const char *p = s;
+    const char *stop = s + len;
     if ((flags & RL_PARSE_SPACE) != 0) {
-        while (isspace((unsigned char)*p)) {
+        while (p < stop && isspace((unsigned char)*p)) {
             p++;
         }
     }
     bool neg = false;
-    if ((flags & RL_PARSE_SIGN) != 0 && (*p == '+' || *p == '-')) {
+    if ((flags & RL_PARSE_SIGN) != 0 && p < stop && (*p == '+' || *p == '-')) {
         neg = *p == '-';
         p++;
     }
     uint64_t mag;
     uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    if (!digits(&p, limit, &mag) || (end == NULL && *p != '\0')) {
+    if (!digits(&p, stop, limit, &mag) || (end == NULL && p != stop)) {
         return RL_ERR_INVALID;
     }
     int64_t v;
@@ -68,11 +70,19 @@ rl_parse_i64(const char *s, unsigned flags, int64_t min, int64_t max,
 }
 
 enum rl_err
+rl_parse_i64(const char *s, unsigned flags, int64_t min, int64_t max,
+             const char **end, int64_t *out)
+{
+    return rl_parse_i64n(s, strlen(s), flags, min, max, end, out);
+}
+
+enum rl_err
 rl_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
     const char *p = s;
     uint64_t v;
-    if (!digits(&p, max, &v) || *p != '\0') {
+    const char *stop = s + strlen(s);
+    if (!digits(&p, stop, max, &v) || p != stop) {
         return RL_ERR_INVALID;
     }
     *out = v;

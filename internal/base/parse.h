@@ -8,6 +8,7 @@
 #ifndef REDLIGHT_INTERNAL_BASE_PARSE_H
 #define REDLIGHT_INTERNAL_BASE_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "internal/base/err.h"
@@ -30,6 +31,14 @@ enum rl_parse_flags {
 enum rl_err rl_parse_i64(const char *s, unsigned flags, int64_t min,
                          int64_t max, const char **end,
                          int64_t *out) RL_MUST_CHECK;
+
+/* rl_parse_i64 over exactly len bytes of s, which need not be
+ * NUL-terminated; a NUL byte among them is not a digit, so it is refused
+ * (a query value "36%00" is not 36). With flags RL_PARSE_SIGN and the full
+ * range this is Go's strconv.ParseInt(s, 10, 64). Never reads s[len]. */
+enum rl_err rl_parse_i64n(const char *s, size_t len, unsigned flags,
+                          int64_t min, int64_t max, const char **end,
+                          int64_t *out) RL_MUST_CHECK;
 
 /* rl_parse_i64 for unsigned values up to max (at most UINT64_MAX): digits
  * only (no space, no sign), the whole string. */

@@ -77,33 +77,3 @@ rl_valid_text(const char *s, size_t len)
     }
     return true;
 }
-
-enum rl_err
-rl_parse_int64(const char *s, size_t len, bool sign_ok, int64_t *out)
-{
-    size_t i = 0;
-    bool neg = false;
-    uint64_t mag = 0;
-
-    if (len > 0 && sign_ok && (s[0] == '+' || s[0] == '-')) {
-        neg = s[0] == '-';
-        i = 1;
-    }
-    if (i == len) {
-        return RL_ERR_INVALID;
-    }
-    for (; i < len; i++) {
-        unsigned d = (unsigned)(unsigned char)s[i] - '0';
-        /* INT64_MAX + 1 is the largest magnitude: INT64_MIN */
-        if (d > 9 || mag > ((uint64_t)INT64_MAX + 1 - d) / 10) {
-            return RL_ERR_INVALID;
-        }
-        mag = mag * 10 + d;
-    }
-    if (!neg && mag > (uint64_t)INT64_MAX) {
-        return RL_ERR_INVALID;
-    }
-    *out = neg ? (mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag)
-               : (int64_t)mag;
-    return RL_OK;
-}

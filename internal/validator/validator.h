@@ -41,12 +41,4 @@ bool rl_unique(const char *const *s, size_t n);
  * PostgreSQL can store. Pure. */
 bool rl_valid_text(const char *s, size_t len);
 
-/* Go's strconv.ParseInt(s, 10, 64) over exactly len bytes of s (which need
- * not be NUL-terminated and may hold NUL bytes, which are refused): an
- * optional '+' or '-' when sign_ok, then one or more ASCII digits, within
- * INT64_MIN..INT64_MAX. Returns RL_OK with *out set, or RL_ERR_INVALID
- * (*out untouched). Pure. */
-enum rl_err rl_parse_int64(const char *s, size_t len, bool sign_ok,
-                           int64_t *out) RL_MUST_CHECK;
-
 #endif

@@ -1,7 +1,7 @@
 /*
  * test_validator.c — unit tests for internal/validator: error collection
  * (first failure per key wins), rl_unique, rl_valid_text and
- * rl_parse_int64.
+ * rl_parse_i64n (internal/base/parse) with Go ParseInt cases.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "internal/base/parse.h"
 #include "internal/validator/validator.h"
 
 /* The message recorded for key, or NULL. */
@@ -243,8 +244,9 @@ parse_int64_accepts(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int64_t got = 42;
-        assert_int_equal(rl_parse_int64(cases[i].s, strlen(cases[i].s),
-                                        cases[i].sign_ok, &got),
+        assert_int_equal(rl_parse_i64n(cases[i].s, strlen(cases[i].s),
+                                       cases[i].sign_ok ? RL_PARSE_SIGN : 0,
+                                       INT64_MIN, INT64_MAX, NULL, &got),
                          RL_OK);
         assert_true(got == cases[i].want);
     }
@@ -286,8 +288,9 @@ parse_int64_rejects(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int64_t got = 42;
-        if (rl_parse_int64(cases[i].s, cases[i].len, cases[i].sign_ok, &got) !=
-                RL_ERR_INVALID ||
+        if (rl_parse_i64n(cases[i].s, cases[i].len,
+                          cases[i].sign_ok ? RL_PARSE_SIGN : 0, INT64_MIN,
+                          INT64_MAX, NULL, &got) != RL_ERR_INVALID ||
             got != 42) {
             print_error("case %zu accepted\n", i);
             fail();
@@ -304,9 +307,11 @@ parse_int64_reads_only_len_bytes(void **state)
     char *p = test_malloc(2);
     memcpy(p, "12", 2);
     int64_t got;
-    assert_int_equal(rl_parse_int64(p, 2, false, &got), RL_OK);
+    assert_int_equal(rl_parse_i64n(p, 2, 0, INT64_MIN, INT64_MAX, NULL, &got),
+                     RL_OK);
     assert_int_equal(got, 12);
-    assert_int_equal(rl_parse_int64(p, 1, false, &got), RL_OK);
+    assert_int_equal(rl_parse_i64n(p, 1, 0, INT64_MIN, INT64_MAX, NULL, &got),
+                     RL_OK);
     assert_int_equal(got, 1);
     test_free(p);
 }
