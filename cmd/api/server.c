@@ -27,7 +27,7 @@
  * healthcheck keeps answering during an outage), and the cost of a
  * hand-off (two context switches, an eventfd, epoll changes: about 30% of
  * GET-by-id throughput, measured) is paid only when it buys something.
- * The queue is guarded by server.mu.
+ * Each queue has its own lock (workq.h).
  */
 #include "cmd/api/server_private.h"
 
