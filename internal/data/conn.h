@@ -9,6 +9,8 @@
  * waits forever. Here every wait is a poll(2) on PQsocket bounded by a
  * deadline on the monotonic clock (rl_mono_ms), and connections run in
  * libpq's non-blocking mode, so even PQfinish's farewell cannot block.
+ * The one exception is rl_pg_connectdb, for the migrator: a command-line
+ * tool that waits as PQconnectdb and PQexec do (Ctrl-C stops it).
  *
  * A connection whose round trip passed its deadline is still busy with that
  * query: its owner must PQfinish it. No cancel request is sent: PQcancel is
