@@ -1,5 +1,7 @@
 /*
- * pool.c — the libpq connection pool.
+ * pool.c — the libpq connection pool: opening, handing out, checking and
+ * closing connections. Statements on a connection are in exec.c; the
+ * layout both share is in pool_int.h.
  *
  * Owns: every PGconn of the process (except the migrator's and the mail
  * worker's own), the idle list (LIFO, so hot connections stay hot) and the
@@ -34,43 +36,10 @@
 
 #include "internal/base/clock.h"
 #include "internal/data/pg_int.h"
+#include "internal/data/pool_int.h"
 #include "internal/jsonlog/jsonlog.h"
 
 #define IDLE_CHECK_MS 1000
-
-struct rl_conn {
-    PGconn *pg;
-    struct rl_conn *next; /* idle list */
-    int64_t idle_since_ms;
-    bool broken;
-    bool prepared_on; /* copy of db->cfg.prepared */
-    char sqlstate[6];
-    char constraint[64];
-    unsigned char prepared[RL_STMT_SLOTS];
-    struct rl_db *db;
-};
-
-struct rl_db {
-    struct rl_db_config cfg;
-    char *dsn;
-    int64_t connect_ms; /* bound of opening a connection */
-    int64_t budget_ms;  /* bound of every other round trip */
-    pthread_mutex_t mu;
-    pthread_cond_t freed; /* a connection was released or a slot freed */
-    pthread_cond_t wake;  /* janitor: close/stop */
-    pthread_t janitor;
-    bool janitor_started;
-    bool closing;
-    struct rl_conn *idle; /* newest first */
-    int open;
-    int in_use;
-    int idle_count;
-    atomic_int idle_hint; /* copy of idle_count readable without mu */
-    int64_t wait_count;
-    int64_t wait_ns;
-    int64_t max_idle_closed;
-    int64_t max_idle_time_closed;
-};
 
 static void
 conn_free(struct rl_conn *c)
@@ -117,8 +86,8 @@ conn_open(struct rl_db *db, struct rl_conn **out, const char **errmsg)
 }
 
 /* Reopens c in place after its server went away. */
-static enum rl_err
-conn_reopen(struct rl_conn *c)
+enum rl_err
+rl_db_conn_reopen(struct rl_conn *c)
 {
     struct rl_conn *fresh;
     enum rl_err e = conn_open(c->db, &fresh, NULL);
@@ -137,8 +106,8 @@ conn_reopen(struct rl_conn *c)
 
 /* True when an idle connection is still usable: nothing arrived on its
  * socket, or what arrived left it CONNECTION_OK. */
-static bool
-conn_alive(struct rl_conn *c)
+bool
+rl_db_conn_alive(struct rl_conn *c)
 {
     if (PQstatus(c->pg) != CONNECTION_OK) {
         return false;
@@ -164,72 +133,6 @@ conn_alive(struct rl_conn *c)
     /* Readable and still OK: a notice or notification. A closed socket
      * makes PQconsumeInput fail, handled above. */
     return true;
-}
-
-static void
-copy_field(char *dst, size_t cap, const PGresult *r, int field)
-{
-    const char *v = PQresultErrorField(r, field);
-    snprintf(dst, cap, "%s", v != NULL ? v : "");
-}
-
-/* The deadline of a round trip sent now. */
-static int64_t
-stmt_deadline(const struct rl_conn *c)
-{
-    return rl_pg_deadline(rl_mono_ms(), c->db->budget_ms);
-}
-
-/* Waits for the answer to what `sent` (a PQsend* result) put on the wire.
- * Without an answer the connection is unusable: it is marked broken, and
- * *conn_lost says whether it died (rather than went quiet). */
-static enum rl_err
-round_trip(struct rl_conn *c, const char *what, int sent, PGresult **res,
-           bool *conn_lost)
-{
-    enum rl_err e = RL_ERR_CONN;
-    *res = NULL;
-    if (sent) {
-        e = rl_pg_await(c->pg, stmt_deadline(c), res);
-    }
-    if (e == RL_OK) {
-        return RL_OK;
-    }
-    c->broken = true;
-    if (e == RL_ERR_TIMEOUT) {
-        rl_log_props(RL_LOG_ERROR,
-                     "database did not answer before the deadline: dropping "
-                     "the connection",
-                     RL_LOG_STR("statement", what),
-                     RL_LOG_INT("deadline_ms", c->db->budget_ms), NULL);
-        return RL_ERR_TIMEOUT;
-    }
-    char err[256];
-    snprintf(err, sizeof(err), "%s", PQerrorMessage(c->pg));
-    err[strcspn(err, "\n")] = '\0';
-    rl_log_props(RL_LOG_ERROR, "database connection lost",
-                 RL_LOG_STR("statement", what), RL_LOG_STR("error", err), NULL);
-    if (conn_lost != NULL) {
-        *conn_lost = true;
-    }
-    return RL_ERR_CONN;
-}
-
-/* BEGIN, COMMIT or ROLLBACK within the round-trip deadline. */
-static enum rl_err
-simple(struct rl_conn *c, const char *sql)
-{
-    PGresult *r;
-    enum rl_err e = round_trip(c, sql, PQsendQuery(c->pg, sql), &r, NULL);
-    if (e != RL_OK) {
-        return e;
-    }
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        copy_field(c->sqlstate, sizeof(c->sqlstate), r, PG_DIAG_SQLSTATE);
-        e = strcmp(c->sqlstate, "57014") == 0 ? RL_ERR_TIMEOUT : RL_ERR_DB;
-    }
-    PQclear(r);
-    return e;
 }
 
 static void *
@@ -396,10 +299,10 @@ rl_db_acquire(struct rl_db *db, struct rl_conn **out)
              * poll(2) per request is measurable); a read that still finds
              * it dead is retried on a fresh one by rl_db_exec. */
             if (rl_mono_ms() - c->idle_since_ms > IDLE_CHECK_MS &&
-                !conn_alive(c)) {
+                !rl_db_conn_alive(c)) {
                 rl_log_props(RL_LOG_INFO, "replacing dead database connection",
                              NULL);
-                if (conn_reopen(c) != RL_OK) {
+                if (rl_db_conn_reopen(c) != RL_OK) {
                     c->broken = true;
                     rl_db_release(db, c);
                     return RL_ERR_CONN;
@@ -454,7 +357,7 @@ rl_db_release(struct rl_db *db, struct rl_conn *c)
     if (!c->broken) {
         PGTransactionStatusType ts = PQtransactionStatus(c->pg);
         if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
-            if (simple(c, "ROLLBACK") != RL_OK) {
+            if (rl_db_simple(c, "ROLLBACK") != RL_OK) {
                 c->broken = true;
             }
         } else if (ts != PQTRANS_IDLE) {
@@ -505,180 +408,4 @@ rl_db_stats(struct rl_db *db, struct rl_db_stats *out)
     out->max_idle_time_closed = db->max_idle_time_closed;
     out->max_lifetime_closed = 0;
     pthread_mutex_unlock(&db->mu);
-}
-
-/* One attempt. Sets *conn_lost when the failure was the connection's. */
-static enum rl_err
-exec_once(struct rl_conn *c, const struct rl_stmt_def *def,
-          const char *const *values, const int *lengths, PGresult **res,
-          bool *conn_lost)
-{
-    PGresult *r;
-    enum rl_err e;
-    *conn_lost = false;
-    if (c->prepared_on) {
-        if (!c->prepared[def->slot]) {
-            e = round_trip(
-                c, def->name,
-                PQsendPrepare(c->pg, def->name, def->sql, def->nparams, NULL),
-                &r, conn_lost);
-            if (e != RL_OK) {
-                return e;
-            }
-            if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-                copy_field(c->sqlstate, sizeof(c->sqlstate), r,
-                           PG_DIAG_SQLSTATE);
-                rl_log_props(RL_LOG_ERROR, "prepare failed",
-                             RL_LOG_STR("statement", def->name),
-                             RL_LOG_STR("error", PQresultErrorMessage(r)),
-                             NULL);
-                PQclear(r);
-                return strcmp(c->sqlstate, "57014") == 0 ? RL_ERR_TIMEOUT
-                                                         : RL_ERR_DB;
-            }
-            PQclear(r);
-            c->prepared[def->slot] = 1;
-        }
-        e = round_trip(c, def->name,
-                       PQsendQueryPrepared(c->pg, def->name, def->nparams,
-                                           values, lengths, NULL, 0),
-                       &r, conn_lost);
-    } else {
-        e = round_trip(c, def->name,
-                       PQsendQueryParams(c->pg, def->sql, def->nparams, NULL,
-                                         values, lengths, NULL, 0),
-                       &r, conn_lost);
-    }
-    if (e != RL_OK) {
-        return e;
-    }
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        *res = r;
-        return RL_OK;
-    }
-    copy_field(c->sqlstate, sizeof(c->sqlstate), r, PG_DIAG_SQLSTATE);
-    copy_field(c->constraint, sizeof(c->constraint), r,
-               PG_DIAG_CONSTRAINT_NAME);
-    if (strcmp(c->sqlstate, "57014") == 0) {
-        e = RL_ERR_TIMEOUT;
-    } else if (strcmp(c->sqlstate, "26000") == 0) {
-        /* Prepared statement gone (e.g. DISCARD ALL by a proxy). */
-        c->prepared[def->slot] = 0;
-        e = RL_ERR_DB;
-    } else {
-        e = RL_ERR_DB;
-    }
-    if (e != RL_ERR_TIMEOUT && strcmp(c->sqlstate, "23505") != 0 &&
-        strcmp(c->sqlstate, "23514") != 0) {
-        rl_log_props(RL_LOG_ERROR, "query failed",
-                     RL_LOG_STR("statement", def->name),
-                     RL_LOG_STR("sqlstate", c->sqlstate),
-                     RL_LOG_STR("error", PQresultErrorMessage(r)), NULL);
-    }
-    PQclear(r);
-    return e;
-}
-
-enum rl_err
-rl_db_exec_def(struct rl_conn *c, const struct rl_stmt_def *def,
-               const char *const *values, const int *lengths, PGresult **res)
-{
-    bool lost;
-    c->sqlstate[0] = '\0';
-    c->constraint[0] = '\0';
-    if (c->broken && conn_reopen(c) != RL_OK) {
-        return RL_ERR_CONN;
-    }
-    bool in_tx = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
-    /* A write cannot be retried blindly (it may have committed), so make
-     * sure the connection is alive before sending it: one poll(2), paid
-     * only by writes outside a transaction. */
-    if (!def->read_only && !in_tx && !conn_alive(c) &&
-        conn_reopen(c) != RL_OK) {
-        return RL_ERR_CONN;
-    }
-    enum rl_err e = exec_once(c, def, values, lengths, res, &lost);
-    if (e == RL_ERR_DB && strcmp(c->sqlstate, "26000") == 0 && !in_tx) {
-        e = exec_once(c, def, values, lengths, res, &lost);
-    }
-    if (lost) {
-        c->broken = true;
-        /* A read outside a transaction can safely run again; a write may
-         * or may not have committed, so the caller must see the error. */
-        if (def->read_only && !in_tx && conn_reopen(c) == RL_OK) {
-            e = exec_once(c, def, values, lengths, res, &lost);
-            if (lost) {
-                c->broken = true;
-            }
-        }
-    }
-    return e;
-}
-
-enum rl_err
-rl_db_exec(struct rl_conn *c, enum rl_stmt id, const char *const *values,
-           const int *lengths, PGresult **res)
-{
-    return rl_db_exec_def(c, &rl_stmts[id], values, lengths, res);
-}
-
-enum rl_err
-rl_db_run_def(struct rl_db *db, const struct rl_stmt_def *def,
-              const char *const *values, PGresult **res)
-{
-    struct rl_conn *c;
-    enum rl_err e = rl_db_acquire(db, &c);
-    if (e != RL_OK) {
-        return e;
-    }
-    e = rl_db_exec_def(c, def, values, NULL, res);
-    rl_db_release(db, c);
-    return e;
-}
-
-enum rl_err
-rl_db_run(struct rl_db *db, enum rl_stmt id, const char *const *values,
-          PGresult **res)
-{
-    return rl_db_run_def(db, &rl_stmts[id], values, res);
-}
-
-const char *
-rl_db_last_sqlstate(const struct rl_conn *c)
-{
-    return c->sqlstate;
-}
-
-const char *
-rl_db_last_constraint(const struct rl_conn *c)
-{
-    return c->constraint;
-}
-
-enum rl_err
-rl_db_begin(struct rl_conn *c)
-{
-    if ((c->broken || !conn_alive(c)) && conn_reopen(c) != RL_OK) {
-        return RL_ERR_CONN;
-    }
-    enum rl_err e = simple(c, "BEGIN");
-    if (e == RL_ERR_CONN && conn_reopen(c) == RL_OK) {
-        e = simple(c, "BEGIN"); /* nothing was done yet: safe to retry */
-    }
-    return e;
-}
-
-enum rl_err
-rl_db_commit(struct rl_conn *c)
-{
-    return simple(c, "COMMIT");
-}
-
-void
-rl_db_rollback(struct rl_conn *c)
-{
-    if (!c->broken) {
-        (void)simple(c, "ROLLBACK");
-    }
 }
