@@ -1,5 +1,6 @@
 /*
- * worker.c — the mail worker threads (see worker.h for the protocol).
+ * worker.c — the mail worker threads (see worker.h for the protocol): their
+ * loop, start and stop. worker_int.h lists the files that do the rest.
  *
  * Owns: struct rl_mailer (immutable config copies, the stop pipe, the stop
  * and abort flags) and, per thread, one PGconn that only that thread
@@ -13,245 +14,39 @@
  * earliest pending job is due, at most poll_ms — the fallback for missed
  * notifications and for connection poolers that drop LISTEN.
  *
- * SQL comes from the statement table (internal/data/statements.h) but runs
- * with unnamed statements on the worker's connection: the request pool's
- * prepared-statement bookkeeping does not apply here.
- *
- * Deadlines: connecting (with its SET/LISTEN line) and every round trip go
- * through internal/data/conn.h, bounded by CONNECT_TIMEOUT_MS and by
- * STATEMENT_TIMEOUT_MS + slack. A database that stops answering turns
- * into a failed cycle: the connection is dropped and the loop reconnects
- * with backoff, so the worker recovers by itself once the database is back.
+ * A failed round trip (db.c bounds each one) drops the connection and the
+ * loop reconnects with backoff, so the worker recovers by itself once the
+ * database is back.
  */
 #include "internal/mailer/worker.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal/base/clock.h"
-#include "internal/base/parse.h"
 #include "internal/data/conn.h"
 #include "internal/data/statements.h"
 #include "internal/jsonlog/jsonlog.h"
 #include "internal/mailer/render.h"
-#include "internal/mailer/smtp.h"
+#include "internal/mailer/worker_int.h"
 
 #define RECONNECT_MIN_MS 250
 #define RECONNECT_MAX_MS 30000
 #define LOCKED_RECHECK_MS 200
-#define WHY_CAP 512
-/* statement_timeout of the worker's connections; the client-side deadline
- * of a round trip is this plus RL_PG_SLACK_MS. */
-#define STATEMENT_TIMEOUT_MS 10000
-/* Bound of connect + set-up. Longer than the request pool's: nobody waits
- * on this thread, and under load a patient attempt beats a new one. */
-#define CONNECT_TIMEOUT_MS 10000
 
-struct worker {
-    struct rl_mailer *m;
-    pthread_t tid;
-    bool started;
-    PGconn *pg;
-    int64_t reconnect_ms;
-};
-
-struct rl_mailer {
-    struct rl_mailer_config cfg; /* strings point at the copies below */
-    char *dsn, *smtp_host, *smtp_username, *smtp_password, *sender, *mail_dir;
-    int stop_pipe[2];
-    atomic_bool stopping;
-    atomic_bool abort_sends; /* stop's grace is over: abort transfers */
-    pthread_mutex_t mu;
-    pthread_cond_t exited; /* a thread is about to return */
-    int running;           /* threads not yet returned; under mu */
-    struct worker *workers;
-    int nworkers;
-    bool curl_ready;
-};
-
-static void
-fmt_i64(char *buf, size_t cap, int64_t v)
-{
-    snprintf(buf, cap, "%" PRId64, v);
-}
-
-/* ---- configuration ------------------------------------------------------ */
-
-static bool
-env_positive(const char *name, int64_t max, int64_t *out)
-{
-    const char *s = getenv(name);
-    if (s == NULL || *s == '\0') {
-        return false;
-    }
-    int64_t v;
-    if (rl_parse_i64(s, RL_PARSE_STRTOL, 1, max, NULL, &v) != RL_OK) {
-        rl_log_props(RL_LOG_ERROR, "ignoring invalid environment variable",
-                     RL_LOG_STR("name", name), NULL);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-void
-rl_mailer_config_env(struct rl_mailer_config *cfg)
-{
-    int64_t v;
-    if (env_positive("REDLIGHT_MAIL_BACKOFF_MS", 86400000, &v)) {
-        cfg->backoff_base_ms = v;
-    }
-    if (env_positive("REDLIGHT_MAIL_BACKOFF_MAX_MS", 86400000, &v)) {
-        cfg->backoff_max_ms = v;
-    }
-    if (env_positive("REDLIGHT_MAIL_MAX_ATTEMPTS", 1000, &v)) {
-        cfg->max_attempts = (int)v;
-    }
-    if (env_positive("REDLIGHT_MAIL_THREADS", 64, &v)) {
-        cfg->threads = (int)v;
-    }
-}
-
-/* The delay before retry number `failures` (1 after the first failure):
- * base * 2^(failures-1), capped, minus up to a fifth at random so that
- * jobs that failed together do not retry together. */
-static int64_t
-backoff_ms(const struct rl_mailer_config *cfg, int failures)
-{
-    int64_t d = cfg->backoff_base_ms;
-    for (int i = 1; i < failures && d < cfg->backoff_max_ms; i++) {
-        d *= 2;
-    }
-    if (d > cfg->backoff_max_ms) {
-        d = cfg->backoff_max_ms;
-    }
-    int64_t jitter = d / 5;
-    if (jitter > 0 && jitter < UINT32_MAX) {
-        d -= randombytes_uniform((uint32_t)jitter + 1);
-    }
-    return d;
-}
-
-/* ---- the worker's connection ------------------------------------------- */
-
-static void
-drop_conn(struct worker *w)
-{
-    if (w->pg != NULL) {
-        PQfinish(w->pg);
-        w->pg = NULL;
-    }
-}
-
-/* One line of libpq's error text (first line, no newline). */
-static void
-pg_error(PGconn *pg, const PGresult *r, char *buf, size_t cap)
-{
-    const char *e = r != NULL ? PQresultErrorMessage(r) : "";
-    if (e == NULL || *e == '\0') {
-        e = pg != NULL ? PQerrorMessage(pg) : "out of memory";
-    }
-    snprintf(buf, cap, "%s", e);
-    buf[strcspn(buf, "\n")] = '\0';
-}
-
-/* Logs why a round trip on statement `what` failed. A timeout leaves the
- * query in flight: the caller's failure path drops the connection. */
-static void
-log_failure(PGconn *pg, const char *what, enum rl_err e, const PGresult *r)
-{
-    char err[256];
-    if (e == RL_ERR_TIMEOUT) {
-        snprintf(err, sizeof(err), "no answer within %d ms",
-                 STATEMENT_TIMEOUT_MS + RL_PG_SLACK_MS);
-    } else {
-        pg_error(pg, r, err, sizeof(err));
-    }
-    rl_log_props(RL_LOG_ERROR, "mailer: query failed",
-                 RL_LOG_STR("statement", what), RL_LOG_STR("error", err), NULL);
-}
-
-static int64_t
-stmt_deadline(void)
-{
-    return rl_pg_deadline(rl_mono_ms(),
-                          rl_pg_budget_ms(STATEMENT_TIMEOUT_MS, 0));
-}
-
-/* Runs a statement without parameters or rows; logs a failure. */
-static bool
-run_simple(PGconn *pg, const char *sql)
-{
-    PGresult *r;
-    enum rl_err e = rl_pg_exec(pg, sql, stmt_deadline(), &r);
-    bool ok = e == RL_OK && PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok) {
-        log_failure(pg, sql, e, r);
-    }
-    PQclear(r);
-    return ok;
-}
-
-static bool
-connect_db(struct worker *w)
-{
-    char err[256];
-    char setup[256];
-    /* The transaction stays open during a send (up to the 30 s SMTP
-     * timeout); a process that hangs longer must not hold its job's lock
-     * forever. */
-    snprintf(setup, sizeof(setup),
-             "SET statement_timeout = %d; "
-             "SET idle_in_transaction_session_timeout = 120000; "
-             "SET TimeZone = 'UTC'; "
-             "SET client_encoding = 'UTF8'; "
-             "LISTEN mail_outbox",
-             STATEMENT_TIMEOUT_MS);
-    enum rl_err e =
-        rl_pg_connect(w->m->dsn, "redlight-mailer", setup,
-                      rl_pg_deadline(rl_mono_ms(), CONNECT_TIMEOUT_MS), &w->pg,
-                      err, sizeof(err));
-    if (e != RL_OK) {
-        rl_log_props(RL_LOG_ERROR, "mailer: database connection failed",
-                     RL_LOG_STR("error", err), NULL);
-        return false;
-    }
-    return true;
-}
-
-/* Runs statement id with params; *res on success (caller PQclear()s). */
-static bool
-exec_stmt(struct worker *w, enum rl_stmt id, const char *const *values,
-          PGresult **res)
-{
-    const struct rl_stmt_def *def = &rl_stmts[id];
-    PGresult *r;
-    enum rl_err e = rl_pg_exec_params(w->pg, def->sql, def->nparams, values,
-                                      NULL, stmt_deadline(), &r);
-    if (e == RL_OK) {
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            *res = r;
-            return true;
-        }
-    }
-    log_failure(w->pg, def->name, e, r);
-    PQclear(r);
-    return false;
-}
+/* ---- the loop ----------------------------------------------------------- */
 
 /* Sleeps up to ms, or until the stop pipe is written to. */
 static void
@@ -261,170 +56,14 @@ stop_aware_sleep(struct rl_mailer *m, int64_t ms)
     (void)poll(&p, 1, (int)ms);
 }
 
-/* ---- one job --------------------------------------------------------------
- */
-
-struct job {
-    const char *id;
-    long long id_num; /* id as a number, for logs and .eml names */
-    const char *tmpl;
-    const char *recipient;
-    const char *data; /* NULL: scrubbed (a requeued dead job) */
-    int attempts;
-};
-
-/* Delivers job; on failure why says what went wrong and *permanent tells
- * whether retrying could help. */
-static bool
-deliver(struct worker *w, const struct job *job, char *why, size_t why_cap,
-        bool *permanent)
-{
-    const struct rl_mailer_config *cfg = &w->m->cfg;
-    char *msg = NULL;
-    size_t len = 0;
-    *permanent = false;
-    if (job->data == NULL) {
-        snprintf(why, why_cap,
-                 "no data: it was scrubbed, so the mail "
-                 "cannot be rendered again");
-        *permanent = true;
-        return false;
-    }
-    time_t now = time(NULL);
-    char rwhy[256];
-    enum rl_err e =
-        rl_mail_render(job->tmpl, job->data, cfg->sender, job->recipient, now,
-                       &msg, &len, rwhy, sizeof(rwhy));
-    if (e != RL_OK) {
-        snprintf(why, why_cap, "render: %s", rwhy);
-        *permanent = e == RL_ERR_INVALID;
-        return false;
-    }
-    bool ok;
-    if (cfg->smtp_host[0] != '\0') {
-        struct rl_smtp_config sc = {
-            .host = cfg->smtp_host,
-            .port = cfg->smtp_port,
-            .username = cfg->smtp_username,
-            .password = cfg->smtp_password,
-            .sender = cfg->sender,
-            .connect_timeout_ms = 10000,
-            .timeout_ms = 30000,
-            .abort = &w->m->abort_sends,
-        };
-        e = rl_smtp_send(&sc, job->recipient, msg, len, why, why_cap);
-        ok = e == RL_OK;
-    } else {
-        char path[4096];
-        e = rl_mail_write_eml(cfg->mail_dir, job->id_num, job->tmpl, msg, len,
-                              now, path, sizeof(path), why, why_cap);
-        ok = e == RL_OK;
-        if (ok) {
-            rl_log_props(RL_LOG_INFO, "mail written",
-                         RL_LOG_INT("id", job->id_num),
-                         RL_LOG_STR("template", job->tmpl),
-                         RL_LOG_STR("path", path), NULL);
-        }
-    }
-    free(msg);
-    return ok;
-}
-
-/* Claims and handles one due job. Returns 1 when it handled one, 0 when
- * none is due, -1 when the connection must be dropped. */
-static int
-process_one(struct worker *w)
-{
-    const struct rl_mailer_config *cfg = &w->m->cfg;
-    PGresult *claim = NULL, *r = NULL;
-    if (!run_simple(w->pg, "BEGIN")) {
-        return -1;
-    }
-    if (!exec_stmt(w, RL_STMT_OUTBOX_CLAIM, NULL, &claim)) {
-        return -1;
-    }
-    if (PQntuples(claim) == 0) {
-        PQclear(claim);
-        return run_simple(w->pg, "COMMIT") ? 0 : -1;
-    }
-    struct job job = {
-        .id = PQgetvalue(claim, 0, 0),
-        .id_num = rl_pg_int(claim, 0, 0),
-        .tmpl = PQgetvalue(claim, 0, 1),
-        .recipient = PQgetvalue(claim, 0, 2),
-        .data = PQgetisnull(claim, 0, 3) ? NULL : PQgetvalue(claim, 0, 3),
-        .attempts = (int)rl_pg_int(claim, 0, 4),
-    };
-    char why[WHY_CAP] = "";
-    bool permanent;
-    bool sent = deliver(w, &job, why, sizeof(why), &permanent);
-    /* last_error must be valid text whatever a server or the C library
-     * said (snprintf may also have cut a UTF-8 sequence). */
-    for (char *p = why; *p; p++) {
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) {
-            *p = '?';
-        }
-    }
-    int failures = job.attempts + 1;
-    char delay[24] = "";
-    int64_t delay_ms = 0;
-    bool ok;
-    const char *outcome;
-    if (sent) {
-        const char *v[] = {job.id};
-        ok = exec_stmt(w, RL_STMT_OUTBOX_SENT, v, &r);
-        outcome = "sent";
-    } else if (permanent || failures >= cfg->max_attempts) {
-        const char *v[] = {job.id, why};
-        ok = exec_stmt(w, RL_STMT_OUTBOX_DEAD, v, &r);
-        outcome = "dead";
-    } else {
-        delay_ms = backoff_ms(cfg, failures);
-        fmt_i64(delay, sizeof(delay), delay_ms);
-        const char *v[] = {job.id, why, delay};
-        ok = exec_stmt(w, RL_STMT_OUTBOX_RETRY, v, &r);
-        outcome = "retry";
-    }
-    PQclear(r);
-    ok = ok && run_simple(w->pg, "COMMIT");
-    if (!ok) {
-        /* The row lock goes with the transaction; the job stays pending
-         * and is tried again (a sent mail may then go out twice). */
-        rl_log_props(RL_LOG_ERROR, "mailer: could not record the outcome",
-                     RL_LOG_INT("id", job.id_num),
-                     RL_LOG_STR("outcome", outcome), NULL);
-        PQclear(claim);
-        return -1;
-    }
-    if (sent) {
-        rl_log_props(RL_LOG_INFO, "mail sent", RL_LOG_INT("id", job.id_num),
-                     RL_LOG_STR("template", job.tmpl),
-                     RL_LOG_INT("attempt", failures), NULL);
-    } else if (strcmp(outcome, "dead") == 0) {
-        rl_log_props(
-            RL_LOG_ERROR, "mail dead: giving up", RL_LOG_INT("id", job.id_num),
-            RL_LOG_STR("template", job.tmpl), RL_LOG_INT("attempt", failures),
-            RL_LOG_STR("error", why), NULL);
-    } else {
-        rl_log_props(RL_LOG_ERROR, "mail failed: will retry",
-                     RL_LOG_INT("id", job.id_num),
-                     RL_LOG_STR("template", job.tmpl),
-                     RL_LOG_INT("attempt", failures),
-                     RL_LOG_INT("retry_in_ms", delay_ms),
-                     RL_LOG_STR("error", why), NULL);
-    }
-    PQclear(claim);
-    return 1;
-}
-
 /* How long to sleep before looking again: until the earliest pending job
  * is due, at most poll_ms. -1 when the connection must be dropped. */
 static int64_t
-next_wait_ms(struct worker *w)
+next_wait_ms(struct rl_mailer_worker *w)
 {
     int64_t poll_ms = w->m->cfg.poll_ms;
     PGresult *r;
-    if (!exec_stmt(w, RL_STMT_OUTBOX_NEXT_DUE, NULL, &r)) {
+    if (!rl_mailer_exec_stmt(w, RL_STMT_OUTBOX_NEXT_DUE, NULL, &r)) {
         return -1;
     }
     int64_t wait = poll_ms;
@@ -440,7 +79,7 @@ next_wait_ms(struct worker *w)
 /* Reads what arrived on the connection; true if it held a notification.
  * Sets *dead when the connection is gone. */
 static bool
-drain_notifications(struct worker *w, bool *dead)
+drain_notifications(struct rl_mailer_worker *w, bool *dead)
 {
     bool any = false;
     *dead = false;
@@ -460,22 +99,22 @@ drain_notifications(struct worker *w, bool *dead)
  * loop reconnects); a live one is dropped too, since its state after the
  * error is unknown and a fresh connection is cheap at this rate. */
 static void
-reset_conn(struct worker *w)
+reset_conn(struct rl_mailer_worker *w)
 {
     if (PQstatus(w->pg) != CONNECTION_OK) {
         char err[256];
-        pg_error(w->pg, NULL, err, sizeof(err));
+        rl_mailer_pg_error(w->pg, NULL, err, sizeof(err));
         rl_log_props(RL_LOG_ERROR, "mailer: database connection lost",
                      RL_LOG_STR("error", err), NULL);
     }
-    drop_conn(w);
+    rl_mailer_drop_conn(w);
 }
 
 /* Waits before the next connection attempt, longer each time until a
  * cycle succeeds: a database that is down, or one that answers every
  * query with an error (no mail_outbox table yet), is not hammered. */
 static void
-backoff_sleep(struct worker *w)
+backoff_sleep(struct rl_mailer_worker *w)
 {
     stop_aware_sleep(w->m, w->reconnect_ms);
     w->reconnect_ms *= 2;
@@ -487,16 +126,17 @@ backoff_sleep(struct worker *w)
 static void *
 worker_main(void *arg)
 {
-    struct worker *w = arg;
+    struct rl_mailer_worker *w = arg;
     struct rl_mailer *m = w->m;
     w->reconnect_ms = RECONNECT_MIN_MS;
     while (!atomic_load(&m->stopping)) {
-        if (w->pg == NULL && !connect_db(w)) {
+        if (w->pg == NULL && !rl_mailer_connect(w)) {
             backoff_sleep(w);
             continue;
         }
         int got;
-        while ((got = process_one(w)) == 1 && !atomic_load(&m->stopping)) {
+        while ((got = rl_mailer_process_one(w)) == 1 &&
+               !atomic_load(&m->stopping)) {
         }
         if (got < 0) {
             reset_conn(w);
@@ -533,7 +173,7 @@ worker_main(void *arg)
             }
         }
     }
-    drop_conn(w);
+    rl_mailer_drop_conn(w);
     pthread_mutex_lock(&m->mu);
     m->running--;
     pthread_cond_signal(&m->exited);
@@ -654,7 +294,7 @@ rl_mailer_start(const struct rl_mailer_config *cfg, struct rl_mailer **out)
         return RL_ERR_NOMEM;
     }
     for (int i = 0; i < c->threads; i++) {
-        struct worker *w = &m->workers[i];
+        struct rl_mailer_worker *w = &m->workers[i];
         w->m = m;
         pthread_mutex_lock(&m->mu);
         m->running++;
