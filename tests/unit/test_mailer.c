@@ -30,6 +30,7 @@
 #include "internal/mailer/smtp.h"
 #include "internal/mailer/templates.h"
 #include "internal/mailer/worker.h"
+#include "internal/mailer/worker_int.h"
 
 #define NOW 1764135189 /* Wed, 26 Nov 2025 05:33:09 UTC */
 #define SENDER "Redlight <no-reply@redlight.local>"
@@ -839,6 +840,25 @@ mailer_tuning_comes_from_the_environment(void **state)
     unsetenv("REDLIGHT_MAIL_THREADS");
 }
 
+/* base * 2^(failures-1), capped, less up to a fifth of jitter. */
+static void
+mailer_backoff_doubles_to_its_cap_with_jitter(void **state)
+{
+    (void)state;
+    struct rl_mailer_config cfg = {.backoff_base_ms = 1000,
+                                   .backoff_max_ms = 300000};
+    for (int i = 0; i < 50; i++) {
+        int64_t d1 = rl_mailer_backoff_ms(&cfg, 1);
+        int64_t d3 = rl_mailer_backoff_ms(&cfg, 3);
+        int64_t d40 = rl_mailer_backoff_ms(&cfg, 40);
+        assert_true(d1 >= 800 && d1 <= 1000);
+        assert_true(d3 >= 3200 && d3 <= 4000);
+        assert_true(d40 >= 240000 && d40 <= 300000);
+    }
+    cfg.backoff_base_ms = cfg.backoff_max_ms = 4; /* a fifth of 4: none */
+    assert_int_equal(rl_mailer_backoff_ms(&cfg, 9), 4);
+}
+
 int
 main(void)
 {
@@ -866,6 +886,7 @@ main(void)
         cmocka_unit_test(eml_file_is_written_once_with_private_modes),
         cmocka_unit_test(mailer_refuses_a_config_that_would_kill_every_job),
         cmocka_unit_test(mailer_tuning_comes_from_the_environment),
+        cmocka_unit_test(mailer_backoff_doubles_to_its_cap_with_jitter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
