@@ -478,16 +478,24 @@ run_down(struct rl_migrator *m, long from_idx, long to_idx, size_t limit,
     return err;
 }
 
+/* The start of up, down and goto: no message, nothing applied yet, then
+ * prepare. */
+static enum rl_err
+begin_steps(struct rl_migrator *m, size_t *applied, int64_t *cur, long *idx)
+{
+    rl_migrate_msg_clear(m);
+    if (applied != NULL) {
+        *applied = 0;
+    }
+    return prepare(m, cur, idx);
+}
+
 enum rl_err
 rl_migrate_up(struct rl_migrator *m, size_t limit, size_t *applied)
 {
     int64_t cur;
     long idx;
-    rl_migrate_msg_clear(m);
-    if (applied != NULL) {
-        *applied = 0;
-    }
-    enum rl_err err = prepare(m, &cur, &idx);
+    enum rl_err err = begin_steps(m, applied, &cur, &idx);
     if (err != RL_OK) {
         return err;
     }
@@ -503,11 +511,7 @@ rl_migrate_down(struct rl_migrator *m, size_t limit, size_t *applied)
 {
     int64_t cur;
     long idx;
-    rl_migrate_msg_clear(m);
-    if (applied != NULL) {
-        *applied = 0;
-    }
-    enum rl_err err = prepare(m, &cur, &idx);
+    enum rl_err err = begin_steps(m, applied, &cur, &idx);
     if (err != RL_OK) {
         return err;
     }
@@ -519,11 +523,7 @@ rl_migrate_goto(struct rl_migrator *m, uint64_t version, size_t *applied)
 {
     int64_t cur;
     long idx;
-    rl_migrate_msg_clear(m);
-    if (applied != NULL) {
-        *applied = 0;
-    }
-    enum rl_err err = prepare(m, &cur, &idx);
+    enum rl_err err = begin_steps(m, applied, &cur, &idx);
     if (err != RL_OK) {
         return err;
     }
