@@ -1,25 +1,31 @@
 /*
  * bare_mhd — the ceiling of libmicrohttpd itself, for `make bench`.
  *
- *     bin/bench-bare PORT [BODY_FILE [THREADS]]
+ *     bin/bench-bare PORT [BODY_FILE|- [THREADS|- [MEMORY_KIB|- [epoll|poll]]]]
  *
  * Answers every request, whatever its method or path, with 200, the bytes of
  * BODY_FILE (tests/bench/run.sh passes the body that the real server sent for
  * GET /v1/healthcheck, so both send byte-identical responses) and
  * "Content-Type: application/json".  Without BODY_FILE (or with "-") it sends
  * a built-in healthcheck body.  It listens on 127.0.0.1:PORT only and runs
- * until SIGINT or SIGTERM, then stops the daemon and exits 0.
+ * until SIGINT or SIGTERM, then stops the daemon and exits 0.  A bad argument
+ * prints the usage and exits 2; a daemon that cannot start exits 1.
  *
- * The daemon is configured as bin/api configures its own (cmd/api/server.c):
- * internal polling thread + epoll (poll where epoll is missing), ITC, error
- * log, a pool of THREADS threads (default: 4 per online CPU, as bin/api's
- * -http-threads), a 60 s connection timeout, at most 10000 connections,
- * 64 KiB of memory per connection and a listen backlog of 1024.  What it
- * leaves out: bin/api's URI-log and request-completed callbacks, and a
- * response built per request; here one response object is shared by every
+ * The daemon: internal polling thread, ITC, error log, a 60 s connection
+ * timeout, at most 10000 connections and a listen backlog of 1024, as bin/api
+ * (cmd/api/server.c); and three knobs, each "-" or left out for its default:
+ *   THREADS     the thread pool, 1..1024 (1: the polling thread alone);
+ *               default 4 per online CPU, bin/api's default -http-threads
+ *   MEMORY_KIB  libmicrohttpd's memory per connection in KiB, 4..65536;
+ *               default 64
+ *   epoll|poll  the event loop; default epoll, poll where epoll is missing
+ * run.sh sweeps these and takes the fastest combination as the ceiling, so
+ * the ratio to bin/api also shows what bin/api's own configuration costs.
+ * What it leaves out: bin/api's URI-log and request-completed callbacks, and
+ * a response built per request; here one response object is shared by every
  * request, the least work libmicrohttpd allows.  The gap between this
  * program and bin/api is the cost of everything the server does on top of
- * the library.  Keep the two in step when server.c changes.
+ * the library.
  *
  * The response is queued on the SECOND call of the access handler, after the
  * first has only set *con_cls.  Measured with libmicrohttpd 0.9.75: queueing
@@ -47,6 +53,7 @@
 	"        \"version\": \"bench\"\n    }\n}\n"
 
 #define MAX_BODY (1024 * 1024)
+#define DEFAULT_MEMORY_KIB 64
 
 /* Any non-NULL address will do: it only marks "first call seen". */
 static int first_call_marker;
@@ -118,18 +125,29 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench-bare PORT [BODY_FILE|- [THREADS]]\n");
+	fprintf(stderr, "usage: bench-bare PORT [BODY_FILE|- [THREADS|- "
+	                "[MEMORY_KIB|- [epoll|poll]]]]\n"
+	                "  THREADS 1..1024 (default 4 per CPU), MEMORY_KIB "
+	                "4..65536 (default %d), epoll|poll (default epoll)\n",
+	        DEFAULT_MEMORY_KIB);
+}
+
+/* Is argv[i] given, and not "-" (the default)? */
+static int given(int argc, char **argv, int i)
+{
+	return argc > i && strcmp(argv[i], "-") != 0;
 }
 
 int main(int argc, char **argv)
 {
-	unsigned long port, threads;
+	unsigned long port, threads, memory_kib = DEFAULT_MEMORY_KIB;
+	int use_epoll = MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES;
 
-	if (argc < 2 || argc > 4 || parse_uint(argv[1], 65535, &port) != 0) {
+	if (argc < 2 || argc > 6 || parse_uint(argv[1], 65535, &port) != 0) {
 		usage();
 		return 2;
 	}
-	if (argc == 4) {
+	if (given(argc, argv, 3)) {
 		if (parse_uint(argv[3], 1024, &threads) != 0) {
 			usage();
 			return 2;
@@ -138,10 +156,29 @@ int main(int argc, char **argv)
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = (unsigned long)(ncpu > 0 ? ncpu : 1) * 4;
 	}
+	if (given(argc, argv, 4) &&
+	    (parse_uint(argv[4], 65536, &memory_kib) != 0 || memory_kib < 4)) {
+		usage();
+		return 2;
+	}
+	if (given(argc, argv, 5)) {
+		if (strcmp(argv[5], "poll") == 0) {
+			use_epoll = 0;
+		} else if (strcmp(argv[5], "epoll") == 0) {
+			if (!use_epoll) {
+				fprintf(stderr, "bench-bare: this libmicrohttpd "
+				                "has no epoll\n");
+				return 1;
+			}
+		} else {
+			usage();
+			return 2;
+		}
+	}
 
 	char *body = NULL;
 	size_t body_len = strlen(DEFAULT_BODY);
-	if (argc >= 3 && strcmp(argv[2], "-") != 0) {
+	if (given(argc, argv, 2)) {
 		body = read_body(argv[2], &body_len);
 		if (body == NULL)
 			return 1;
@@ -154,6 +191,9 @@ int main(int argc, char **argv)
 	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	                            "application/json") != MHD_YES) {
 		fprintf(stderr, "bench-bare: cannot build the response\n");
+		if (resp != NULL)
+			MHD_destroy_response(resp);
+		free(body);
 		return 1;
 	}
 
@@ -177,20 +217,19 @@ int main(int argc, char **argv)
 
 	unsigned int flags =
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
-	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
-		flags |= MHD_USE_EPOLL;
-	else
-		flags |= MHD_USE_POLL;
+	flags |= use_epoll ? MHD_USE_EPOLL : MHD_USE_POLL;
 
 	struct MHD_Daemon *d = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, handler, resp,
 		MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)10000,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)memory_kib * 1024,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
-		MHD_OPTION_END);
+		/* Last: 1 thread is the polling thread alone, no pool (MHD
+		 * warns about a pool size of 0 or 1), so the list ends here. */
+		threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+		(unsigned int)threads, MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "bench-bare: cannot start the daemon on "
 		                "127.0.0.1:%lu\n", port);
@@ -198,9 +237,9 @@ int main(int argc, char **argv)
 		free(body);
 		return 1;
 	}
-	fprintf(stderr, "bench-bare: listening on 127.0.0.1:%lu, %lu threads, %s, "
-	                "%zu-byte body\n", port, threads,
-	        (flags & MHD_USE_EPOLL) ? "epoll" : "poll", body_len);
+	fprintf(stderr, "bench-bare: listening on 127.0.0.1:%lu, %lu threads, "
+	                "%lu KiB per connection, %s, %zu-byte body\n", port,
+	        threads, memory_kib, use_epoll ? "epoll" : "poll", body_len);
 
 	int sig = 0;
 	while (sigwait(&stop, &sig) != 0)

@@ -21,7 +21,13 @@
 #      (POST /v1/tokens/authentication) and once for a JWT (POST
 #      /v1/tokens/jwt); the movie routes require a token (CONTRACT §2);
 #   3. bin/bench-bare, answering every request with the body that bin/api sent
-#      for GET /v1/healthcheck (the libmicrohttpd ceiling);
+#      for GET /v1/healthcheck (the libmicrohttpd ceiling); before the rounds
+#      its configuration is swept (thread pool 1, 2, CPUs, 2 x CPUs, 4 x CPUs,
+#      duplicates dropped; 16, 32 and 64 KiB per connection; epoll and poll),
+#      one wrk run of BENCH_SWEEP_SECONDS each, and the fastest without errors
+#      is restarted as the `bare` scenario: the ceiling of api/bare is then
+#      the best libmicrohttpd can do here, not libmicrohttpd configured like
+#      bin/api, and the ratio also counts what bin/api's configuration costs;
 #   4. nginx answering GET /v1/healthcheck with that same body (the ceiling
 #      of a mature C server on this machine).
 # Scenarios, each measured BENCH_ROUNDS times, round-robin (round 1: nginx,
@@ -57,10 +63,12 @@
 # logins on the idle server, timed by curl) and the ceiling that cost allows
 # (CPUs / cost).
 #
-# The output: the healthcheck table (medians over the rounds, ratios to the
+# The output: the sweep (req/s, p99 and share of the fastest per
+# configuration), the healthcheck table (medians over the rounds, ratios to the
 # ceilings), the movies table (median req/s and p99, ratio to pgbench's median
 # tps, the target ratio and PASS/below), the login line, bin/api's peak RSS;
-# all numbers also go to var/bench/bench-<UTC timestamp>.json.
+# all numbers also go to var/bench/bench-<UTC timestamp>.json (the sweep as
+# "bare_sweep", the configuration the bare scenario ran with as "bare").
 #
 # Comparing two builds (make bench/compare BASE=<commit>): with BENCH_BASE_BIN
 # set to another build's bin/api, that binary runs beside bin/api on the same
@@ -71,11 +79,14 @@
 #
 # Environment: BENCH_SECONDS (default 8), BENCH_ROUNDS (default 3),
 # BENCH_WARMUP seconds of unrecorded load per scenario first (default 1, 0 for
-# none), BENCH_LOGIN_SECONDS (default 5).  Run time is bounded: about
+# none), BENCH_LOGIN_SECONDS (default 5), BENCH_SWEEP_SECONDS per sweep run
+# (default 2; 0: no sweep, bare runs with bare_mhd.c's defaults, 4 threads per
+# CPU, 64 KiB, epoll).  Run time is bounded: about
 #   25 s set-up + 9 scenarios x (BENCH_WARMUP + BENCH_ROUNDS x BENCH_SECONDS)
-#   + BENCH_LOGIN_SECONDS,
-# i.e. under 5 minutes with the defaults, and each wrk or pgbench run is killed
-# if it overruns by 30 s.
+#   + BENCH_LOGIN_SECONDS + K x 6 x (BENCH_SWEEP_SECONDS + 0.3 s)
+# where K (3..5) is the number of distinct thread counts (4 on 2 CPUs: a
+# 55 s sweep), i.e. about 5 minutes with the defaults, and each wrk or
+# pgbench run is killed if it overruns by 30 s.
 #
 # Adding a scenario: start what it needs in start_services, then register it
 # in main with `scenario NAME URL [extra wrk arguments...]` (e.g. `-s file.lua`
@@ -93,6 +104,7 @@ BENCH_SECONDS=${BENCH_SECONDS:-8}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_LOGIN_SECONDS=${BENCH_LOGIN_SECONDS:-5}
+BENCH_SWEEP_SECONDS=${BENCH_SWEEP_SECONDS:-2}
 WRK_THREADS=2
 WRK_CONNECTIONS=32
 SUITE=bench
@@ -127,10 +139,12 @@ check_uint BENCH_SECONDS "$BENCH_SECONDS" 1 600
 check_uint BENCH_ROUNDS "$BENCH_ROUNDS" 1 50
 check_uint BENCH_WARMUP "$BENCH_WARMUP" 0 60
 check_uint BENCH_LOGIN_SECONDS "$BENCH_LOGIN_SECONDS" 1 600
+check_uint BENCH_SWEEP_SECONDS "$BENCH_SWEEP_SECONDS" 0 60
 BENCH_SECONDS=$((10#$BENCH_SECONDS))
 BENCH_ROUNDS=$((10#$BENCH_ROUNDS))
 BENCH_WARMUP=$((10#$BENCH_WARMUP))
 BENCH_LOGIN_SECONDS=$((10#$BENCH_LOGIN_SECONDS))
+BENCH_SWEEP_SECONDS=$((10#$BENCH_SWEEP_SECONDS))
 
 NGINX=$(command -v nginx || true)
 if [[ -z "$NGINX" && -x /usr/sbin/nginx ]]; then
@@ -177,6 +191,14 @@ stop_pid() { # PID: TERM, up to 10 s, then KILL
         kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
+}
+
+forget_pid() { # PID: stopped by the caller, no longer ours to stop
+    local i
+    for i in "${!PIDS[@]}"; do
+        [[ "${PIDS[i]}" != "$1" ]] || unset 'PIDS[i]'
+    done
+    PIDS=("${PIDS[@]}")
 }
 
 cleanup() {
@@ -435,13 +457,29 @@ start_api() { # BIN PORT NAME
     wait_http "$name" "$STARTED_PID" "http://127.0.0.1:$port/v1/healthcheck"
 }
 
+# Starts bin/bench-bare on a new port with THREADS, MEMORY_KIB and POLL
+# (epoll|poll; "-" for bare_mhd.c's default each), answering with the body
+# that bin/api sent (BODY_FILE); STARTED_PID and STARTED_URL say where.  Its
+# log: $WORK/NAME.log.
+BODY_FILE=$WORK/healthcheck.json
+STARTED_URL=""
+start_bare() { # NAME THREADS MEMORY_KIB POLL
+    local port
+    port=$(free_port)
+    "$BARE_BIN" "$port" "$BODY_FILE" "$2" "$3" "$4" >"$WORK/$1.log" 2>&1 &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+    STARTED_URL="http://127.0.0.1:$port/v1/healthcheck"
+    [[ "$1" != bare ]] || say "bin/bench-bare on 127.0.0.1:$port (threads $2, KiB $3, $4)"
+    wait_http "bin/bench-bare $1" "$STARTED_PID" "$STARTED_URL"
+}
+
 start_services() {
-    local api_port bare_port nginx_port nginx_pid pg_port body=$WORK/healthcheck.json
+    local api_port nginx_port nginx_pid pg_port body=$BODY_FILE
     local base_port
 
     pg_port=$(free_port)
     api_port=$(free_port)
-    bare_port=$(free_port)
     nginx_port=$(free_port)
 
     say "PostgreSQL on 127.0.0.1:$pg_port (in $WORK/pg)"
@@ -476,12 +514,9 @@ start_services() {
         die "GET $API_URL failed"
     [[ -s "$body" ]] || die "GET $API_URL returned an empty body"
 
-    say "bin/bench-bare on 127.0.0.1:$bare_port"
-    "$BARE_BIN" "$bare_port" "$body" >"$WORK/bare.log" 2>&1 &
-    BARE_PID=$!
-    PIDS+=("$BARE_PID")
-    BARE_URL="http://127.0.0.1:$bare_port/v1/healthcheck"
-    wait_http bin/bench-bare "$BARE_PID" "$BARE_URL"
+    start_bare bare - - -
+    BARE_PID=$STARTED_PID
+    BARE_URL=$STARTED_URL
 
     say "nginx on 127.0.0.1:$nginx_port"
     write_nginx_conf "$nginx_port" "$body"
@@ -964,6 +999,133 @@ preflight() {
         "title=river matches ${TOTAL[title_search]}, genres=drama ${TOTAL[genres_sort]}"
 }
 
+# ----------------------------------------------------------- bare sweep ---
+
+# bin/bench-bare's configuration is swept before the rounds: thread pools of
+# 1, 2, CPUs, 2 x CPUs and 4 x CPUs (duplicates dropped), 16, 32 and 64 KiB
+# of memory per connection, epoll and poll; one wrk run of
+# BENCH_SWEEP_SECONDS each, as the rounds run it.  The fastest configuration
+# without errors becomes the `bare` scenario, the ceiling of api/bare: the
+# ratio then also counts what bin/api's own configuration costs, which a
+# ceiling configured like bin/api would hide.  The sweep only picks: `bare`
+# is then measured in the rounds like every scenario, so a lucky short run
+# does not inflate the ceiling.  BENCH_SWEEP_SECONDS=0: no sweep, `bare`
+# keeps bare_mhd.c's defaults (4 threads per CPU, 64 KiB, epoll).
+SWEEP_ROWS=()       # "threads memory_kib poll req_per_s p99_ms errors" per run
+BARE_THREADS=$(($(nproc) * 4)) # the `bare` scenario's configuration
+BARE_MEMORY_KIB=64
+BARE_POLL=epoll
+BARE_CHOSEN_BY=default # or sweep
+SWEEP_BEST=""       # index in SWEEP_ROWS of the fastest run without errors
+SWEEP_DEFAULT=""    # and of the run with bare_mhd.c's defaults
+
+sweep_bare() {
+    local n t m p i=0 seen=" " threads=() best_rps=-1 pid
+    n=$(nproc)
+    for t in 1 2 "$n" $((2 * n)) $((4 * n)); do
+        [[ "$seen" != *" $t "* ]] || continue
+        seen+="$t "
+        threads+=("$t")
+    done
+    say "sweeping bin/bench-bare: ${#threads[@]} thread counts x 3 memory sizes x epoll/poll," \
+        "${BENCH_SWEEP_SECONDS}s each (wrk -t$WRK_THREADS -c$WRK_CONNECTIONS)"
+    SC_ARGS[sweep]=""
+    for t in "${threads[@]}"; do
+        for m in 16 32 64; do
+            for p in epoll poll; do
+                start_bare "sweep.$i" "$t" "$m" "$p"
+                pid=$STARTED_PID
+                SC_URL[sweep]=$STARTED_URL
+                BENCH_SECONDS=$BENCH_SWEEP_SECONDS measure_wrk sweep "$i" "$WORK/wrk.sweep.$i.txt"
+                stop_pid "$pid"
+                forget_pid "$pid"
+                rm -f -- "$WORK/sweep.$i.log"
+                SWEEP_ROWS+=("$t $m $p $M_RPS $M_P99 $((M_SOCK + M_NON2XX))")
+                say "$(printf 'sweep %2d/%d  %4d threads %3d KiB %-5s %12.0f req/s  p99 %9s ms' \
+                    $((i + 1)) $((${#threads[@]} * 6)) "$t" "$m" "$p" "$M_RPS" "$M_P99")"
+                if ((M_SOCK + M_NON2XX == 0)) &&
+                    awk -v a="$M_RPS" -v b="$best_rps" 'BEGIN { exit !(a > b) }'; then
+                    best_rps=$M_RPS
+                    SWEEP_BEST=$i
+                fi
+                if ((t == 4 * n && m == 64)) && [[ "$p" == epoll ]]; then
+                    SWEEP_DEFAULT=$i
+                fi
+                i=$((i + 1))
+            done
+        done
+    done
+    if [[ -z "$SWEEP_BEST" ]]; then
+        say "WARNING: every configuration of the sweep had errors: bare keeps its defaults"
+        return 0
+    fi
+    read -r BARE_THREADS BARE_MEMORY_KIB BARE_POLL _ <<<"${SWEEP_ROWS[SWEEP_BEST]}"
+    BARE_CHOSEN_BY=sweep
+}
+
+# The sweep, then the `bare` scenario restarted with its fastest
+# configuration (still sending bin/api's healthcheck bytes).
+choose_bare() {
+    ((BENCH_SWEEP_SECONDS > 0)) || return 0
+    sweep_bare
+    [[ "$BARE_CHOSEN_BY" == sweep ]] || return 0
+    stop_pid "$BARE_PID"
+    forget_pid "$BARE_PID"
+    start_bare bare "$BARE_THREADS" "$BARE_MEMORY_KIB" "$BARE_POLL"
+    BARE_PID=$STARTED_PID
+    BARE_URL=$STARTED_URL
+    same_response "$API_URL" "$BARE_URL"
+    say "bare: the fastest of the sweep, $BARE_THREADS threads, $BARE_MEMORY_KIB KiB per connection, $BARE_POLL"
+}
+
+print_sweep() {
+    local i row t m p rps p99 err best_rps note
+    if [[ -z "$SWEEP_BEST" ]]; then
+        if ((BENCH_SWEEP_SECONDS == 0)); then
+            printf '\nbare: no sweep (BENCH_SWEEP_SECONDS=0): bin/bench-bare with its defaults, %d threads, %d KiB, %s\n' \
+                "$BARE_THREADS" "$BARE_MEMORY_KIB" "$BARE_POLL"
+        else
+            printf '\nbare: every configuration of the sweep had errors: bin/bench-bare with its defaults\n'
+        fi
+        [[ ${#SWEEP_ROWS[@]} -gt 0 ]] || return 0
+    fi
+    printf '\nbin/bench-bare sweep — GET /v1/healthcheck, wrk -t%d -c%d -d%ds, one run per configuration\n\n' \
+        "$WRK_THREADS" "$WRK_CONNECTIONS" "$BENCH_SWEEP_SECONDS"
+    printf '%7s %8s %-5s %12s %10s %9s %6s\n' threads 'mem KiB' poll 'req/s' 'p99 (ms)' '/fastest' errors
+    best_rps=0
+    [[ -z "$SWEEP_BEST" ]] || read -r _ _ _ best_rps _ <<<"${SWEEP_ROWS[SWEEP_BEST]}"
+    for i in "${!SWEEP_ROWS[@]}"; do
+        row=${SWEEP_ROWS[i]}
+        read -r t m p rps p99 err <<<"$row"
+        note=""
+        [[ "$i" != "$SWEEP_BEST" ]] || note+="  <- fastest: the bare scenario"
+        [[ "$i" != "$SWEEP_DEFAULT" ]] || note+="  (bare_mhd.c's defaults)"
+        printf '%7d %8d %-5s %12.0f %10.3f %9s %6d%s\n' "$t" "$m" "$p" "$rps" "$p99" \
+            "$(awk -v a="$rps" -v b="$best_rps" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }')" \
+            "$err" "$note"
+    done
+}
+
+sweep_json() {
+    local i t m p rps p99 err first=1
+    printf '  "bare": {"threads": %d, "connection_memory_kib": %d, "poll": %s, "chosen_by": %s},\n' \
+        "$BARE_THREADS" "$BARE_MEMORY_KIB" "$(json_str "$BARE_POLL")" "$(json_str "$BARE_CHOSEN_BY")"
+    if ((BENCH_SWEEP_SECONDS == 0)); then
+        printf '  "bare_sweep": null,\n'
+        return 0
+    fi
+    printf '  "bare_sweep": {"seconds": %d, "fastest_index": %s, "defaults_index": %s, "runs": [' \
+        "$BENCH_SWEEP_SECONDS" "${SWEEP_BEST:-null}" "${SWEEP_DEFAULT:-null}"
+    for i in "${!SWEEP_ROWS[@]}"; do
+        read -r t m p rps p99 err <<<"${SWEEP_ROWS[i]}"
+        ((first)) || printf ','
+        first=0
+        printf '\n    {"threads": %d, "connection_memory_kib": %d, "poll": %s, "req_per_s": %s, "p99_ms": %s, "errors": %d}' \
+            "$t" "$m" "$(json_str "$p")" "$rps" "$p99" "$err"
+    done
+    printf '\n  ]},\n'
+}
+
 # --------------------------------------------------------------- EXPLAIN ---
 
 declare -A PLAN_TEXT=() PLAN_INDEX=() PLAN_USES=() PLAN_GENERIC=() PLAN_MS=() PLAN_COUNTS=()
@@ -1022,9 +1184,11 @@ setup_auth
 write_movie_scripts
 preflight
 explain_lists
+choose_bare
 
 scenario nginx "$NGINX_URL"
 scenario bare "$BARE_URL"
+SC_DESC[bare]="GET $BARE_URL: bin/bench-bare, $BARE_THREADS threads, $BARE_MEMORY_KIB KiB per connection, $BARE_POLL ($BARE_CHOSEN_BY)"
 scenario api "$API_URL"
 pgbench_scenario pgbench "$WORK/get_by_id.pgbench"
 SC_DESC[pgbench]="pgbench -n -M prepared: $GET_SQL, id random in $SEED_LO..$SEED_HI (TCP 127.0.0.1, role redlight)"
@@ -1099,6 +1263,7 @@ mark() { # NAME: PASS or below, against TARGET
 
 report() {
     local name bad=0
+    print_sweep
     printf '\nhealthcheck — wrk -t%d -c%d -d%ds --latency, median of %d rounds, %d CPUs\n\n' \
         "$WRK_THREADS" "$WRK_CONNECTIONS" "$BENCH_SECONDS" "$BENCH_ROUNDS" "$(nproc)"
     printf '%-10s %12s %12s %8s %8s   %s\n' target 'req/s' 'p99 (ms)' 'sock err' 'non-2xx' 'req/s of each round'
@@ -1107,6 +1272,9 @@ report() {
             "$(med_p99 "$name")" "${RES_SOCK[$name]}" "${RES_NON2XX[$name]}" "$(rounds_int "$name")"
     done
     printf 'api/bare: %s   api/nginx: %s\n' "$(ratio api bare)" "$(ratio api nginx)"
+    printf 'bare: bin/bench-bare with %d threads, %d KiB per connection, %s (%s)\n' \
+        "$BARE_THREADS" "$BARE_MEMORY_KIB" "$BARE_POLL" \
+        "$([[ "$BARE_CHOSEN_BY" == sweep ]] && echo 'the fastest of the sweep' || echo "its defaults")"
 
     printf '\nmovies — %d seeded + demo movies; wrk as above; pgbench -n -M prepared -c%d -j%d -T%d\n' \
         "$SEED_MOVIES" "$WRK_CONNECTIONS" "$WRK_THREADS" "$BENCH_SECONDS"
@@ -1212,6 +1380,7 @@ write_json() {
         "$(med_p99 login)" "$ARGON2_MS" "$(json_list "$LOGIN_TIMES")" "$LOGIN_CEILING" "$LOGIN_CPU_MS"
     printf '  "api_peak_rss_kb": %s,\n' "${api_rss:-null}"
     printf '  "bare_peak_rss_kb": %s,\n' "${bare_rss:-null}"
+    sweep_json
     if [[ -n "$BASE_BIN" ]]; then
         printf '  "base": {"label": %s, "peak_rss_kb": %s, "ratios": {' \
             "$(json_str "$BASE_LABEL")" "${base_rss:-null}"
