@@ -614,8 +614,10 @@ class Exchange:
                        f"{until - self.t0:.1f} s after the first byte of a "
                        f"request RFC 9112 calls {ref.verdict} ({ref.why})")
         elif self.eof and not self.resps and ref.verdict == "ok" and \
-                ref.complete and not c.shut_wr and not self.send_error and \
-                not prescribed:
+                ref.complete and ref.requests and not c.shut_wr and \
+                not self.send_error and not prescribed:
+            # (ref.requests empty: nothing was sent — a mutation cut the
+            # request at byte 0 — so there was nothing to answer.)
             # More parameters than libmicrohttpd's connection pool holds:
             # it never answers, and the read deadline closes the connection
             # (README, "Sizes"): a signature of its own, so KNOWN can name
