@@ -107,6 +107,12 @@ struct api_app {
     struct api_conns *conns;
     struct api_workq *dbq;
     struct api_workq *hashq;
+    /* GET /v1/healthcheck's body, the same bytes for the whole process
+     * (healthcheck.c): built by the first request, then served as is.
+     * health_state: 0 empty, 1 being built, 2 ready (release/acquire). */
+    atomic_int health_state;
+    size_t health_len;
+    char health_body[256];
 };
 
 #endif
