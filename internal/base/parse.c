@@ -88,3 +88,25 @@ rl_parse_u64(const char *s, uint64_t max, uint64_t *out)
     *out = v;
     return RL_OK;
 }
+
+size_t
+rl_fmt_i64(char *out, int64_t v)
+{
+    /* Magnitude as unsigned, so INT64_MIN does not overflow. */
+    uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + m % 10);
+        m /= 10;
+    } while (m != 0);
+    size_t len = 0;
+    if (v < 0) {
+        out[len++] = '-';
+    }
+    while (n > 0) {
+        out[len++] = digits[--n];
+    }
+    out[len] = '\0';
+    return len;
+}

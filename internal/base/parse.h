@@ -45,4 +45,11 @@ enum rl_err rl_parse_i64n(const char *s, size_t len, unsigned flags,
 enum rl_err rl_parse_u64(const char *s, uint64_t max,
                          uint64_t *out) RL_MUST_CHECK;
 
+/* The other way: writes v in base 10 ('-' first when negative, no
+ * padding) at out, which must have room for RL_FMT_I64_MAX bytes, adds a
+ * NUL and returns the number of characters before it. For hot paths
+ * where snprintf's format parsing shows up (the request log line). */
+#define RL_FMT_I64_MAX 21
+size_t rl_fmt_i64(char *out, int64_t v);
+
 #endif

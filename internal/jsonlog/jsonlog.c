@@ -127,22 +127,42 @@ rl_json_escape(char *buf, size_t cap, size_t *pos, const char *s, size_t len)
     return 0;
 }
 
+/* rl_log_time's per-thread cache: the text of the last second formatted
+ * ("YYYY-MM-DDTHH:MM:SS", 19 bytes) — gmtime_r and strftime once a second
+ * per thread instead of once a line (they were 3% of the server's CPU
+ * logging every request, by perf). */
+static _Thread_local time_t time_sec = (time_t)-1;
+static _Thread_local char time_text[24];
+
 void
 rl_log_time(char *buf, size_t cap)
 {
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    char sec[24];
-    if (cap < RL_LOG_TIME_MAX ||
-        strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
-        snprintf(buf, cap, "%s.%03ldZ", sec, ts.tv_nsec / 1000000L) >=
-            (int)cap) {
+    if (cap < RL_LOG_TIME_MAX) {
         if (cap > 0) {
             buf[0] = '\0';
         }
+        return;
     }
+    if (ts.tv_sec != time_sec) {
+        struct tm tm;
+        if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
+            strftime(time_text, sizeof(time_text), "%Y-%m-%dT%H:%M:%S",
+                     &tm) != 19) {
+            buf[0] = '\0';
+            return;
+        }
+        time_sec = ts.tv_sec;
+    }
+    long ms = ts.tv_nsec / 1000000L;
+    memcpy(buf, time_text, 19);
+    buf[19] = '.';
+    buf[20] = (char)('0' + ms / 100);
+    buf[21] = (char)('0' + ms / 10 % 10);
+    buf[22] = (char)('0' + ms % 10);
+    buf[23] = 'Z';
+    buf[24] = '\0';
 }
 
 void

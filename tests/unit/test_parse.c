@@ -4,6 +4,7 @@
  * they replaced) over inputs at every edge.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -229,6 +230,46 @@ u64_same_as_strtoull(void **state)
     }
 }
 
+/* rl_fmt_i64 writes what snprintf("%lld") writes, and rl_parse_i64 reads
+ * it back: the edges, powers of ten either side, and a spread of values. */
+static void
+fmt_same_as_snprintf(void **state)
+{
+    (void)state;
+    int64_t vals[200];
+    size_t n = 0;
+    vals[n++] = 0;
+    vals[n++] = INT64_MAX;
+    vals[n++] = INT64_MIN;
+    vals[n++] = INT64_MIN + 1;
+    for (int64_t p = 1; p <= INT64_MAX / 10; p *= 10) {
+        vals[n++] = p;
+        vals[n++] = p - 1;
+        vals[n++] = -p;
+        vals[n++] = -(p - 1);
+    }
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    while (n < sizeof(vals) / sizeof(vals[0])) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        vals[n++] = (int64_t)(x >> (x % 64));
+    }
+    for (size_t i = 0; i < n; i++) {
+        char got[RL_FMT_I64_MAX];
+        char want[32];
+        size_t len = rl_fmt_i64(got, vals[i]);
+        int wlen = snprintf(want, sizeof(want), "%lld", (long long)vals[i]);
+        assert_int_equal(len, (size_t)wlen);
+        assert_string_equal(got, want);
+        int64_t back = 0;
+        assert_int_equal(rl_parse_i64(got, RL_PARSE_SIGN, INT64_MIN,
+                                      INT64_MAX, NULL, &back),
+                         RL_OK);
+        assert_true(back == vals[i]);
+    }
+}
+
 int
 main(void)
 {
@@ -239,6 +280,7 @@ main(void)
         cmocka_unit_test(prefix_sets_end),
         cmocka_unit_test(same_as_strtoll),
         cmocka_unit_test(u64_same_as_strtoull),
+        cmocka_unit_test(fmt_same_as_snprintf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
