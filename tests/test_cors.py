@@ -282,3 +282,50 @@ def test_valid_origins_are_accepted(good):
     proc = run_api("-cors-trusted-origins", good, "no-such-command")
     assert proc.returncode == 2, proc
     assert proc.stderr == 'unknown command "no-such-command" (try -help)\n'
+
+
+# ---- responses built once and sent again (cmd/api/mhdreq.c) ----------------
+
+@pytest.mark.parametrize("path", ["/v1/healthcheck", "/v1/openapi.json"])
+def test_reused_responses_follow_each_request(spawn_server, path):
+    """The healthcheck and the OpenAPI document are static: an I/O thread
+    keeps the response it built and sends it again while the headers are
+    the same.  On one keep-alive connection (one I/O thread), alternating
+    trusted, untrusted and no Origin, with the limiter on (RateLimit-Remaining
+    changes each time) and off, every response carries its own request's
+    headers, never the previous one's."""
+    import http.client
+    from urllib.parse import urlsplit
+    for limiter in ("true", "false"):
+        inst = spawn_server("-cors-trusted-origins", ORIGINS,
+                            "-limiter-enabled=" + limiter,
+                            "-limiter-rps", "0.5", "-limiter-burst", "100")
+        u = urlsplit(inst.base_url)
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        bodies = set()
+        remaining = []
+        for i in range(30):
+            origin = [None, TRUSTED_A, "http://evil.example", TRUSTED_B][i % 4]
+            conn.request("GET", path,
+                         headers={"Origin": origin} if origin else {})
+            r = conn.getresponse()
+            body = r.read()
+            assert r.status == 200
+            bodies.add(body)
+            names = [k.lower() for k, _ in r.getheaders()]
+            want_acao = origin in (TRUSTED_A, TRUSTED_B)
+            assert r.getheader("Access-Control-Allow-Origin") == (
+                origin if want_acao else None), (i, r.getheaders())
+            assert names.count("vary") == 3
+            assert names.count("content-length") == 1
+            assert int(r.getheader("Content-Length")) == len(body)
+            if limiter == "true":
+                remaining.append(int(r.getheader("RateLimit-Remaining")))
+            else:
+                assert r.getheader("RateLimit-Remaining") is None
+        conn.close()
+        assert len(bodies) == 1
+        if remaining:
+            # 30 requests from a bucket of 100 refilled at 0.5/s: each
+            # response has its own count, so they are (nearly) all distinct.
+            assert len(set(remaining)) >= 25, remaining

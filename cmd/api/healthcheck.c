@@ -16,8 +16,8 @@ int
 api_healthcheck(struct api_app *app, struct api_req *req)
 {
     if (atomic_load_explicit(&app->health_state, memory_order_acquire) == 2) {
-        return api_reply_body(req, 200, NULL, app->health_body,
-                              app->health_len);
+        return api_reply_static(req, 200, NULL, app->health_body,
+                                app->health_len);
     }
     json_t *body =
         json_pack("{s:s, s:{s:s, s:s}}", "status", "available", "system_info",

@@ -5,7 +5,9 @@
  */
 #include "cmd/api/mhdreq.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/api/app.h"
@@ -105,9 +107,128 @@ fail:
  * 500 without a body, gets the static 500 (CORS and Vary stay). While
  * shutting down, every response ends its connection, so keep-alive clients
  * cannot hold the server open. */
-static struct MHD_Response *
-response_of(struct api_req *req)
+/* The last shared response (req->resp_shared) an I/O thread built, kept
+ * for the next request that would get the same one: the same body and
+ * content type (pointers to static data) and the same headers (compared
+ * by value, copied into `text`). Building a response costs libmicrohttpd
+ * a dozen mallocs and a mutex (one per header name and value); the
+ * healthcheck sends the same one every time when no per-request header
+ * (CORS origin, RateLimit-*) is added. Per thread, so no lock of ours:
+ * only I/O threads queue responses. Freed at the thread's exit. */
+#define SHARED_TEXT_MAX 512
+struct shared_resp {
+    struct MHD_Response *resp;
+    const char *body;
+    size_t len;
+    const char *ctype;
+    int nh;
+    struct api_header h[API_MAX_RESP_HEADERS];
+    char text[SHARED_TEXT_MAX];
+};
+
+static pthread_key_t shared_key;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+static bool shared_ok;
+
+static void
+shared_free(void *p)
 {
+    struct shared_resp *c = p;
+    if (c != NULL) {
+        MHD_destroy_response(c->resp);
+        free(c);
+    }
+}
+
+static void
+shared_init(void)
+{
+    shared_ok = pthread_key_create(&shared_key, shared_free) == 0;
+}
+
+static bool
+shared_matches(const struct shared_resp *c, const char *body, size_t len,
+               const char *ctype, const struct api_header *h, int nh)
+{
+    if (c == NULL || c->body != body || c->len != len || c->ctype != ctype ||
+        c->nh != nh) {
+        return false;
+    }
+    for (int i = 0; i < nh; i++) {
+        if (strcmp(c->h[i].name, h[i].name) != 0 ||
+            strcmp(c->h[i].value, h[i].value) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Keeps resp as this thread's shared response (taking a reference of its
+ * own), when its headers fit in the copy; else leaves things as they are. */
+static void
+shared_keep(struct shared_resp *c, struct MHD_Response *resp, const char *body,
+            size_t len, const char *ctype, const struct api_header *h, int nh)
+{
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c == NULL || pthread_setspecific(shared_key, c) != 0) {
+            free(c);
+            return;
+        }
+    }
+    size_t need = 0;
+    for (int i = 0; i < nh; i++) {
+        need += strlen(h[i].name) + strlen(h[i].value) + 2;
+    }
+    if (need > SHARED_TEXT_MAX) {
+        return; /* the entry kept so far stays whole */
+    }
+    size_t pos = 0;
+    for (int i = 0; i < nh; i++) {
+        size_t n = strlen(h[i].name) + 1;
+        size_t v = strlen(h[i].value) + 1;
+        memcpy(c->text + pos, h[i].name, n);
+        memcpy(c->text + pos + n, h[i].value, v);
+        c->h[i].name = c->text + pos;
+        c->h[i].value = c->text + pos + n;
+        pos += n + v;
+    }
+    MHD_destroy_response(c->resp); /* NULL on the first: a no-op */
+    c->resp = resp;
+    c->body = body;
+    c->len = len;
+    c->ctype = ctype;
+    c->nh = nh;
+}
+
+/* new_response, or this thread's shared one when it is the same. *owned:
+ * the caller must destroy what it gets (true) or not (the shared one). */
+static struct MHD_Response *
+shared_response(const char *body, size_t len, const char *ctype,
+                const struct api_header *h, int nh, bool *owned)
+{
+    *owned = true;
+    if (pthread_once(&shared_once, shared_init) != 0 || !shared_ok) {
+        return new_response(body, len, ctype, h, nh, false);
+    }
+    struct shared_resp *c = pthread_getspecific(shared_key);
+    if (shared_matches(c, body, len, ctype, h, nh)) {
+        *owned = false;
+        return c->resp;
+    }
+    struct MHD_Response *resp = new_response(body, len, ctype, h, nh, false);
+    if (resp != NULL) {
+        shared_keep(c, resp, body, len, ctype, h, nh);
+        c = pthread_getspecific(shared_key);
+        *owned = c == NULL || c->resp != resp;
+    }
+    return resp;
+}
+
+static struct MHD_Response *
+response_of(struct api_req *req, bool *owned)
+{
+    *owned = true;
     bool fallback =
         req->status == 0 || (req->resp_body == NULL && req->status == 500);
     if (fallback) {
@@ -125,38 +246,43 @@ response_of(struct api_req *req)
         return new_response(api_server_error_body, api_server_error_len, ctype,
                             req->resp_headers, req->nbase_headers, close);
     }
+    if (req->resp_shared && req->resp_body != NULL && !close) {
+        return shared_response(req->resp_body, req->resp_len, ctype,
+                               req->resp_headers, req->nresp_headers, owned);
+    }
     return new_response(req->resp_body != NULL ? req->resp_body : "",
                         req->resp_len, ctype, req->resp_headers,
                         req->nresp_headers, close);
 }
 
-/* Queues resp (NULL: MHD_NO, which closes the connection) and drops our
- * reference to it. */
 static enum MHD_Result
 send_response(struct MHD_Connection *con, unsigned status,
-              struct MHD_Response *resp)
+              struct MHD_Response *resp, bool owned)
 {
     if (resp == NULL) {
         return MHD_NO;
     }
     enum MHD_Result r = MHD_queue_response(con, status, resp);
-    MHD_destroy_response(resp);
+    if (owned) {
+        MHD_destroy_response(resp);
+    }
     return r;
 }
 
 enum MHD_Result
 api_mhd_queue(struct MHD_Connection *con, struct api_req *req, bool *made)
 {
-    struct MHD_Response *resp = response_of(req);
+    bool owned;
+    struct MHD_Response *resp = response_of(req, &owned);
     if (resp == NULL && req->resp_body != api_server_error_body) {
         /* As when api_add_header's table is full (reply.h): the static
          * 500 rather than a response missing a header. */
         (void)api_reply_server_error(req, "adding a response header: "
                                           "out of memory");
-        resp = response_of(req);
+        resp = response_of(req, &owned);
     }
     *made = resp != NULL;
-    return send_response(con, (unsigned)req->status, resp);
+    return send_response(con, (unsigned)req->status, resp, owned);
 }
 
 enum MHD_Result
@@ -165,5 +291,6 @@ api_mhd_queue_500(struct MHD_Connection *con)
     return send_response(con, 500,
                          new_response(api_server_error_body,
                                       api_server_error_len, "application/json",
-                                      NULL, 0, true));
+                                      NULL, 0, true),
+                         true);
 }

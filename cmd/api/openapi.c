@@ -15,6 +15,6 @@ int
 api_openapi(struct api_app *app, struct api_req *req)
 {
     (void)app;
-    return api_reply_body(req, 200, NULL, (const char *)api_openapi_json,
+    return api_reply_static(req, 200, NULL, (const char *)api_openapi_json,
                           api_openapi_json_len);
 }

@@ -134,5 +134,15 @@ api_reply_body(struct api_req *req, int status, const char *content_type,
     req->resp_body = body;
     req->resp_len = len;
     req->content_type = content_type;
+    req->resp_shared = false;
+    return status;
+}
+
+int
+api_reply_static(struct api_req *req, int status, const char *content_type,
+                 const char *body, size_t len)
+{
+    (void)api_reply_body(req, status, content_type, body, len);
+    req->resp_shared = true;
     return status;
 }

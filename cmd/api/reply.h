@@ -62,6 +62,12 @@ int api_reply_empty(struct api_req *req, int status);
 int api_reply_body(struct api_req *req, int status, const char *content_type,
                    const char *body, size_t len);
 
+/* api_reply_body for a body (and content type) that lives as long as the
+ * process and is the same for every request of its route (the
+ * healthcheck, the OpenAPI document): the transport may then reuse the
+ * response it built for an earlier request with identical headers. */
+int api_reply_static(struct api_req *req, int status, const char *content_type,
+                     const char *body, size_t len);
 /* Adds a response header; both strings must live as long as the request
  * (literals or arena copies). Returns false, adding nothing, when the table
  * (API_MAX_RESP_HEADERS) is full: the caller must not send the response

@@ -89,6 +89,10 @@ struct api_req {
     const char *resp_body;
     size_t resp_len;
     const char *content_type; /* NULL: application/json */
+    /* resp_body and content_type live as long as the process (static
+     * data): the transport may keep the whole response and send it again
+     * to a later request with the same headers (mhdreq.c). */
+    bool resp_shared;
     struct api_header resp_headers[API_MAX_RESP_HEADERS];
     int nresp_headers;
     /* Headers [0, nbase_headers) were set by the middleware (CORS, Vary,
