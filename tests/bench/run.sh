@@ -33,7 +33,12 @@
 # Scenarios, each measured BENCH_ROUNDS times, round-robin (round 1: nginx,
 # bare, api, pgbench, get_by_id, ...; round 2: ...) so that noise on the
 # machine hits all of them alike:
-#   nginx, bare, api   GET /v1/healthcheck (anonymous)
+#   nginx, bare, bare_as_api, api
+#                      GET /v1/healthcheck (anonymous); bare_as_api is
+#                      bin/bench-bare configured as bin/api (its default
+#                      -http-threads, POOL_SIZE of cmd/api/server.c, epoll):
+#                      api/bare_as_api is what the server's code costs,
+#                      bare_as_api/bare what its configuration costs
 #   pgbench            pgbench -n -M prepared -c32 -j2 -T BENCH_SECONDS running
 #                      the SELECT of GET /v1/movies/:id on random seeded ids,
 #                      over TCP as the API's role: the database's ceiling
@@ -517,6 +522,14 @@ start_services() {
     start_bare bare - - -
     BARE_PID=$STARTED_PID
     BARE_URL=$STARTED_URL
+    # The same program configured as bin/api runs: its default I/O thread
+    # count (-help), its connection memory, epoll. api/bare_as_api is what
+    # the server's own code costs; bare_as_api/bare what its configuration
+    # costs.
+    API_THREADS=$("$API_BIN" -help 2>&1 | sed -n '/^  -http-threads/{n;s/.*(default \([0-9]*\)).*/\1/p}')
+    [[ -n "$API_THREADS" ]] || die "cannot read -http-threads' default from bin/api -help"
+    start_bare bare_as_api "$API_THREADS" "$API_POOL_KIB" epoll
+    BARE_AS_API_URL=$STARTED_URL
 
     say "nginx on 127.0.0.1:$nginx_port"
     write_nginx_conf "$nginx_port" "$body"
@@ -530,7 +543,7 @@ start_services() {
     NGINX_URL="http://127.0.0.1:$nginx_port/v1/healthcheck"
     wait_http nginx "$nginx_pid" "$NGINX_URL"
 
-    same_response "$API_URL" "$BARE_URL" "$NGINX_URL"
+    same_response "$API_URL" "$BARE_URL" "$NGINX_URL" "$BARE_AS_API_URL"
 }
 
 # The same status, Content-Type and body bytes from every URL.
@@ -1011,6 +1024,14 @@ preflight() {
 # is then measured in the rounds like every scenario, so a lucky short run
 # does not inflate the ceiling.  BENCH_SWEEP_SECONDS=0: no sweep, `bare`
 # keeps bare_mhd.c's defaults (4 threads per CPU, 64 KiB, epoll).
+# The server's own connection memory (cmd/api/server.c POOL_SIZE, sized for
+# CONTRACT §12 #25's 64 KiB heads with 1,000 parameters) joins the sweep's
+# sizes: libmicrohttpd 0.9.75 zeroes a connection's whole pool after every
+# keep-alive request, so that size costs even the bare program.
+API_POOL_KIB=$(sed -n 's/^#define POOL_SIZE ((size_t)\([0-9]*\) \* 1024)$/\1/p' "$ROOT/cmd/api/server.c")
+[[ -n "$API_POOL_KIB" ]] || die "cannot read POOL_SIZE from cmd/api/server.c"
+SWEEP_MEMORY=(16 32 64)
+[[ " ${SWEEP_MEMORY[*]} " == *" $API_POOL_KIB "* ]] || SWEEP_MEMORY+=("$API_POOL_KIB")
 SWEEP_ROWS=()       # "threads memory_kib poll req_per_s p99_ms errors" per run
 BARE_THREADS=$(($(nproc) * 4)) # the `bare` scenario's configuration
 BARE_MEMORY_KIB=64
@@ -1027,11 +1048,11 @@ sweep_bare() {
         seen+="$t "
         threads+=("$t")
     done
-    say "sweeping bin/bench-bare: ${#threads[@]} thread counts x 3 memory sizes x epoll/poll," \
+    say "sweeping bin/bench-bare: ${#threads[@]} thread counts x ${#SWEEP_MEMORY[@]} memory sizes x epoll/poll," \
         "${BENCH_SWEEP_SECONDS}s each (wrk -t$WRK_THREADS -c$WRK_CONNECTIONS)"
     SC_ARGS[sweep]=""
     for t in "${threads[@]}"; do
-        for m in 16 32 64; do
+        for m in "${SWEEP_MEMORY[@]}"; do
             for p in epoll poll; do
                 start_bare "sweep.$i" "$t" "$m" "$p"
                 pid=$STARTED_PID
@@ -1042,7 +1063,7 @@ sweep_bare() {
                 rm -f -- "$WORK/sweep.$i.log"
                 SWEEP_ROWS+=("$t $m $p $M_RPS $M_P99 $((M_SOCK + M_NON2XX))")
                 say "$(printf 'sweep %2d/%d  %4d threads %3d KiB %-5s %12.0f req/s  p99 %9s ms' \
-                    $((i + 1)) $((${#threads[@]} * 6)) "$t" "$m" "$p" "$M_RPS" "$M_P99")"
+                    $((i + 1)) $((${#threads[@]} * ${#SWEEP_MEMORY[@]} * 2)) "$t" "$m" "$p" "$M_RPS" "$M_P99")"
                 if ((M_SOCK + M_NON2XX == 0)) &&
                     awk -v a="$M_RPS" -v b="$best_rps" 'BEGIN { exit !(a > b) }'; then
                     best_rps=$M_RPS
@@ -1189,6 +1210,8 @@ choose_bare
 scenario nginx "$NGINX_URL"
 scenario bare "$BARE_URL"
 SC_DESC[bare]="GET $BARE_URL: bin/bench-bare, $BARE_THREADS threads, $BARE_MEMORY_KIB KiB per connection, $BARE_POLL ($BARE_CHOSEN_BY)"
+scenario bare_as_api "$BARE_AS_API_URL"
+SC_DESC[bare_as_api]="GET $BARE_AS_API_URL: bin/bench-bare configured as bin/api, $API_THREADS threads, $API_POOL_KIB KiB per connection, epoll"
 scenario api "$API_URL"
 pgbench_scenario pgbench "$WORK/get_by_id.pgbench"
 SC_DESC[pgbench]="pgbench -n -M prepared: $GET_SQL, id random in $SEED_LO..$SEED_HI (TCP 127.0.0.1, role redlight)"
@@ -1203,7 +1226,7 @@ SC_DESC[genres_sort]="GET $GENRES_PATH, stateful bearer token"
 scenario post "$API_BASE/v1/movies" -s "$WORK/post.lua"
 SC_DESC[post]="POST /v1/movies, valid JSON bodies with varied titles, stateful bearer token"
 SC_AFTER[post]=reset_movies
-HEALTH_SCENARIOS=(nginx bare api)
+HEALTH_SCENARIOS=(nginx bare bare_as_api api)
 MOVIE_SCENARIOS=(get_by_id get_by_id_jwt title_search genres_sort post)
 API_SCENARIOS=(api "${MOVIE_SCENARIOS[@]}")
 if [[ -n "$BASE_BIN" ]]; then
@@ -1271,7 +1294,8 @@ report() {
         printf '%-10s %12.0f %12.3f %8d %8d   %s\n' "$name" "$(med_rps "$name")" \
             "$(med_p99 "$name")" "${RES_SOCK[$name]}" "${RES_NON2XX[$name]}" "$(rounds_int "$name")"
     done
-    printf 'api/bare: %s   api/nginx: %s\n' "$(ratio api bare)" "$(ratio api nginx)"
+    printf 'api/bare: %s   api/nginx: %s   api/bare_as_api: %s   bare_as_api/bare: %s\n' \
+        "$(ratio api bare)" "$(ratio api nginx)" "$(ratio api bare_as_api)" "$(ratio bare_as_api bare)"
     printf 'bare: bin/bench-bare with %d threads, %d KiB per connection, %s (%s)\n' \
         "$BARE_THREADS" "$BARE_MEMORY_KIB" "$BARE_POLL" \
         "$([[ "$BARE_CHOSEN_BY" == sweep ]] && echo 'the fastest of the sweep' || echo "its defaults")"
@@ -1392,7 +1416,8 @@ write_json() {
         done
         printf '}},\n'
     fi
-    printf '  "ratios": {"api/bare": %s, "api/nginx": %s' "$(ratio api bare)" "$(ratio api nginx)"
+    printf '  "ratios": {"api/bare": %s, "api/nginx": %s, "api/bare_as_api": %s, "bare_as_api/bare": %s' \
+        "$(ratio api bare)" "$(ratio api nginx)" "$(ratio api bare_as_api)" "$(ratio bare_as_api bare)"
     for name in "${MOVIE_SCENARIOS[@]}"; do
         printf ', "%s/pgbench": %s' "$name" "$(ratio "$name" pgbench)"
     done
