@@ -18,8 +18,8 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
-#include <stddef.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

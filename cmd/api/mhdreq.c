@@ -126,6 +126,9 @@ struct shared_resp {
     char text[SHARED_TEXT_MAX];
 };
 
+/* This thread's entry; shared_key only registers it for freeing at the
+ * thread's exit. */
+static _Thread_local struct shared_resp *my_shared;
 static pthread_key_t shared_key;
 static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
 static bool shared_ok;
@@ -163,25 +166,31 @@ shared_matches(const struct shared_resp *c, const char *body, size_t len,
     return true;
 }
 
-/* Keeps resp as this thread's shared response (taking a reference of its
- * own), when its headers fit in the copy; else leaves things as they are. */
+/* Keeps resp as this thread's shared response (it takes over the caller's
+ * reference and drops the one it held before), when its headers fit in the
+ * copy; else leaves everything as it was. */
 static void
 shared_keep(struct shared_resp *c, struct MHD_Response *resp, const char *body,
             size_t len, const char *ctype, const struct api_header *h, int nh)
 {
-    if (c == NULL) {
-        c = calloc(1, sizeof(*c));
-        if (c == NULL || pthread_setspecific(shared_key, c) != 0) {
-            free(c);
-            return;
-        }
-    }
     size_t need = 0;
     for (int i = 0; i < nh; i++) {
         need += strlen(h[i].name) + strlen(h[i].value) + 2;
     }
     if (need > SHARED_TEXT_MAX) {
         return; /* the entry kept so far stays whole */
+    }
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c == NULL) {
+            return;
+        }
+        my_shared = c;
+        if (pthread_setspecific(shared_key, c) != 0) {
+            my_shared = NULL;
+            free(c);
+            return;
+        }
     }
     size_t pos = 0;
     for (int i = 0; i < nh; i++) {
@@ -211,7 +220,7 @@ shared_response(const char *body, size_t len, const char *ctype,
     if (pthread_once(&shared_once, shared_init) != 0 || !shared_ok) {
         return new_response(body, len, ctype, h, nh, false);
     }
-    struct shared_resp *c = pthread_getspecific(shared_key);
+    struct shared_resp *c = my_shared;
     if (shared_matches(c, body, len, ctype, h, nh)) {
         *owned = false;
         return c->resp;
@@ -219,8 +228,7 @@ shared_response(const char *body, size_t len, const char *ctype,
     struct MHD_Response *resp = new_response(body, len, ctype, h, nh, false);
     if (resp != NULL) {
         shared_keep(c, resp, body, len, ctype, h, nh);
-        c = pthread_getspecific(shared_key);
-        *owned = c == NULL || c->resp != resp;
+        *owned = my_shared == NULL || my_shared->resp != resp;
     }
     return resp;
 }

@@ -16,5 +16,5 @@ api_openapi(struct api_app *app, struct api_req *req)
 {
     (void)app;
     return api_reply_static(req, 200, NULL, (const char *)api_openapi_json,
-                          api_openapi_json_len);
+                            api_openapi_json_len);
 }

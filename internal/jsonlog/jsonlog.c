@@ -148,8 +148,8 @@ rl_log_time(char *buf, size_t cap)
     if (ts.tv_sec != time_sec) {
         struct tm tm;
         if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
-            strftime(time_text, sizeof(time_text), "%Y-%m-%dT%H:%M:%S",
-                     &tm) != 19) {
+            strftime(time_text, sizeof(time_text), "%Y-%m-%dT%H:%M:%S", &tm) !=
+                19) {
             buf[0] = '\0';
             return;
         }

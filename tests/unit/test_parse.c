@@ -4,13 +4,13 @@
  * they replaced) over inputs at every edge.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,9 +263,9 @@ fmt_same_as_snprintf(void **state)
         assert_int_equal(len, (size_t)wlen);
         assert_string_equal(got, want);
         int64_t back = 0;
-        assert_int_equal(rl_parse_i64(got, RL_PARSE_SIGN, INT64_MIN,
-                                      INT64_MAX, NULL, &back),
-                         RL_OK);
+        assert_int_equal(
+            rl_parse_i64(got, RL_PARSE_SIGN, INT64_MIN, INT64_MAX, NULL, &back),
+            RL_OK);
         assert_true(back == vals[i]);
     }
 }
