@@ -41,6 +41,7 @@ struct api_config {
         const char *dsn;
         int max_open;
         int max_idle;
+        int concurrency; /* database workers, capped at max_open */
         int64_t max_idle_time_ms;
         bool prepared;
     } db;

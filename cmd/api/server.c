@@ -16,17 +16,14 @@
  * the chain lives here, at the two moments only this file sees: a request
  * arriving (on_uri) and its response sent (on_completed).
  *
- * Routes that wait on the database run on the I/O thread while the pool
- * has an idle connection (the fast path: a prepared statement on a warm
- * connection, no hand-off). When it has none — the database is saturated,
- * slow or being reconnected — the connection is suspended and the request
- * goes to a queue served by `workers` threads (as many as the pool has
- * connections); the worker runs the chain and resumes the connection, and
- * MHD's next access-handler call queues the response. So waiting for the
- * database never stalls the other connections of an I/O thread (the
- * healthcheck keeps answering during an outage), and the cost of a
- * hand-off (two context switches, an eventfd, epoll changes: about 30% of
- * GET-by-id throughput, measured) is paid only when it buys something.
+ * Nothing that waits runs on an I/O thread. A request that waits on the
+ * database (its route's work, or any request with an Authorization header;
+ * routes.c api_route_work) is suspended and handed to a queue served by
+ * -db-concurrency worker threads (at most the pool's connections); the
+ * worker runs the chain and resumes the connection, and MHD's next
+ * access-handler call queues the response. Password hashing has its own
+ * queue. So waiting for the database never stalls the other connections
+ * of an I/O thread (the healthcheck keeps answering during an outage).
  * Each queue has its own lock (workq.h).
  */
 #include "cmd/api/server_private.h"
@@ -458,10 +455,14 @@ api_server_start(struct api_app *app, struct api_server **out)
                                   .exempt = app->trusted_proxies,
                                   .max_conns = cfg->http.max_conns};
     int nhash = rl_password_max_concurrent();
+    /* -db-concurrency workers, never more than the pool has connections,
+     * so a worker never waits for one (config.c says why so few). */
+    int db_workers = cfg->db.concurrency < cfg->db.max_open
+                         ? cfg->db.concurrency
+                         : cfg->db.max_open;
     enum rl_err e = api_conns_new(&cc, &s->conns);
     if (e == RL_OK) {
-        e = api_workq_new(cfg->db.max_open,
-                          cfg->db.max_open * DB_QUEUE_PER_WORKER,
+        e = api_workq_new(db_workers, cfg->db.max_open * DB_QUEUE_PER_WORKER,
                           DB_QUEUE_MAX_WAIT_NS, 0, run_item, s, &s->dbq);
     }
     if (e == RL_OK) {
