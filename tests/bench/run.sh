@@ -71,7 +71,9 @@
 # The output: the sweep (req/s, p99 and share of the fastest per
 # configuration), the healthcheck table (medians over the rounds, ratios to the
 # ceilings), the movies table (median req/s and p99, ratio to pgbench's median
-# tps, the target ratio and PASS/below), the login line, bin/api's peak RSS;
+# tps, the target ratio and PASS/below), the login line, bin/api's peak RSS
+# through the HTTP scenarios (VmHWM reset right before the rounds and read
+# right after them, so the logins are not in it) and over its whole life;
 # all numbers also go to var/bench/bench-<UTC timestamp>.json (the sweep as
 # "bare_sweep", the configuration the bare scenario ran with as "bare").
 #
@@ -831,6 +833,40 @@ vm_hwm_kb() { # PID: peak resident set size in kB
     awk '$1 == "VmHWM:" {print $2}' "/proc/$1/status" 2>/dev/null || true
 }
 
+# Peak RSS through the HTTP scenarios alone.  setup_auth's logins (Argon2id,
+# 64 MiB each) run before the rounds and the login scenario after them, so a
+# whole-life VmHWM says nothing about the HTTP scenarios: http_rss_reset
+# writes 5 to /proc/PID/clear_refs right before the rounds, which sets each
+# process's VmHWM to its current RSS, and http_rss_read reads VmHWM right
+# after them, before login.  A kernel without that reset (before Linux 4.0)
+# leaves HTTP_RSS empty and the report says so.
+declare -A HTTP_RSS=() # NAME -> peak kB through the rounds
+http_rss_reset() { # NAME PID ...: pairs
+    while (($# >= 2)); do
+        if ! { echo 5 >"/proc/$2/clear_refs"; } 2>/dev/null; then
+            say "note: cannot reset $1's peak RSS (/proc/$2/clear_refs)"
+            HTTP_RSS[$1]=none
+        fi
+        shift 2
+    done
+}
+http_rss_read() { # NAME PID ...: pairs
+    while (($# >= 2)); do
+        [[ "${HTTP_RSS[$1]:-}" == none ]] || HTTP_RSS[$1]=$(vm_hwm_kb "$2")
+        shift 2
+    done
+}
+http_rss() { # NAME: kB, or null
+    local v=${HTTP_RSS[$1]:-}
+    if [[ "$v" =~ ^[0-9]+$ ]]; then echo "$v"; else echo null; fi
+}
+print_http_rss() {
+    printf '\npeak RSS through the HTTP scenarios (VmHWM reset before the rounds, read before login): api %s kB' \
+        "$(http_rss api)"
+    [[ -z "$BASE_BIN" ]] || printf ', base %s kB' "$(http_rss base)"
+    printf '\n'
+}
+
 json_str() {
     local s=$1
     s=${s//\\/\\\\}
@@ -1249,7 +1285,9 @@ fi
 
 say "${#SCENARIOS[@]} scenarios x $BENCH_ROUNDS rounds x ${BENCH_SECONDS}s" \
     "(wrk -t$WRK_THREADS -c$WRK_CONNECTIONS; pgbench -c$WRK_CONNECTIONS -j$WRK_THREADS), $(nproc) CPUs"
+http_rss_reset api "$API_PID" ${BASE_BIN:+base "$BASE_PID"}
 run_rounds
+http_rss_read api "$API_PID" ${BASE_BIN:+base "$BASE_PID"}
 
 # login: once, after the rounds.  It is bound by Argon2id (one verification
 # per login, at most one per CPU at a time: internal/password), so a short
@@ -1333,7 +1371,8 @@ report() {
         "$(nproc)" "$LOGIN_CEILING" "$(med_rps login)" \
         "$(awk -v r="$(med_rps login)" -v c="$LOGIN_CEILING" 'BEGIN { printf "%.0f%%", 100 * r / c }')" \
         "$LOGIN_CPU_MS"
-    printf '\napi peak RSS (VmHWM): %s kB   (bench-bare: %s kB)\n' \
+    print_http_rss
+    printf 'api peak RSS over its whole life, logins included (VmHWM): %s kB   (bench-bare: %s kB)\n' \
         "${api_rss:-?}" "${bare_rss:-?}"
     print_plans
     if [[ -n "$BASE_BIN" ]]; then
@@ -1345,7 +1384,8 @@ report() {
                 "$(med_rps "$name@base")" "$(ratio "$name" "$name@base")" "$(med_p99 "$name")" \
                 "$(med_p99 "$name@base")" "$(rounds_int "$name")" "$(rounds_int "$name@base")"
         done
-        printf 'peak RSS (VmHWM): this %s kB, base %s kB\n' "${api_rss:-?}" "${base_rss:-?}"
+        printf 'peak RSS (VmHWM): through the HTTP scenarios this %s kB, base %s kB; whole life this %s kB, base %s kB\n' \
+            "$(http_rss api)" "$(http_rss base)" "${api_rss:-?}" "${base_rss:-?}"
     fi
 }
 report
@@ -1403,11 +1443,12 @@ write_json() {
         "$BENCH_UID" "$LOGIN_CONNECTIONS" "$BENCH_LOGIN_SECONDS" "$(med_rps login)" "$LOGIN_MEAN_MS" \
         "$(med_p99 login)" "$ARGON2_MS" "$(json_list "$LOGIN_TIMES")" "$LOGIN_CEILING" "$LOGIN_CPU_MS"
     printf '  "api_peak_rss_kb": %s,\n' "${api_rss:-null}"
+    printf '  "api_http_peak_rss_kb": %s,\n' "$(http_rss api)"
     printf '  "bare_peak_rss_kb": %s,\n' "${bare_rss:-null}"
     sweep_json
     if [[ -n "$BASE_BIN" ]]; then
-        printf '  "base": {"label": %s, "peak_rss_kb": %s, "ratios": {' \
-            "$(json_str "$BASE_LABEL")" "${base_rss:-null}"
+        printf '  "base": {"label": %s, "peak_rss_kb": %s, "http_peak_rss_kb": %s, "ratios": {' \
+            "$(json_str "$BASE_LABEL")" "${base_rss:-null}" "$(http_rss base)"
         first=1
         for name in "${API_SCENARIOS[@]}"; do
             ((first)) || printf ', '
