@@ -816,3 +816,37 @@ def test_repo_migrations_up_down_up(dsn):
     assert res.returncode == 0, res.stderr
     assert state(dsn) == [(versions[-1], False)]
     assert table_exists(dsn, "movies")
+
+
+def test_auth_notify_triggers_fire_and_go_with_their_down_migration(dsn):
+    """000010: the triggers notify redlight_auth with the user id (the
+    authentication cache's invalidation), and its down file removes them
+    and their function."""
+    mdir = REPO / "migrations"
+    assert migrate(dsn, "up", mdir=mdir).returncode == 0
+
+    def objects():
+        return psql(
+            dsn,
+            "SELECT (SELECT count(*) FROM pg_trigger WHERE tgname LIKE "
+            "'%auth_notify%') || ',' || (SELECT count(*) FROM pg_proc WHERE "
+            "proname = 'redlight_auth_notify')")
+
+    assert objects() == "6,1"
+    uid = psql(dsn, "INSERT INTO users (name, email, password_hash, activated) "
+                    "VALUES ('n', 'n@example.com', '\\x00', true) RETURNING id"
+               ).split()[0]
+    # A session that LISTENs sees the notification of a change committed by
+    # itself (psql prints it after the statement).
+    out = subprocess.run(
+        ["psql", dsn, "-X", "-q", "-v", "ON_ERROR_STOP=1",
+         "-c", "LISTEN redlight_auth",
+         "-c", f"UPDATE users SET activated = false WHERE id = {uid}",
+         "-c", "SELECT 1"],
+        capture_output=True, text=True, timeout=60, check=True).stdout
+    assert f'notification "redlight_auth" with payload "{uid}"' in out
+
+    assert migrate(dsn, "down", "1", mdir=mdir).returncode == 0
+    assert objects() == "0,0"
+    assert migrate(dsn, "up", mdir=mdir).returncode == 0
+    assert objects() == "6,1"

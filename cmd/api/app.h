@@ -21,6 +21,7 @@
 #include "internal/netaddr/netaddr.h"
 
 struct rl_db;
+struct rl_authcache;
 struct rl_limiter;
 struct api_metrics;
 struct api_conns;
@@ -45,6 +46,7 @@ struct api_config {
         int64_t max_idle_time_ms;
         bool prepared;
     } db;
+    bool auth_cache; /* cache authenticated users (internal/authcache) */
     int http_threads;
     int64_t shutdown_timeout_ms;
     struct {
@@ -94,6 +96,9 @@ struct api_app {
     struct api_config cfg;
     struct rl_jwt_key jwt; /* from cfg.jwt; len 0 when JWTs are off */
     struct rl_db *db;
+    /* NULL with -auth-cache=false; caching is on only while its listener
+     * holds LISTEN (authcache.h). */
+    struct rl_authcache *authcache;
     atomic_long in_flight;     /* requests between first call and completion */
     atomic_long fresh_conns;   /* connections that have not sent a request */
     atomic_bool shutting_down; /* set by api_server_quiesce */

@@ -5,7 +5,8 @@
  * POST /v1/tokens/jwt and DELETE /v1/tokens/authentication.
  *
  * No state of its own: the JWT key is read-only configuration in
- * struct api_app, the user lives in the request.
+ * struct api_app, the user lives in the request, and users are looked up
+ * through the authentication cache (internal/authcache) when it is on.
  */
 #include <sodium.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
+#include "internal/authcache/authcache.h"
 #include "internal/bearertoken/bearertoken.h"
 #include "internal/data/auth.h"
 #include "internal/data/tokens.h"
@@ -51,7 +53,8 @@ api_authenticate(struct api_app *app, struct api_req *req)
                           &claims) != RL_JWT_OK) {
             return api_reply_invalid_auth_token(req);
         }
-        e = rl_auth_by_id(app->db, claims.sub, req->arena, &req->user);
+        e = rl_authcache_by_id(app->authcache, app->db, claims.sub, req->arena,
+                               &req->user);
         /* Issued before the user's last password reset (CONTRACT §13.2):
          * refused like any invalid token, from the row just loaded. */
         if (e == RL_OK && !rl_auth_session_current(&req->user, claims.iat)) {
@@ -62,7 +65,8 @@ api_authenticate(struct api_app *app, struct api_req *req)
         if (len != RL_TOKEN_LEN) {
             return api_reply_invalid_auth_token(req);
         }
-        e = rl_auth_by_token(app->db, token, len, req->arena, &req->user);
+        e = rl_authcache_by_token(app->authcache, app->db, token, len,
+                                  req->arena, &req->user);
     }
     if (e == RL_ERR_NOT_FOUND) {
         return api_reply_invalid_auth_token(req);
@@ -217,6 +221,9 @@ api_token_revoke(struct api_app *app, struct api_req *req)
     if (e != RL_OK) {
         return api_reply_rl_err(req, e);
     }
+    /* Committed: the token stops working here before the reply (other
+     * processes hear the trigger's NOTIFY). */
+    rl_authcache_evict_user(app->authcache, req->user.id);
     return api_reply_envelope(req, 200, "message",
                               json_string("authentication token revoked"));
 }

@@ -60,6 +60,9 @@ static const struct flag flags[] = {
     {"db-prepared", K_BOOL, API_PUBLIC, OFF(db.prepared),
      "Use server-side prepared statements (false for PgBouncer in "
      "transaction mode)"},
+    {"auth-cache", K_BOOL, API_PUBLIC, OFF(auth_cache),
+     "Cache authenticated users, invalidated by LISTEN/NOTIFY (off while "
+     "the listening connection is down)"},
     {"db-concurrency", K_INT, API_PUBLIC, OFF(db.concurrency),
      "Database requests served at once, at most -db-max-open-conns "
      "(number of CPUs x 2)"},
@@ -130,6 +133,7 @@ set_defaults(struct api_config *cfg)
     cfg->db.max_idle = 25;
     cfg->db.max_idle_time_ms = 15 * 60 * 1000;
     cfg->db.prepared = true;
+    cfg->auth_cache = true;
     /* One I/O thread per CPU this process may run on: no I/O thread waits
      * on the database or a hash (server.c hands those to workers), so more
      * threads only add context switches. Measured on 2 CPUs, healthcheck,

@@ -2,8 +2,9 @@
  * main.c — flags → config, app wiring, signals and the shutdown order:
  *   stop accepting → let requests in flight finish (up to -shutdown-timeout)
  *   → stop the HTTP server → stop the mail worker (after its job in flight)
- *   → close the pool → "stopped server", exit 0.
- * A second SIGINT/SIGTERM during the wait forces exit (status 1).
+ *   → stop the authentication cache's listener → close the pool → "stopped
+ * server", exit 0. A second SIGINT/SIGTERM during the wait forces exit (status
+ * 1).
  */
 #include <jansson.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "cmd/api/middleware.h"
 #include "cmd/api/routes.h"
 #include "cmd/api/server.h"
+#include "internal/authcache/authcache.h"
 #include "internal/base/clock.h"
 #include "internal/data/movies.h"
 #include "internal/data/pool.h"
@@ -120,6 +122,20 @@ serve(struct api_app *app)
         return 1;
     }
     rl_log_props(RL_LOG_INFO, "database connection pool established", NULL);
+    if (app->cfg.auth_cache) {
+        e = rl_authcache_new(RL_AUTHCACHE_CAPACITY, RL_AUTHCACHE_TTL_MS,
+                             &app->authcache);
+        if (e == RL_OK) {
+            e = rl_authcache_listen(app->authcache, app->cfg.db.dsn);
+        }
+        if (e != RL_OK) {
+            rl_log_props(RL_LOG_FATAL, "cannot start the authentication cache",
+                         RL_LOG_STR("error", rl_err_str(e)), NULL);
+            rl_authcache_free(app->authcache);
+            rl_db_close(app->db);
+            return 1;
+        }
+    }
 
     struct rl_mailer_config mc = {
         .dsn = app->cfg.db.dsn,
@@ -139,6 +155,7 @@ serve(struct api_app *app)
     if (e != RL_OK) {
         rl_log_props(RL_LOG_FATAL, "cannot start the mail worker",
                      RL_LOG_STR("error", rl_err_str(e)), NULL);
+        rl_authcache_free(app->authcache);
         rl_db_close(app->db);
         return 1;
     }
@@ -149,6 +166,7 @@ serve(struct api_app *app)
                      RL_LOG_STR("error", rl_err_str(e)), NULL);
         api_middleware_free(app);
         rl_mailer_stop(mailer);
+        rl_authcache_free(app->authcache);
         rl_db_close(app->db);
         return 1;
     }
@@ -164,6 +182,7 @@ serve(struct api_app *app)
         api_metrics_free(app);
         api_middleware_free(app);
         rl_mailer_stop(mailer);
+        rl_authcache_free(app->authcache);
         rl_db_close(app->db);
         return 1;
     }
@@ -209,6 +228,7 @@ serve(struct api_app *app)
     rl_sd_watchdog_stop(watchdog); /* pings until the requests are done */
     rl_mailer_stop(mailer); /* the job in flight finishes; the rest waits */
     rl_log_flusher_stop();
+    rl_authcache_free(app->authcache); /* joins the listener */
     rl_db_close(app->db);
     rl_log_props(RL_LOG_INFO, "stopped server", RL_LOG_STR("addr", addr), NULL);
     return 0;

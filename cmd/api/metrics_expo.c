@@ -19,6 +19,7 @@
 #include "cmd/api/helpers.h"
 #include "cmd/api/metrics_private.h"
 #include "cmd/api/workq.h"
+#include "internal/authcache/authcache.h"
 #include "internal/base/buf.h"
 #include "internal/base/utf8.h"
 #include "internal/data/outbox_stats.h"
@@ -136,7 +137,20 @@ api_debug_vars(struct api_app *app, struct api_req *req)
                  (json_int_t)api_metrics_load(&m->received),
                  "total_responses_sent", (json_int_t)api_metrics_load(&m->sent),
                  "total_responses_sent_by_status", "version", RL_VERSION));
-    if (body == NULL) {
+    /* auth_cache sorts first: put it before body's keys. */
+    struct rl_authcache_stats as;
+    rl_authcache_stats(app->authcache, &as);
+    json_t *doc = api_keep(
+        req,
+        json_pack("{s:{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+                  "auth_cache", "enabled", app->authcache != NULL, "listening",
+                  as.listening, "entries", (json_int_t)as.entries, "hits",
+                  (json_int_t)as.hits, "misses", (json_int_t)as.misses,
+                  "bypassed", (json_int_t)as.bypassed, "evictions",
+                  (json_int_t)as.evictions, "flushes", (json_int_t)as.flushes,
+                  "notifications", (json_int_t)as.notifications, "reconnects",
+                  (json_int_t)as.reconnects));
+    if (body == NULL || doc == NULL || json_object_update(doc, body) != 0) {
         return api_reply_server_error(req, "out of memory");
     }
     /* Go's expvar page: one `"key": value` a line, each value as
@@ -146,7 +160,7 @@ api_debug_vars(struct api_app *app, struct api_req *req)
     const char *key;
     json_t *value;
     const char *sep = "{\n";
-    json_object_foreach(body, key, value)
+    json_object_foreach(doc, key, value)
     {
         rl_buf_addstr(&b, sep);
         sep = ",\n";

@@ -11,6 +11,7 @@
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
+#include "internal/authcache/authcache.h"
 #include "internal/bearertoken/bearertoken.h"
 #include "internal/data/users.h"
 #include "internal/password/password.h"
@@ -126,6 +127,7 @@ api_user_activate(struct api_app *app, struct api_req *req)
     if (e != RL_OK) {
         return api_reply_rl_err(req, e);
     }
+    rl_authcache_evict_user(app->authcache, u.id); /* committed: now here */
     return api_reply_envelope(req, 200, "user", user_json(&u));
 }
 
@@ -170,6 +172,9 @@ api_user_reset_password(struct api_app *app, struct api_req *req)
     if (e != RL_OK) {
         return api_reply_rl_err(req, e);
     }
+    /* Committed: the user's tokens and older JWTs end here before the
+     * reply; other processes hear the triggers' NOTIFY. */
+    rl_authcache_evict_user(app->authcache, u.id);
     return api_reply_envelope(req, 200, "message",
                               json_string("your password was successfully "
                                           "reset"));

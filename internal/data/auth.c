@@ -33,7 +33,7 @@ rl_auth_session_current(const struct rl_auth_user *u, int64_t iat)
 }
 
 /* Runs a statement whose row is (id, activated, permission codes[],
- * sessions since: epoch seconds or NULL). */
+ * sessions since: epoch seconds or NULL[, token expiry: epoch seconds]). */
 static enum rl_err
 load(struct rl_db *db, enum rl_stmt stmt, const char *param,
      struct rl_arena *arena, struct rl_auth_user *out)
@@ -52,6 +52,7 @@ load(struct rl_db *db, enum rl_stmt stmt, const char *param,
     out->activated = PQgetvalue(r, 0, 1)[0] == 't';
     out->perms = 0;
     out->sessions_since = PQgetisnull(r, 0, 3) ? INT64_MIN : rl_pg_int(r, 0, 3);
+    out->token_expiry = PQnfields(r) > 4 ? rl_pg_int(r, 0, 4) : INT64_MAX;
     const char **codes;
     size_t n;
     e = rl_pg_array_decode(arena, PQgetvalue(r, 0, 2), &codes, &n);
@@ -69,8 +70,16 @@ rl_auth_by_token(struct rl_db *db, const char *token, size_t len,
                  struct rl_arena *arena, struct rl_auth_user *out)
 {
     unsigned char hash[RL_TOKEN_HASH_BYTES];
-    char hex[RL_TOKEN_HASH_SQL_LEN + 1];
     rl_token_hash(token, len, hash);
+    return rl_auth_by_token_hash(db, hash, arena, out);
+}
+
+enum rl_err
+rl_auth_by_token_hash(struct rl_db *db,
+                      const unsigned char hash[RL_TOKEN_HASH_BYTES],
+                      struct rl_arena *arena, struct rl_auth_user *out)
+{
+    char hex[RL_TOKEN_HASH_SQL_LEN + 1];
     rl_token_hash_sql(hash, hex);
     return load(db, RL_STMT_AUTH_BY_TOKEN, hex, arena, out);
 }

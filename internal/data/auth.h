@@ -13,6 +13,7 @@
 
 #include "internal/arena/arena.h"
 #include "internal/base/err.h"
+#include "internal/bearertoken/bearertoken.h"
 #include "internal/data/pool.h"
 
 /* Permission bits; codes as stored in permissions.code (CONTRACT §11). */
@@ -27,6 +28,9 @@ struct rl_auth_user {
      * second of the user's last password reset, INT64_MIN when there was
      * none. See rl_auth_session_current. */
     int64_t sessions_since;
+    /* rl_auth_by_token: the token's expiry, epoch seconds (it is valid
+     * while the clock is before it); rl_auth_by_id: INT64_MAX. */
+    int64_t token_expiry;
 };
 
 /* The bit of a permission code, or 0 for a code this build does not know.
@@ -50,6 +54,13 @@ bool rl_auth_session_current(const struct rl_auth_user *u, int64_t iat);
 enum rl_err rl_auth_by_token(struct rl_db *db, const char *token, size_t len,
                              struct rl_arena *arena,
                              struct rl_auth_user *out) RL_MUST_CHECK;
+
+/* rl_auth_by_token for the token whose SHA-256 is hash
+ * (rl_token_hash), for a caller that needs the hash itself. */
+enum rl_err rl_auth_by_token_hash(struct rl_db *db,
+                                  const unsigned char hash[RL_TOKEN_HASH_BYTES],
+                                  struct rl_arena *arena,
+                                  struct rl_auth_user *out) RL_MUST_CHECK;
 
 /* Loads user id (a verified JWT's subject) with permissions and
  * sessions_since. RL_ERR_NOT_FOUND when the user no longer exists.

@@ -467,3 +467,24 @@ rl_pg_exec_params(PGconn *pg, const char *sql, int nparams,
     }
     return rl_pg_await(pg, deadline_ms, out);
 }
+
+int
+rl_pg_notifications(PGconn *pg,
+                    void (*fn)(void *ctx, const char *channel,
+                               const char *payload),
+                    void *ctx)
+{
+    if (!PQconsumeInput(pg)) {
+        return -1;
+    }
+    int n = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(pg)) != NULL) {
+        if (fn != NULL) {
+            fn(ctx, note->relname, note->extra);
+        }
+        PQfreemem(note);
+        n++;
+    }
+    return n;
+}

@@ -127,4 +127,13 @@ enum rl_err rl_pg_exec_params(PGconn *pg, const char *sql, int nparams,
                               int64_t deadline_ms,
                               PGresult **out) RL_MUST_CHECK;
 
+/* The notifications (LISTEN) that have arrived on pg, without waiting:
+ * reads what the socket holds (PQconsumeInput) and passes each pending
+ * notification's channel and payload to fn (NULL: discard them). Returns
+ * how many there were, or -1 when the connection is gone. */
+int rl_pg_notifications(PGconn *pg,
+                        void (*fn)(void *ctx, const char *channel,
+                                   const char *payload),
+                        void *ctx) RL_MUST_CHECK;
+
 #endif

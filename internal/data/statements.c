@@ -132,15 +132,16 @@ const struct rl_stmt_def rl_stmts[RL_STMT_COUNT_] = {
          RL_STMT_TOKEN_DELETE_ALL},
     /* Authentication: the user, every permission code and the whole second
      * from which sessions are valid (NULL: never reset, '-infinity'), one
-     * round trip. */
+     * round trip; by token also the token's expiry (epoch seconds, whole:
+     * the column is timestamp(0)), for the authentication cache. */
     [RL_STMT_AUTH_BY_TOKEN] =
         {"auth_by_token",
          "SELECT u.id, u.activated, ARRAY(SELECT p.code FROM "
          "users_permissions up JOIN permissions p ON p.id = up.permission_id "
          "WHERE up.user_id = u.id), " RL_SQL_SESSIONS_SINCE
-         " FROM tokens t JOIN users u ON u.id = "
-         "t.user_id WHERE t.hash = $1 AND t.scope = 'authentication' AND "
-         "t.expiry > now()",
+         ", extract(epoch FROM t.expiry)::bigint FROM tokens t JOIN users u "
+         "ON u.id = t.user_id WHERE t.hash = $1 AND "
+         "t.scope = 'authentication' AND t.expiry > now()",
          1, true, RL_STMT_AUTH_BY_TOKEN},
     [RL_STMT_AUTH_BY_ID] =
         {"auth_by_id",

@@ -81,18 +81,9 @@ next_wait_ms(struct rl_mailer_worker *w)
 static bool
 drain_notifications(struct rl_mailer_worker *w, bool *dead)
 {
-    bool any = false;
-    *dead = false;
-    if (!PQconsumeInput(w->pg)) {
-        *dead = true;
-        return false;
-    }
-    PGnotify *n;
-    while ((n = PQnotifies(w->pg)) != NULL) {
-        any = true;
-        PQfreemem(n);
-    }
-    return any;
+    int n = rl_pg_notifications(w->pg, NULL, NULL);
+    *dead = n < 0;
+    return n > 0;
 }
 
 /* After a failed statement: a lost connection is logged and dropped (the

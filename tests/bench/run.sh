@@ -117,8 +117,9 @@ WRK_CONNECTIONS=32
 SUITE=bench
 SEED_MOVIES=10000
 # The movies scenarios' target ratios to pgbench's tps (the issue's numbers).
-# get_by_id: issue 5's target for an authenticated GET by id, either token.
-declare -A TARGET=([get_by_id]=0.25 [get_by_id_jwt]=0.25 [title_search]=0.05
+# get_by_id: issue 13's target for an authenticated GET by id, either token
+# (the authentication cache makes it one round trip, as pgbench's).
+declare -A TARGET=([get_by_id]=0.30 [get_by_id_jwt]=0.30 [title_search]=0.05
     [genres_sort]=0.04 [post]=0.10)
 
 API_BIN=$ROOT/bin/api

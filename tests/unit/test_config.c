@@ -55,6 +55,8 @@ static const struct flag_case {
      "true", 0, 1},
     {"db-concurrency", "REDLIGHT_DB_CONCURRENCY", INT, OFF(db.concurrency), "3",
      "7", 3, 7},
+    {"auth-cache", "REDLIGHT_AUTH_CACHE", BOOL, OFF(auth_cache), "false",
+     "true", 0, 1},
     {"http-threads", "REDLIGHT_HTTP_THREADS", INT, OFF(http_threads), "3", "5",
      3, 5},
     {"shutdown-timeout", "REDLIGHT_SHUTDOWN_TIMEOUT", DURATION,
