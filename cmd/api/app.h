@@ -92,6 +92,10 @@ struct api_config {
     bool secret_args_overflow; /* more than API_MAX_SECRET_ARGS: hide all */
 };
 
+/* The classes of the database work queue (server.c), served in this order:
+ * point reads and writes bounded by an index, then lists and searches. */
+enum api_db_class { API_DB_POINT, API_DB_LIST, API_DB_NCLASSES };
+
 struct api_app {
     struct api_config cfg;
     struct rl_jwt_key jwt; /* from cfg.jwt; len 0 when JWTs are off */
@@ -111,7 +115,7 @@ struct api_app {
     /* Set by api_server_start for /metrics, valid until api_server_stop:
      * the connection tracker and the two work queues (server.c). */
     struct api_conns *conns;
-    struct api_workq *dbq;
+    struct api_workq *dbq; /* classes: enum api_db_class */
     struct api_workq *hashq;
     /* GET /v1/healthcheck's body, the same bytes for the whole process
      * (healthcheck.c): built by the first request, then served as is.

@@ -292,11 +292,22 @@ write_edge(struct rl_buf *b, struct api_app *app)
     sample(b, "redlight_http_connections_deadline_closed_total",
            (uint64_t)api_conns_reaped(app->conns));
     family(b, "redlight_work_queue_waiting", "gauge",
-           "Requests waiting for a database or hashing worker.");
+           "Requests waiting for a database or hashing worker (db: by id, "
+           "tokens, users; db_list: lists and searches).");
     rl_buf_printf(b, "redlight_work_queue_waiting{queue=\"db\"} %d\n",
-                  api_workq_depth(app->dbq));
+                  api_workq_depth(app->dbq, API_DB_POINT));
+    rl_buf_printf(b, "redlight_work_queue_waiting{queue=\"db_list\"} %d\n",
+                  api_workq_depth(app->dbq, API_DB_LIST));
     rl_buf_printf(b, "redlight_work_queue_waiting{queue=\"hash\"} %d\n",
-                  api_workq_depth(app->hashq));
+                  api_workq_depth(app->hashq, 0));
+    family(b, "redlight_work_queue_running", "gauge",
+           "Requests a database or hashing worker is running now.");
+    rl_buf_printf(b, "redlight_work_queue_running{queue=\"db\"} %d\n",
+                  api_workq_running(app->dbq, API_DB_POINT));
+    rl_buf_printf(b, "redlight_work_queue_running{queue=\"db_list\"} %d\n",
+                  api_workq_running(app->dbq, API_DB_LIST));
+    rl_buf_printf(b, "redlight_work_queue_running{queue=\"hash\"} %d\n",
+                  api_workq_running(app->hashq, 0));
 }
 
 static void

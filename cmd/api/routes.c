@@ -15,7 +15,7 @@
 
 const struct api_route api_routes[] = {
     {"GET", "/v1/healthcheck", api_healthcheck, NULL, API_WORK_INLINE},
-    {"GET", "/v1/movies", api_movie_list, "movies:read", API_WORK_DB},
+    {"GET", "/v1/movies", api_movie_list, "movies:read", API_WORK_DB_LIST},
     {"POST", "/v1/movies", api_movie_create, "movies:write", API_WORK_DB},
     {"GET", "/v1/movies/:id", api_movie_show, "movies:read", API_WORK_DB},
     {"PATCH", "/v1/movies/:id", api_movie_update, "movies:write", API_WORK_DB},

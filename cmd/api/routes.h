@@ -12,9 +12,10 @@
 /* Where a route's handler runs (server.c). Ordered: a request needs the
  * largest of its route's and its authentication's. */
 enum api_work {
-    API_WORK_INLINE, /* never waits: on the I/O thread */
-    API_WORK_DB,     /* waits on the database: a database worker */
-    API_WORK_HASH,   /* hashes a password: a hashing worker */
+    API_WORK_INLINE,  /* never waits: on the I/O thread */
+    API_WORK_DB,      /* waits on the database, bounded by an index */
+    API_WORK_DB_LIST, /* a list or search: a capped share of the workers */
+    API_WORK_HASH,    /* hashes a password: a hashing worker */
 };
 
 struct api_route {

@@ -17,14 +17,27 @@
  * arriving (on_uri) and its response sent (on_completed).
  *
  * Nothing that waits runs on an I/O thread. A request that waits on the
- * database (its route's work, or any request with an Authorization header;
- * routes.c api_route_work) is suspended and handed to a queue served by
- * -db-concurrency worker threads (at most the pool's connections); the
- * worker runs the chain and resumes the connection, and MHD's next
- * access-handler call queues the response. Password hashing has its own
- * queue. So waiting for the database never stalls the other connections
- * of an I/O thread (the healthcheck keeps answering during an outage).
- * Each queue has its own lock (workq.h).
+ * database (its route's work, or any request with an Authorization header:
+ * authentication reads the database; routes.c api_route_work) or hashes a
+ * password is handed to a work queue (workq.h): its connection is
+ * suspended, a worker runs the chain and resumes it, and MHD's next
+ * access-handler call queues the response. So waiting never stalls the
+ * other connections of an I/O thread (the healthcheck keeps answering
+ * during a database outage). Two queues:
+ *   dbq    -db-concurrency workers (at most the pool's connections, so a
+ *          worker never waits for one), in two classes, each its own
+ *          FIFO with its own bound on waiting requests: point reads and
+ *          writes bounded by an index (by id, tokens, users, auth) served
+ *          first, and lists and searches (GET /v1/movies), which may be slow
+ *          and may hold at most list_workers() of the workers (and so of
+ *          the connections) at once. However many searches arrive, a GET by
+ *          id finds a free worker and a free connection at once, and the
+ *          database runs no more searches at a time than it has CPUs for
+ *          (on 2 CPUs, 16 concurrent searches took the CPU from everything
+ *          else: tests/bench/mixed.sh);
+ *   hashq  as many workers as password hashes may run at once, niced.
+ * A request that finds its class full, or waits past its queue's bound, is
+ * answered 503 (CONTRACT §13.2 Overload). Each queue has its own lock.
  */
 #include "cmd/api/server_private.h"
 
@@ -81,6 +94,15 @@
 #define HASH_QUEUE_PER_WORKER 4
 #define DB_QUEUE_MAX_WAIT_NS ((int64_t)3 * 1000 * 1000 * 1000)
 #define HASH_QUEUE_MAX_WAIT_NS ((int64_t)2 * 1000 * 1000 * 1000)
+/* Of the database workers, lists and searches may hold at most this many
+ * at once: the CPUs (on one machine with the database, a search is bound
+ * by its CPU), at most half the workers, at least one. */
+static int
+list_workers(int workers, int cpus)
+{
+    int n = cpus < workers / 2 ? cpus : workers / 2;
+    return n > 0 ? n : 1;
+}
 /* Hashing workers run at this niceness: Argon2id takes whole CPUs for
  * 200 ms at a time, and the I/O threads must still win them at once. */
 #define HASH_NICE 10
@@ -328,7 +350,9 @@ hand_off(struct api_server *s, struct conn_state *cs)
     /* The worker's own deadlines (hashing slot, database) bound it. */
     api_conn_deadline(cs->conn, 0);
     struct api_workq *q = w == API_WORK_HASH ? s->hashq : s->dbq;
-    if (api_workq_push(q, &cs->work, suspend_item)) {
+    int cls = w == API_WORK_DB_LIST ? API_DB_LIST : API_DB_POINT;
+    if (api_workq_push(q, w == API_WORK_HASH ? 0 : cls, &cs->work,
+                       suspend_item)) {
         return true;
     }
     cs->req.overloaded = true;
@@ -461,14 +485,21 @@ api_server_start(struct api_app *app, struct api_server **out)
                          ? cfg->db.concurrency
                          : cfg->db.max_open;
     enum rl_err e = api_conns_new(&cc, &s->conns);
+    int nlist = list_workers(db_workers, cfg->http_threads);
+    const struct api_workq_class db_classes[API_DB_NCLASSES] = {
+        [API_DB_POINT] = {.max_queued = cfg->db.max_open * DB_QUEUE_PER_WORKER},
+        [API_DB_LIST] = {.max_queued = cfg->db.max_open * DB_QUEUE_PER_WORKER,
+                         .max_running = nlist},
+    };
+    const struct api_workq_class hash_class = {
+        .max_queued = nhash * HASH_QUEUE_PER_WORKER};
     if (e == RL_OK) {
-        e = api_workq_new(db_workers, cfg->db.max_open * DB_QUEUE_PER_WORKER,
+        e = api_workq_new(db_workers, db_classes, API_DB_NCLASSES,
                           DB_QUEUE_MAX_WAIT_NS, 0, run_item, s, &s->dbq);
     }
     if (e == RL_OK) {
-        e = api_workq_new(nhash, nhash * HASH_QUEUE_PER_WORKER,
-                          HASH_QUEUE_MAX_WAIT_NS, HASH_NICE, run_item, s,
-                          &s->hashq);
+        e = api_workq_new(nhash, &hash_class, 1, HASH_QUEUE_MAX_WAIT_NS,
+                          HASH_NICE, run_item, s, &s->hashq);
     }
     if (e != RL_OK) {
         api_server_free(s);

@@ -1,6 +1,9 @@
 /*
- * workq.c — bounded work queues (workq.h). State: a singly-linked FIFO,
- * its length and a stop flag, all under q->mu; workers sleep on q->cv.
+ * workq.c — bounded work queues in classes (workq.h). State: per class a
+ * singly-linked FIFO, its length and how many of its items are running;
+ * a stop flag; all under q->mu. Workers sleep on q->cv; a push wakes one,
+ * and so does a worker finishing an item of a class that was held back
+ * at its cap while more of it waits (it may take something else itself).
  */
 #include "cmd/api/workq.h"
 
@@ -11,12 +14,19 @@
 
 #include "internal/base/clock.h"
 
+struct wq_class {
+    struct api_work_item *head, *tail;
+    int depth;
+    int running;
+    int max_queued;
+    int max_running;
+};
+
 struct api_workq {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct api_work_item *head, *tail;
-    int depth;
-    int max_queued;
+    struct wq_class classes[API_WORKQ_MAX_CLASSES];
+    int nclasses;
     int64_t max_wait_ns;
     int nice;
     bool stopping;
@@ -25,6 +35,30 @@ struct api_workq {
     int nthreads;
     pthread_t *threads;
 };
+
+/* The class whose head a free worker takes now, or -1. Under q->mu. */
+static int
+pick(const struct api_workq *q)
+{
+    for (int c = 0; c < q->nclasses; c++) {
+        const struct wq_class *k = &q->classes[c];
+        if (k->head != NULL && k->running < k->max_running) {
+            return c;
+        }
+    }
+    return -1;
+}
+
+static bool
+all_empty(const struct api_workq *q)
+{
+    for (int c = 0; c < q->nclasses; c++) {
+        if (q->classes[c].head != NULL) {
+            return false;
+        }
+    }
+    return true;
+}
 
 static void *
 worker_main(void *arg)
@@ -36,23 +70,34 @@ worker_main(void *arg)
     }
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        while (q->head == NULL && !q->stopping) {
+        int c = pick(q);
+        if (c < 0) {
+            if (q->stopping && all_empty(q)) {
+                break;
+            }
             pthread_cond_wait(&q->cv, &q->mu);
+            continue;
         }
-        struct api_work_item *it = q->head;
-        if (it == NULL) {
-            break; /* stopping, and nothing is left */
+        struct wq_class *k = &q->classes[c];
+        struct api_work_item *it = k->head;
+        k->head = it->next;
+        if (k->head == NULL) {
+            k->tail = NULL;
         }
-        q->head = it->next;
-        if (q->head == NULL) {
-            q->tail = NULL;
-        }
-        q->depth--;
+        k->depth--;
+        k->running++;
         pthread_mutex_unlock(&q->mu);
         bool late = rl_mono_ns() - it->enqueued_ns > q->max_wait_ns;
         q->fn(it, late, q->cls);
         pthread_mutex_lock(&q->mu);
+        k->running--;
+        if (k->head != NULL && k->running + 1 == k->max_running) {
+            /* Its class was at its cap: another worker may take the next. */
+            pthread_cond_signal(&q->cv);
+        }
     }
+    /* Others may wait for an item held back by a cap that is gone now. */
+    pthread_cond_broadcast(&q->cv);
     pthread_mutex_unlock(&q->mu);
     return NULL;
 }
@@ -87,9 +132,13 @@ destroy(struct api_workq *q)
 }
 
 enum rl_err
-api_workq_new(int nthreads, int max_queued, int64_t max_wait_ns, int nice,
-              api_workq_fn fn, void *cls, struct api_workq **out)
+api_workq_new(int nthreads, const struct api_workq_class *classes, int nclasses,
+              int64_t max_wait_ns, int nice, api_workq_fn fn, void *cls,
+              struct api_workq **out)
 {
+    if (nclasses < 1 || nclasses > API_WORKQ_MAX_CLASSES) {
+        return RL_ERR_INVALID;
+    }
     struct api_workq *q = calloc(1, sizeof(*q));
     if (q == NULL) {
         return RL_ERR_NOMEM;
@@ -102,7 +151,12 @@ api_workq_new(int nthreads, int max_queued, int64_t max_wait_ns, int nice,
     }
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cv, NULL);
-    q->max_queued = max_queued;
+    q->nclasses = nclasses;
+    for (int c = 0; c < nclasses; c++) {
+        q->classes[c].max_queued = classes[c].max_queued;
+        int cap = classes[c].max_running;
+        q->classes[c].max_running = cap > 0 && cap < nthreads ? cap : nthreads;
+    }
     q->max_wait_ns = max_wait_ns;
     q->nice = nice;
     q->fn = fn;
@@ -119,11 +173,15 @@ api_workq_new(int nthreads, int max_queued, int64_t max_wait_ns, int nice,
 }
 
 bool
-api_workq_push(struct api_workq *q, struct api_work_item *item,
+api_workq_push(struct api_workq *q, int cls, struct api_work_item *item,
                void (*before_visible)(struct api_work_item *))
 {
+    if (cls < 0 || cls >= q->nclasses) {
+        return false;
+    }
+    struct wq_class *k = &q->classes[cls];
     pthread_mutex_lock(&q->mu);
-    if (q->stopping || q->depth >= q->max_queued) {
+    if (q->stopping || k->depth >= k->max_queued) {
         pthread_mutex_unlock(&q->mu);
         return false;
     }
@@ -132,25 +190,42 @@ api_workq_push(struct api_workq *q, struct api_work_item *item,
     }
     item->next = NULL;
     item->enqueued_ns = rl_mono_ns();
-    if (q->tail != NULL) {
-        q->tail->next = item;
+    if (k->tail != NULL) {
+        k->tail->next = item;
     } else {
-        q->head = item;
+        k->head = item;
     }
-    q->tail = item;
-    q->depth++;
+    k->tail = item;
+    k->depth++;
     pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
     return true;
 }
 
-int
-api_workq_depth(struct api_workq *q)
+/* depth or running of class cls, under the lock; 0 for no such class. */
+static int
+count(struct api_workq *q, int cls, bool running)
 {
+    if (cls < 0 || cls >= q->nclasses) {
+        return 0;
+    }
     pthread_mutex_lock(&q->mu);
-    int d = q->depth;
+    const struct wq_class *k = &q->classes[cls];
+    int n = running ? k->running : k->depth;
     pthread_mutex_unlock(&q->mu);
-    return d;
+    return n;
+}
+
+int
+api_workq_depth(struct api_workq *q, int cls)
+{
+    return count(q, cls, false);
+}
+
+int
+api_workq_running(struct api_workq *q, int cls)
+{
+    return count(q, cls, true);
 }
 
 void

@@ -62,7 +62,9 @@
 # times and then run under EXPLAIN (ANALYZE, BUFFERS) EXECUTE, the plan that
 # the server's plan cache would pick; the script says whether it uses
 # movies_title_idx / movies_genres_idx and whether the plan was generic.
-# After the rounds, once: login, POST /v1/tokens/authentication with the
+# After the rounds, once: the mixed-load part (tests/bench/mixed.sh: the p99
+# of healthcheck and get_by_id alone and beside 16 clients of searches and
+# genre listings; BENCH_MIXED_SECONDS per phase, 0 skips it); then login, POST /v1/tokens/authentication with the
 # bench user's password, wrk -t2 -c<2 x CPUs> -dBENCH_LOGIN_SECONDS, shown
 # beside the cost of one Argon2id verification (the median of 3 single
 # logins on the idle server, timed by curl) and the ceiling that cost allows
@@ -1235,6 +1237,10 @@ print_plans() {
     done
 }
 
+# The mixed-load part: run_mixed, print_mixed, mixed_json.
+# shellcheck source=tests/bench/mixed.sh
+. "$ROOT/tests/bench/mixed.sh"
+
 # ----------------------------------------------------------------- main ---
 
 start_services
@@ -1288,6 +1294,7 @@ say "${#SCENARIOS[@]} scenarios x $BENCH_ROUNDS rounds x ${BENCH_SECONDS}s" \
     "(wrk -t$WRK_THREADS -c$WRK_CONNECTIONS; pgbench -c$WRK_CONNECTIONS -j$WRK_THREADS), $(nproc) CPUs"
 http_rss_reset api "$API_PID" ${BASE_BIN:+base "$BASE_PID"}
 run_rounds
+run_mixed
 http_rss_read api "$API_PID" ${BASE_BIN:+base "$BASE_PID"}
 
 # login: once, after the rounds.  It is bound by Argon2id (one verification
@@ -1376,6 +1383,7 @@ report() {
     printf 'api peak RSS over its whole life, logins included (VmHWM): %s kB   (bench-bare: %s kB)\n' \
         "${api_rss:-?}" "${bare_rss:-?}"
     print_plans
+    print_mixed
     if [[ -n "$BASE_BIN" ]]; then
         printf '\nthis build over the base (%s), each pair measured back to back in every round\n\n' "$BASE_LABEL"
         printf '%-13s %10s %10s %8s %10s %10s   %s\n' scenario 'req/s' 'base' 'ratio' 'p99 (ms)' 'base p99' \
@@ -1447,6 +1455,7 @@ write_json() {
     printf '  "api_http_peak_rss_kb": %s,\n' "$(http_rss api)"
     printf '  "bare_peak_rss_kb": %s,\n' "${bare_rss:-null}"
     sweep_json
+    mixed_json
     if [[ -n "$BASE_BIN" ]]; then
         printf '  "base": {"label": %s, "peak_rss_kb": %s, "http_peak_rss_kb": %s, "ratios": {' \
             "$(json_str "$BASE_LABEL")" "${base_rss:-null}" "$(http_rss base)"

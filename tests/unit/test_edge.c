@@ -187,22 +187,24 @@ test_workq_bounds(void **state)
                         .cv = PTHREAD_COND_INITIALIZER};
     struct api_workq *q = NULL;
     /* One worker, two places, 50 ms of patience. */
-    assert_int_equal(api_workq_new(1, 2, 50 * 1000000LL, 0, slow_item, &st, &q),
-                     RL_OK);
+    const struct api_workq_class one = {.max_queued = 2};
+    assert_int_equal(
+        api_workq_new(1, &one, 1, 50 * 1000000LL, 0, slow_item, &st, &q),
+        RL_OK);
     struct api_work_item items[4];
     before_calls = 0;
-    assert_true(api_workq_push(q, &items[0], count_before));
+    assert_true(api_workq_push(q, 0, &items[0], count_before));
     /* Let the worker take the first item and block in it (up to 10 s: on
      * a loaded machine the worker thread may wait for a core). */
-    for (int i = 0; i < 10000 && api_workq_depth(q) != 0; i++) {
+    for (int i = 0; i < 10000 && api_workq_depth(q, 0) != 0; i++) {
         usleep(1000);
     }
-    assert_int_equal(api_workq_depth(q), 0);
-    assert_true(api_workq_push(q, &items[1], count_before));
-    assert_true(api_workq_push(q, &items[2], count_before));
-    assert_false(api_workq_push(q, &items[3], count_before)); /* full */
+    assert_int_equal(api_workq_depth(q, 0), 0);
+    assert_true(api_workq_push(q, 0, &items[1], count_before));
+    assert_true(api_workq_push(q, 0, &items[2], count_before));
+    assert_false(api_workq_push(q, 0, &items[3], count_before)); /* full */
     assert_int_equal(before_calls, 3);
-    assert_int_equal(api_workq_depth(q), 2);
+    assert_int_equal(api_workq_depth(q, 0), 2);
     usleep(100 * 1000); /* the waiting two are now past their bound */
     pthread_mutex_lock(&st.mu);
     st.release = true;
@@ -211,8 +213,169 @@ test_workq_bounds(void **state)
     api_workq_stop(q);
     assert_int_equal(atomic_load(&st.ran), 3);
     assert_int_equal(atomic_load(&st.late), 2);
-    assert_false(api_workq_push(q, &items[3], count_before)); /* stopped */
+    assert_false(api_workq_push(q, 0, &items[3], count_before)); /* stopped */
     api_workq_free(q);
+}
+
+/* Items of the classified queue tests: which class, whether to block until
+ * released, and where each ran in the order of all runs. */
+struct citem {
+    struct api_work_item work;
+    int id;
+    bool block;
+};
+
+struct cstate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool release;
+    int order[16];
+    int nran;
+    int nlate;
+};
+
+static void
+class_item(struct api_work_item *it, bool late, void *cls)
+{
+    struct citem *ci =
+        (struct citem *)(void *)((char *)it - offsetof(struct citem, work));
+    struct cstate *st = cls;
+    pthread_mutex_lock(&st->mu);
+    while (ci->block && !st->release) {
+        pthread_cond_wait(&st->cv, &st->mu);
+    }
+    if (st->nran < 16) {
+        st->order[st->nran] = ci->id;
+    }
+    st->nran++;
+    st->nlate += late ? 1 : 0;
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* Until pred(q) holds, at most 10 s (a loaded machine may keep a worker
+ * from its core a while). */
+static bool
+wait_for(struct api_workq *q, int cls, int running, int depth)
+{
+    for (int i = 0; i < 10000; i++) {
+        if (api_workq_running(q, cls) == running &&
+            api_workq_depth(q, cls) == depth) {
+            return true;
+        }
+        usleep(1000);
+    }
+    return false;
+}
+
+static int
+nran(struct cstate *st)
+{
+    pthread_mutex_lock(&st->mu);
+    int n = st->nran;
+    pthread_mutex_unlock(&st->mu);
+    return n;
+}
+
+static void
+release_all(struct cstate *st)
+{
+    pthread_mutex_lock(&st->mu);
+    st->release = true;
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* Four workers; the slow class may hold two. Four blocking slow items:
+ * two run, two wait, however long; a fast item still runs at once on a
+ * free worker, and the slow class's full queue does not refuse it. */
+static void
+test_workq_class_cap(void **state)
+{
+    (void)state;
+    struct cstate st = {.mu = PTHREAD_MUTEX_INITIALIZER,
+                        .cv = PTHREAD_COND_INITIALIZER};
+    const struct api_workq_class classes[2] = {
+        {.max_queued = 4},
+        {.max_queued = 2, .max_running = 2},
+    };
+    struct api_workq *q = NULL;
+    assert_int_equal(api_workq_new(4, classes, 2, 10LL * 1000 * 1000 * 1000, 0,
+                                   class_item, &st, &q),
+                     RL_OK);
+    struct citem slow[5], fast[2];
+    for (int i = 0; i < 5; i++) {
+        slow[i] = (struct citem){.id = 10 + i, .block = true};
+    }
+    /* Two to run, then two to wait (the class queues at most two). */
+    for (int i = 0; i < 2; i++) {
+        assert_true(api_workq_push(q, 1, &slow[i].work, NULL));
+    }
+    assert_true(wait_for(q, 1, 2, 0));
+    for (int i = 2; i < 4; i++) {
+        assert_true(api_workq_push(q, 1, &slow[i].work, NULL));
+    }
+    assert_true(wait_for(q, 1, 2, 2));
+    assert_false(api_workq_push(q, 1, &slow[4].work, NULL)); /* full */
+    assert_false(api_workq_push(q, 2, &slow[4].work, NULL)); /* no class */
+    for (int i = 0; i < 2; i++) {
+        fast[i] = (struct citem){.id = i};
+        assert_true(api_workq_push(q, 0, &fast[i].work, NULL));
+    }
+    for (int i = 0; i < 10000 && nran(&st) < 2; i++) {
+        usleep(1000);
+    }
+    assert_int_equal(nran(&st), 2); /* the fast two, past the slow four */
+    assert_int_equal(api_workq_running(q, 1), 2);
+    assert_int_equal(api_workq_depth(q, 1), 2);
+    release_all(&st);
+    api_workq_stop(q);
+    assert_int_equal(st.nran, 6);
+    assert_int_equal(st.nlate, 0);
+    assert_int_equal(api_workq_running(q, 1), 0);
+    api_workq_free(q);
+}
+
+/* One worker, held by a blocking item: what waits meanwhile runs first
+ * class first, then each class in the order it came (FIFO); items that
+ * waited past max_wait_ns run late; stop runs every queued one even when
+ * a class is at its cap. */
+static void
+test_workq_class_order(void **state)
+{
+    (void)state;
+    struct cstate st = {.mu = PTHREAD_MUTEX_INITIALIZER,
+                        .cv = PTHREAD_COND_INITIALIZER};
+    const struct api_workq_class classes[2] = {
+        {.max_queued = 8},
+        {.max_queued = 8, .max_running = 1},
+    };
+    struct api_workq *q = NULL;
+    assert_int_equal(
+        api_workq_new(1, classes, 2, 50 * 1000000LL, 0, class_item, &st, &q),
+        RL_OK);
+    struct citem hold = {.id = 99, .block = true};
+    assert_true(api_workq_push(q, 1, &hold.work, NULL));
+    assert_true(wait_for(q, 1, 1, 0));
+    struct citem it[6];
+    const int cls[6] = {1, 0, 1, 0, 1, 0};
+    for (int i = 0; i < 6; i++) {
+        it[i] = (struct citem){.id = i};
+        assert_true(api_workq_push(q, cls[i], &it[i].work, NULL));
+    }
+    assert_int_equal(api_workq_depth(q, 0), 3);
+    assert_int_equal(api_workq_depth(q, 1), 3);
+    usleep(100 * 1000); /* all six are now past their bound */
+    release_all(&st);
+    api_workq_stop(q);
+    const int want[7] = {99, 1, 3, 5, 0, 2, 4};
+    assert_int_equal(st.nran, 7);
+    assert_memory_equal(st.order, want, sizeof(want));
+    assert_int_equal(st.nlate, 6);
+    assert_int_equal(api_workq_depth(q, 0), 0);
+    api_workq_free(q);
+    assert_int_equal(api_workq_new(1, classes, 0, 1, 0, class_item, &st, &q),
+                     RL_ERR_INVALID);
 }
 
 static void
@@ -329,6 +492,8 @@ main(void)
         cmocka_unit_test(test_table_churn),
         cmocka_unit_test(test_reaper_shuts_down_late_sockets),
         cmocka_unit_test(test_workq_bounds),
+        cmocka_unit_test(test_workq_class_cap),
+        cmocka_unit_test(test_workq_class_order),
         cmocka_unit_test(test_percent_decode),
         cmocka_unit_test(test_http_syntax),
         cmocka_unit_test(test_body_budget),

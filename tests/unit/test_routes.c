@@ -283,7 +283,8 @@ test_route_work(void **state)
     } cases[] = {
         {"GET", "/v1/healthcheck", NULL, API_WORK_INLINE},
         {"HEAD", "/v1/openapi.json", NULL, API_WORK_INLINE},
-        {"GET", "/v1/movies", NULL, API_WORK_DB},
+        {"GET", "/v1/movies", NULL, API_WORK_DB_LIST},
+        {"GET", "/v1/movies", auth, API_WORK_DB_LIST}, /* auth, still a list */
         {"HEAD", "/v1/movies/3", NULL, API_WORK_DB},
         {"GET", "/metrics", NULL, API_WORK_DB},
         {"POST", "/v1/users", NULL, API_WORK_HASH},
