@@ -154,7 +154,6 @@ listener_main(void *arg)
             continue;
         }
         backoff = RECONNECT_MIN_MS;
-        down_logged = false;
         rl_log_props(RL_LOG_INFO, "auth cache: listening, caching on",
                      RL_LOG_STR("channel", CHANNEL), NULL);
         bool stopped = serve(c, pg, err, sizeof(err));
@@ -167,7 +166,7 @@ listener_main(void *arg)
         err[strcspn(err, "\n")] = '\0';
         rl_log_props(RL_LOG_ERROR, "auth cache: listener lost, caching off",
                      RL_LOG_STR("error", err), NULL);
-        down_logged = true;
+        down_logged = true; /* the failed reconnects that follow say nothing */
         if (wait_for(c, -1, backoff) < 0) {
             break;
         }

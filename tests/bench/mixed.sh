@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/bench/mixed.sh — the mixed-load part of `make bench` (issue 13 item 4),
 # sourced by tests/bench/run.sh after its helpers are defined.
 #
