@@ -17,6 +17,7 @@
 
 #include "internal/arena/arena.h"
 #include "internal/base/err.h"
+#include "internal/cursor/cursor.h"
 #include "internal/jwt/jwt.h"
 #include "internal/netaddr/netaddr.h"
 
@@ -54,6 +55,9 @@ struct api_config {
         const char *issuer;
         const char *audience;
     } jwt;
+    /* Key of the list cursors (movie_cursor.h): "" = derived from
+     * jwt.secret, or random for this process when that is empty too. */
+    const char *cursor_secret;
     struct {
         const char *host; /* "" = write .eml files into mail_dir */
         int port;
@@ -99,6 +103,7 @@ enum api_db_class { API_DB_POINT, API_DB_LIST, API_DB_NCLASSES };
 struct api_app {
     struct api_config cfg;
     struct rl_jwt_key jwt; /* from cfg.jwt; len 0 when JWTs are off */
+    struct rl_cursor_key cursor_key; /* from cfg.cursor_secret (main.c) */
     struct rl_db *db;
     /* NULL with -auth-cache=false; caching is on only while its listener
      * holds LISTEN (authcache.h). */

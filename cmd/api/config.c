@@ -86,6 +86,9 @@ static const struct flag flags[] = {
     {"jwt-issuer", K_STRING, API_PUBLIC, OFF(jwt.issuer), "JWT issuer (iss)"},
     {"jwt-audience", K_STRING, API_PUBLIC, OFF(jwt.audience),
      "JWT audience (aud)"},
+    {"cursor-secret", K_STRING, API_SECRET, OFF(cursor_secret),
+     "Key of the list cursors, at least 32 bytes (empty: derived from "
+     "-jwt-secret, or random for this process when that is empty)"},
     {"limiter-rps", K_FLOAT, API_PUBLIC, OFF(limiter.rps),
      "Rate limiter maximum requests per second per client"},
     {"limiter-burst", K_INT, API_PUBLIC, OFF(limiter.burst),
@@ -170,6 +173,7 @@ set_defaults(struct api_config *cfg)
     cfg->jwt.secret = "";
     cfg->jwt.issuer = "redlight";
     cfg->jwt.audience = "redlight";
+    cfg->cursor_secret = "";
     cfg->smtp.host = "";
     cfg->smtp.port = 25;
     cfg->smtp.username = "";
@@ -339,6 +343,10 @@ check(const struct api_config *cfg)
     if (cfg->jwt.secret[0] != '\0' &&
         strlen(cfg->jwt.secret) < RL_JWT_MIN_KEY) {
         return "-jwt-secret must be at least 32 bytes long";
+    }
+    if (cfg->cursor_secret[0] != '\0' &&
+        strlen(cfg->cursor_secret) < RL_CURSOR_MIN_SECRET) {
+        return "-cursor-secret must be at least 32 bytes long";
     }
     if (cfg->smtp.port < 1 || cfg->smtp.port > 65535) {
         return "-smtp-port must be between 1 and 65535";

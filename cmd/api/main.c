@@ -101,6 +101,27 @@ serve(struct api_app *app)
         app->jwt.issuer = app->cfg.jwt.issuer;
         app->jwt.audience = app->cfg.jwt.audience;
     }
+    /* Cursors must open on every node and after a restart, so their key
+     * comes from configuration: -cursor-secret, else a key derived (one
+     * way) from -jwt-secret, which nodes share already. Only with neither
+     * is it random, and cursors then die with the process. */
+    const char *csecret = app->cfg.cursor_secret;
+    const char *context = "redlight cursor key v1";
+    if (csecret[0] == '\0') {
+        csecret = app->cfg.jwt.secret;
+        context = "redlight cursor key from jwt-secret v1";
+    }
+    if (csecret[0] != '\0') {
+        rl_cursor_key_derive(&app->cursor_key, context, csecret,
+                             strlen(csecret));
+    } else {
+        rl_cursor_key_random(&app->cursor_key);
+        rl_log_props(RL_LOG_INFO,
+                     "no -cursor-secret or -jwt-secret: list cursors are "
+                     "signed with a random key and work only on this "
+                     "process until it stops",
+                     NULL);
+    }
     if (rl_movie_statements_init() != RL_OK) {
         rl_log_props(RL_LOG_FATAL, "cannot build statements", NULL);
         return 1;

@@ -13,6 +13,7 @@
 #include "cmd/api/errors.h"
 #include "cmd/api/handlers.h"
 #include "cmd/api/helpers.h"
+#include "cmd/api/movie_cursor.h"
 #include "internal/base/parse.h"
 #include "internal/data/movies.h"
 #include "internal/validator/validator.h"
@@ -441,50 +442,83 @@ split_genres(struct api_req *req, const char *genres, size_t len,
     return RL_OK;
 }
 
-int
-api_movie_list(struct api_app *app, struct api_req *req)
+/* Reads the list's query parameters into f (and its page into *page),
+ * the cursor's position included: API_CONTINUE, or the status of the 422
+ * (or 500) it answered. */
+static int
+read_list_query(struct api_app *app, struct api_req *req,
+                struct rl_movie_filter *f)
 {
     struct rl_validator v = {0};
-    struct rl_movie_filter f = {0};
-    size_t tlen, glen;
-    f.title = read_text(req, &v, "title", &tlen);
+    size_t tlen, qlen, glen;
+    f->title = read_text(req, &v, "title", &tlen);
+    f->q = read_text(req, &v, "q", &qlen);
+    if (f->q != NULL) {
+        rl_check(&v, qlen <= RL_MOVIE_TITLE_MAX, "q",
+                 "must not be more than 500 bytes long");
+        rl_check(&v, f->title == NULL, "q", "cannot be combined with title");
+    }
     const char *genres = read_text(req, &v, "genres", &glen);
-    if (genres != NULL && split_genres(req, genres, glen, &f) != RL_OK) {
+    if (genres != NULL && split_genres(req, genres, glen, f) != RL_OK) {
         rl_validator_free(&v);
         return api_reply_server_error(req, "out of memory");
     }
     size_t ylen;
     const char *year = api_req_query(req, "year", &ylen);
     if (year != NULL && ylen > 0 &&
-        !parse_years(year, ylen, current_year(), &f.year_from, &f.year_to)) {
+        !parse_years(year, ylen, current_year(), &f->year_from, &f->year_to)) {
         rl_check(&v, false, "year",
                  "must be a year or a range of years such as 1990-1999");
     }
-    int64_t page = read_int(req, &v, "page", 1);
+    /* A cursor carries its page: page is then not read at all. */
+    size_t clen;
+    const char *cursor = api_req_query(req, "cursor", &clen);
+    bool by_cursor = cursor != NULL && clen > 0;
+    int64_t page = by_cursor ? 1 : read_int(req, &v, "page", 1);
     int64_t page_size = read_int(req, &v, "page_size", 20);
     size_t slen;
     const char *sort = api_req_query(req, "sort", &slen);
-    if (sort == NULL || slen == 0) {
-        sort = "id";
-        slen = 2;
-    }
     rl_check(&v, page > 0, "page", "must be greater than zero");
     rl_check(&v, page <= 10000000, "page", "must be a maximum of 10 million");
     rl_check(&v, page_size > 0, "page_size", "must be greater than zero");
     rl_check(&v, page_size <= 100, "page_size", "must be a maximum of 100");
-    rl_check(&v, strlen(sort) == slen && rl_movie_sort_parse(sort, &f.sort),
-             "sort", "invalid sort value");
-    int status = api_reply_validation(req, &v);
+    if (sort == NULL || slen == 0) {
+        f->sort = f->q != NULL ? RL_SORT_RELEVANCE : RL_SORT_ID;
+    } else {
+        rl_check(&v,
+                 strlen(sort) == slen && rl_movie_sort_parse(sort, &f->sort),
+                 "sort", "invalid sort value");
+    }
+    f->page = (int32_t)page;
+    f->page_size = (int32_t)page_size;
+    /* A cursor is checked against the query only once the query is known
+     * to be valid. */
+    if (by_cursor && rl_valid(&v)) {
+        rl_check(&v, api_movie_cursor_read(app, req->arena, f, cursor, clen),
+                 "cursor", "invalid cursor");
+    }
+    return api_reply_validation(req, &v);
+}
+
+int
+api_movie_list(struct api_app *app, struct api_req *req)
+{
+    struct rl_movie_filter f = {0};
+    int status = read_list_query(app, req, &f);
     if (status != API_CONTINUE) {
         return status;
     }
-    f.page = (int32_t)page;
-    f.page_size = (int32_t)page_size;
-
     struct rl_movie_page pg;
     enum rl_err e = rl_movie_list(app->db, &f, req->arena, &pg);
     if (e != RL_OK) {
         return api_reply_rl_err(req, e);
+    }
+    const char *next = NULL;
+    if (pg.more && pg.n > 0) {
+        next = api_movie_cursor_make(app, req->arena, &f, &pg);
+        if (next == NULL) {
+            return api_reply_server_error(req, "making a cursor failed");
+        }
     }
     json_t *movies = json_array();
     json_t *meta = json_object();
@@ -502,16 +536,20 @@ api_movie_list(struct api_app *app, struct api_req *req)
         bad |= json_array_append_new(movies, movie_json(&pg.movies[i]));
     }
     if (pg.total_records > 0 && !bad) {
-        int64_t last = (pg.total_records + page_size - 1) / page_size;
+        int64_t last = (pg.total_records + f.page_size - 1) / f.page_size;
         bad |= json_object_set_new_nocheck(meta, "current_page",
-                                           json_integer(page));
+                                           json_integer(f.page));
         bad |= json_object_set_new_nocheck(meta, "page_size",
-                                           json_integer(page_size));
+                                           json_integer(f.page_size));
         bad |= json_object_set_new_nocheck(meta, "first_page", json_integer(1));
         bad |=
             json_object_set_new_nocheck(meta, "last_page", json_integer(last));
         bad |= json_object_set_new_nocheck(meta, "total_records",
                                            json_integer(pg.total_records));
+        if (next != NULL) {
+            bad |= json_object_set_new_nocheck(meta, "next_cursor",
+                                               json_string_nocheck(next));
+        }
     }
     if (bad) {
         json_decref(body);

@@ -73,6 +73,7 @@ enum rl_movie_sort {
     RL_SORT_TITLE_DESC,
     RL_SORT_YEAR_DESC,
     RL_SORT_RUNTIME_DESC,
+    RL_SORT_RELEVANCE, /* best match first: only with q, never a parameter */
     RL_SORT_COUNT_
 };
 
@@ -80,25 +81,51 @@ enum rl_movie_sort {
  * Returns false for anything else. Pure. */
 bool rl_movie_sort_parse(const char *s, enum rl_movie_sort *out);
 
+/* Where a keyset page starts: just after the row with these sort values
+ * (the last row of the previous page). Only the value of the list's sort
+ * is read: id alone for id and -id; num for year and runtime; title (a
+ * NUL-terminated string of valid UTF-8) for title; score for relevance. */
+struct rl_movie_after {
+    bool set; /* false: offset pagination by page */
+    int64_t id;
+    int32_t num;
+    const char *title;
+    double score;
+};
+
 struct rl_movie_filter {
-    const char *title;   /* full-text words; NULL or "" = no filter */
+    const char *title; /* full-text words; NULL or "" = no filter */
+    /* Search (q): word prefixes or similar words; NULL or "" = none. Never
+     * together with title. Valid UTF-8 without NUL. */
+    const char *q;
     const char **genres; /* must contain all; NULL = no filter */
     size_t ngenres;
     int32_t year_from; /* 0 = no year filter */
     int32_t year_to;
-    enum rl_movie_sort sort;
-    int32_t page;      /* >= 1 */
-    int32_t page_size; /* >= 1 */
+    enum rl_movie_sort sort; /* RL_SORT_RELEVANCE needs q */
+    int32_t page;            /* >= 1; ignored when after.set */
+    int32_t page_size;       /* >= 1 */
+    struct rl_movie_after after;
 };
 
 struct rl_movie_page {
     struct rl_movie *movies; /* in arena */
     size_t n;
     int64_t total_records; /* 0: nothing matched at all */
+    bool more;             /* rows follow this page's last one */
+    double last_score;     /* RL_SORT_RELEVANCE: the last row's score */
 };
 
+/* Builds the text-search query of q for to_tsquery('simple', ...): every
+ * word (a run of ASCII letters and digits, or of bytes >= 0x80) as a
+ * quoted prefix, joined by '&' ("Star w" → "'Star':* & 'w':*"; "" when q
+ * has no word). Result in arena; NULL when out of memory. Pure. */
+char *rl_movie_prefix_query(struct rl_arena *arena, const char *q);
+
 /* Runs the list query: one round trip when the page has rows, a second
- * (count) only when the page is past the last one. */
+ * (count) only when the page is past the last one. Fetches page_size + 1
+ * rows to learn `more`; with f->after set, the page starts after that row
+ * (keyset pagination, no OFFSET) and page is not read. */
 enum rl_err rl_movie_list(struct rl_db *db, const struct rl_movie_filter *f,
                           struct rl_arena *arena,
                           struct rl_movie_page *out) RL_MUST_CHECK;

@@ -45,7 +45,7 @@ enum rl_stmt {
 
 /* Room for prepared-statement bookkeeping on each connection: the fixed
  * table plus the generated movie-list variants. */
-#define RL_STMT_SLOTS 256
+#define RL_STMT_SLOTS 320
 
 struct rl_stmt_def {
     const char *name;
