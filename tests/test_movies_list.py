@@ -41,6 +41,13 @@ def listing(api, query):
     assert isinstance(body["metadata"], dict)
     for m in body["movies"]:
         assert set(m) <= MOVIE_KEYS and {"id", "title", "version"} <= set(m)
+    # metadata.next_cursor (§13.2, tests/test_cursors.py) is there exactly
+    # when rows follow this page; the checks here compare the rest.
+    md = body["metadata"]
+    cursor = md.pop("next_cursor", None)
+    more = bool(md) and bool(body["movies"]) and \
+        md["current_page"] * md["page_size"] < md["total_records"]
+    assert (cursor is not None) == more, f"{query}: next_cursor {cursor!r}"
     return body
 
 

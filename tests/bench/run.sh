@@ -898,9 +898,9 @@ json_bool() { # true|false -> itself, anything else -> null
 # server's own sessions show in pg_stat_activity (check_server_sql).
 COLS="id, title, year, runtime, genres, version"
 TITLE_WHERE="WHERE to_tsvector('simple', title) @@ plainto_tsquery('simple', \$1)"
-TITLE_SQL="WITH m AS MATERIALIZED (SELECT $COLS FROM movies $TITLE_WHERE) SELECT count(*) OVER(), $COLS FROM m ORDER BY id ASC LIMIT \$2 OFFSET \$3"
+TITLE_SQL="WITH m AS MATERIALIZED (SELECT $COLS FROM movies $TITLE_WHERE) SELECT (SELECT count(*) FROM m), $COLS FROM m ORDER BY id ASC LIMIT \$2 OFFSET \$3"
 GENRES_WHERE="WHERE genres @> \$1::text[]"
-GENRES_SQL="SELECT (SELECT count(*) FROM movies $GENRES_WHERE), $COLS FROM movies $GENRES_WHERE ORDER BY year DESC, id ASC LIMIT \$2 OFFSET \$3"
+GENRES_SQL="SELECT (SELECT count(*) FROM movies $GENRES_WHERE), $COLS FROM movies $GENRES_WHERE ORDER BY -year ASC, id ASC LIMIT \$2 OFFSET \$3"
 # The SELECT of GET /v1/movies/:id (internal/data/statements.c), in pgbench's
 # notation.
 GET_SQL="SELECT id, title, year, runtime, genres, version FROM movies WHERE id = :id"
@@ -1218,8 +1218,9 @@ explain_list() { # NAME INDEX SQL PARAMS (an SQL list of literals)
 }
 
 explain_lists() {
-    explain_list title_search movies_title_idx "$TITLE_SQL" "'river', '20', '0'"
-    explain_list genres_sort movies_genres_idx "$GENRES_SQL" "'{\"drama\"}', '20', '0'"
+    # LIMIT page_size + 1: the extra row tells whether a next page exists.
+    explain_list title_search movies_title_idx "$TITLE_SQL" "'river', '21', '0'"
+    explain_list genres_sort movies_genres_idx "$GENRES_SQL" "'{\"drama\"}', '21', '0'"
 }
 
 print_plans() {

@@ -80,6 +80,9 @@ static const struct flag_case {
      "iss-b", 0, 0},
     {"jwt-audience", "REDLIGHT_JWT_AUDIENCE", STRING, OFF(jwt.audience),
      "aud-a", "aud-b", 0, 0},
+    {"cursor-secret", "REDLIGHT_CURSOR_SECRET", STRING, OFF(cursor_secret),
+     "cursor-key-0123456789abcdef0123456789", "another cursor key, at least 32 bytes long",
+     0, 0},
     {"limiter-rps", "REDLIGHT_LIMITER_RPS", FLOAT, OFF(limiter.rps), "10",
      "0.5", 10, 0.5},
     {"limiter-burst", "REDLIGHT_LIMITER_BURST", INT, OFF(limiter.burst), "20",
@@ -451,6 +454,9 @@ bad_values_name_their_source(void **state)
         {"REDLIGHT_JWT_SECRET", "short",
          "-jwt-secret must be at least 32 bytes long (set by "
          "$REDLIGHT_JWT_SECRET)\n"},
+        {"REDLIGHT_CURSOR_SECRET", "0123456789abcdef0123456789abcde",
+         "-cursor-secret must be at least 32 bytes long (set by "
+         "$REDLIGHT_CURSOR_SECRET)\n"},
         {"REDLIGHT_TRUSTED_PROXIES", "10.0.0.1, proxy.example",
          "invalid value \"10.0.0.1, proxy.example\" for "
          "$REDLIGHT_TRUSTED_PROXIES: \"proxy.example\" is not an IP address "
@@ -530,7 +536,7 @@ secrets_from_argv_are_noted(void **state)
 /* The flags /debug/vars hides the value of: wholly, or (-db-dsn) only the
  * passwords inside it. */
 static const char *const secret_names[] = {"db-dsn", "smtp-password",
-                                           "jwt-secret"};
+                                           "jwt-secret", "cursor-secret"};
 #define NSECRETS (sizeof(secret_names) / sizeof(secret_names[0]))
 
 static bool

@@ -500,6 +500,7 @@ sort_parse_safelist(void **state)
         "ID",        "Title",  "-",       "",        "id ",      " id",
         "name",      "--id",   "+id",     "-ID",     "id,title", "id;",
         "year DESC", "genres", "-genres", "version", "idx",      "titl",
+        "relevance", "score",  "-score",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         enum rl_movie_sort got = RL_SORT_YEAR_DESC;
@@ -668,6 +669,34 @@ pg_array_decode_reads_only_the_string(void **state)
     }
 }
 
+/* q → to_tsquery text: words of ASCII letters and digits or bytes >=
+ * 0x80, each a quoted prefix; everything else (quotes and backslashes
+ * included) separates words and never reaches the query. */
+static void
+prefix_query_quotes_every_word(void **state)
+{
+    struct rl_arena *a = *state;
+    static const struct {
+        const char *q;
+        const char *want;
+    } cases[] = {
+        {"godf", "'godf':*"},
+        {"Star w", "'Star':* & 'w':*"},
+        {"  star   wars  ", "'star':* & 'wars':*"},
+        {"schindler's", "'schindler':* & 's':*"},
+        {"a'b\\c|d&e!f(g):h*", "'a':* & 'b':* & 'c':* & 'd':* & 'e':* & "
+                                 "'f':* & 'g':* & 'h':*"},
+        {"caf\xc3\xa9 2049", "'caf\xc3\xa9':* & '2049':*"},
+        {"", ""},
+        {"!!! --- '", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = rl_movie_prefix_query(a, cases[i].q);
+        assert_non_null(got);
+        assert_string_equal(got, cases[i].want);
+    }
+}
+
 int
 main(void)
 {
@@ -687,6 +716,8 @@ main(void)
                                         arena_setup, arena_teardown),
         cmocka_unit_test(validate_keeps_earlier_failures),
         cmocka_unit_test(sort_parse_safelist),
+        cmocka_unit_test_setup_teardown(prefix_query_quotes_every_word,
+                                        arena_setup, arena_teardown),
         cmocka_unit_test_setup_teardown(pg_array_encode_exact, arena_setup,
                                         arena_teardown),
         cmocka_unit_test_setup_teardown(pg_array_round_trips, arena_setup,
