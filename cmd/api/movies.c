@@ -451,6 +451,8 @@ read_list_query(struct api_app *app, struct api_req *req,
 {
     struct rl_validator v = {0};
     size_t tlen, qlen, glen;
+    f->page = 1;
+    f->page_size = 20;
     f->title = read_text(req, &v, "title", &tlen);
     f->q = read_text(req, &v, "q", &qlen);
     if (f->q != NULL) {

@@ -31,8 +31,7 @@ rl_cursor_key_random(struct rl_cursor_key *key)
 
 static void
 tag_of(const struct rl_cursor_key *key, const void *bind, size_t blen,
-       const unsigned char *payload, size_t plen,
-       unsigned char tag[TAGBYTES])
+       const unsigned char *payload, size_t plen, unsigned char tag[TAGBYTES])
 {
     unsigned char lenbuf[8];
     uint64_t b = blen;
@@ -51,8 +50,7 @@ tag_of(const struct rl_cursor_key *key, const void *bind, size_t blen,
 
 char *
 rl_cursor_seal(struct rl_arena *arena, const struct rl_cursor_key *key,
-               const void *bind, size_t blen, const void *payload,
-               size_t plen)
+               const void *bind, size_t blen, const void *payload, size_t plen)
 {
     unsigned char raw[RL_CURSOR_MAX_PAYLOAD + TAGBYTES];
     if (plen > RL_CURSOR_MAX_PAYLOAD) {
@@ -69,9 +67,8 @@ rl_cursor_seal(struct rl_arena *arena, const struct rl_cursor_key *key,
 }
 
 bool
-rl_cursor_open(const struct rl_cursor_key *key, const void *bind,
-               size_t blen, const char *s, size_t len, unsigned char *out,
-               size_t *plen)
+rl_cursor_open(const struct rl_cursor_key *key, const void *bind, size_t blen,
+               const char *s, size_t len, unsigned char *out, size_t *plen)
 {
     unsigned char raw[RL_CURSOR_MAX_PAYLOAD + TAGBYTES];
     unsigned char tag[TAGBYTES];
@@ -81,8 +78,8 @@ rl_cursor_open(const struct rl_cursor_key *key, const void *bind,
         return false;
     }
     const char *end;
-    if (sodium_base642bin(raw, sizeof(raw), s, len, NULL, &rawlen, &end,
-                          B64) != 0 ||
+    if (sodium_base642bin(raw, sizeof(raw), s, len, NULL, &rawlen, &end, B64) !=
+            0 ||
         end != s + len || rawlen < TAGBYTES) {
         return false;
     }

@@ -48,7 +48,7 @@ char *rl_cursor_seal(struct rl_arena *arena, const struct rl_cursor_key *key,
  * sealed with key and bind; false for anything else. out holds at least
  * RL_CURSOR_MAX_PAYLOAD bytes. */
 bool rl_cursor_open(const struct rl_cursor_key *key, const void *bind,
-                    size_t blen, const char *s, size_t len,
-                    unsigned char *out, size_t *plen);
+                    size_t blen, const char *s, size_t len, unsigned char *out,
+                    size_t *plen);
 
 #endif

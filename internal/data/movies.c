@@ -258,8 +258,9 @@ list_sql(unsigned mask, int sort, int paging, int *nparams)
         /* Genre and year filters can match many rows: count them once (an
          * InitPlan, answered from the indexes) and let the page stop after
          * LIMIT rows, read in order from the sort's index. */
-        rl_buf_printf(&b, "SELECT (SELECT count(*) FROM movies%s), " COLS
-                          " FROM movies%s",
+        rl_buf_printf(&b,
+                      "SELECT (SELECT count(*) FROM movies%s), " COLS
+                      " FROM movies%s",
                       wsql, wsql);
         if (paging == BY_KEY) {
             rl_buf_addstr(&b, n > 0 ? " AND " : " WHERE ");
@@ -321,8 +322,8 @@ rl_movie_statements_init(void)
         if (sql == NULL) {
             return RL_ERR_NOMEM;
         }
-        count_defs[mask] = (struct rl_stmt_def){
-            stmt_name(slot, mask, -1, 0), sql, n, true, slot};
+        count_defs[mask] = (struct rl_stmt_def){stmt_name(slot, mask, -1, 0),
+                                                sql, n, true, slot};
         slot++;
         for (int s = 0; s < RL_SORT_COUNT_; s++) {
             if (s == RL_SORT_RELEVANCE && !(mask & F_Q)) {
@@ -460,8 +461,9 @@ rl_movie_prefix_query(struct rl_arena *arena, const char *q)
     const unsigned char *p = (const unsigned char *)q;
     while (*p != '\0') {
         size_t n = 0;
-        while (p[n] != '\0' && (p[n] >= 0x80 || (p[n] >= '0' && p[n] <= '9') ||
-                                ((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z'))) {
+        while (p[n] != '\0' &&
+               (p[n] >= 0x80 || (p[n] >= '0' && p[n] <= '9') ||
+                ((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z'))) {
             n++;
         }
         if (n == 0) {

@@ -18,7 +18,7 @@
 #include "internal/cursor/cursor.h"
 
 static const char bind[] = "sort=year page_size=20 genres=drama";
-static const unsigned char payload[] = {1, 2, 0, 0, 0, 2, 0, 0,
+static const unsigned char payload[] = {1, 2, 0, 0, 0, 2,  0, 0,
                                         0, 0, 0, 0, 0, 42, 7, 0xb9};
 
 static struct rl_cursor_key
@@ -30,8 +30,7 @@ key_of(const char *secret)
 }
 
 static bool
-opens(const struct rl_cursor_key *k, const char *b, const char *s,
-      size_t len)
+opens(const struct rl_cursor_key *k, const char *b, const char *s, size_t len)
 {
     unsigned char out[RL_CURSOR_MAX_PAYLOAD];
     size_t n = 0;
@@ -48,8 +47,8 @@ round_trip_and_tamper(void **state)
 {
     struct rl_arena *a = *state;
     struct rl_cursor_key k = key_of("0123456789abcdef0123456789abcdef");
-    char *c = rl_cursor_seal(a, &k, bind, strlen(bind), payload,
-                             sizeof(payload));
+    char *c =
+        rl_cursor_seal(a, &k, bind, strlen(bind), payload, sizeof(payload));
     assert_non_null(c);
     size_t len = strlen(c);
     /* base64url without padding: letters, digits, '-' and '_' only. */

@@ -685,7 +685,7 @@ prefix_query_quotes_every_word(void **state)
         {"  star   wars  ", "'star':* & 'wars':*"},
         {"schindler's", "'schindler':* & 's':*"},
         {"a'b\\c|d&e!f(g):h*", "'a':* & 'b':* & 'c':* & 'd':* & 'e':* & "
-                                 "'f':* & 'g':* & 'h':*"},
+                               "'f':* & 'g':* & 'h':*"},
         {"caf\xc3\xa9 2049", "'caf\xc3\xa9':* & '2049':*"},
         {"", ""},
         {"!!! --- '", ""},
