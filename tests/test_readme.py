@@ -113,6 +113,26 @@ def http_response(text):
     return status, headers, body
 
 
+def demo_database(binary, dsn):
+    """Sets up the database at dsn as `make run` does (`migrate up`, then
+    the demo movies) and returns the environment that points bin/api at it
+    (the harness's sanitizer options included)."""
+    env = dict(os.environ)
+    env.update(sanitizer_env())
+    env["REDLIGHT_MIGRATIONS_DIR"] = str(REPO / "migrations")
+    env["REDLIGHT_DB_DSN"] = dsn
+    res = subprocess.run([binary, "migrate", "up"], env=env,
+                         capture_output=True, text=True, timeout=120,
+                         stdin=subprocess.DEVNULL, check=False)
+    assert res.returncode == 0, res.stderr
+    res = subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-f",
+         str(REPO / "tests/fixtures/demo_movies.sql")],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 0, res.stderr
+    return env
+
+
 @pytest.fixture
 def fresh_stack(spawn_server, tmp_path):
     """A new database set up as `make run` does, and a server on it. Yields
@@ -124,20 +144,7 @@ def fresh_stack(spawn_server, tmp_path):
     dsn = dsn_for(name)
     inst = None
     try:
-        env = dict(os.environ)
-        env.update(sanitizer_env())
-        env["REDLIGHT_MIGRATIONS_DIR"] = str(REPO / "migrations")
-        env["REDLIGHT_DB_DSN"] = dsn
-        res = subprocess.run([binary, "migrate", "up"], env=env,
-                             capture_output=True, text=True, timeout=120,
-                             stdin=subprocess.DEVNULL, check=False)
-        assert res.returncode == 0, res.stderr
-        res = subprocess.run(
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-f",
-             str(REPO / "tests/fixtures/demo_movies.sql")],
-            capture_output=True, text=True, timeout=60, check=False)
-        assert res.returncode == 0, res.stderr
-
+        env = demo_database(binary, dsn)
         script = [str(REPO / "tests/tools/demo-user.sh"), binary]
         first = subprocess.run(script, env=env, capture_output=True,
                                text=True, timeout=120,

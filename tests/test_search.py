@@ -22,9 +22,10 @@ import pytest
 import requests
 
 from conftest import Api, Psql, free_port, make_user
-from test_migrate import REPO, sanitizer_env
+from test_cursors import listing
+from test_movies_list import TEXT_MSG, invalid
+from test_readme import demo_database, env_or_skip
 
-TEXT_MSG = "must be valid UTF-8 without NUL characters"
 STAR_WARS = [
     "Star Wars",  # in the demo movies
     "Star Wars: Episode V - The Empire Strikes Back",
@@ -33,13 +34,6 @@ STAR_WARS = [
 ]
 NEAR_MISSES = ["A Star Is Born", "Stardust", "War Horse", "The Warriors",
                "The Godfather Part II"]
-
-
-def env_or_skip(name):
-    value = os.environ.get(name)
-    if not value:
-        pytest.skip(f"{name} is not set (run the tests with make test)")
-    return value
 
 
 def dsn_with_db(dsn, dbname):
@@ -62,19 +56,7 @@ def demo():
     dsn = dsn_with_db(app_dsn, name)
     proc = None
     try:
-        env = dict(os.environ)
-        env.update(sanitizer_env())
-        env["REDLIGHT_MIGRATIONS_DIR"] = str(REPO / "migrations")
-        env["REDLIGHT_DB_DSN"] = dsn
-        res = subprocess.run([binary, "migrate", "up"], env=env,
-                             capture_output=True, text=True, timeout=120,
-                             stdin=subprocess.DEVNULL, check=False)
-        assert res.returncode == 0, res.stderr
-        res = subprocess.run(
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-f",
-             str(REPO / "tests/fixtures/demo_movies.sql")],
-            capture_output=True, text=True, timeout=60, check=False)
-        assert res.returncode == 0, res.stderr
+        demo_database(binary, dsn)
         db = Psql(dsn)
         for i, title in enumerate(STAR_WARS[1:] + NEAR_MISSES):
             db("INSERT INTO movies (title, year, runtime, genres) VALUES "
@@ -107,23 +89,8 @@ def demo():
         admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def listing(api, query):
-    r = api.get("/v1/movies?" + query)
-    assert r.status_code == 200, f"{query}: {r.status_code} {r.text!r}"
-    body = r.json()
-    assert set(body) == {"movies", "metadata"}
-    return body
-
-
 def titles(body):
     return [m["title"] for m in body["movies"]]
-
-
-def invalid(api, query, errors):
-    r = api.get("/v1/movies?" + query)
-    assert r.status_code == 422, f"{query}: {r.status_code} {r.text!r}"
-    assert r.headers["Content-Type"].split(";")[0] == "application/json"
-    assert r.json() == {"error": errors}, query
 
 
 # ---- relevance on the demo movies -------------------------------------------

@@ -45,7 +45,9 @@ opens(const struct rl_cursor_key *k, const char *b, const char *s, size_t len)
 static void
 round_trip_and_tamper(void **state)
 {
-    struct rl_arena *a = *state;
+    (void)state;
+    struct rl_arena *a = rl_arena_create(0);
+    assert_non_null(a);
     struct rl_cursor_key k = key_of("0123456789abcdef0123456789abcdef");
     char *c =
         rl_cursor_seal(a, &k, bind, strlen(bind), payload, sizeof(payload));
@@ -98,12 +100,15 @@ round_trip_and_tamper(void **state)
     rl_cursor_key_derive(&k3, "other purpose",
                          "0123456789abcdef0123456789abcdef", 32);
     assert_false(opens(&k3, bind, c, len));
+    rl_arena_destroy(a);
 }
 
 static void
 sizes(void **state)
 {
-    struct rl_arena *a = *state;
+    (void)state;
+    struct rl_arena *a = rl_arena_create(0);
+    assert_non_null(a);
     struct rl_cursor_key k;
     rl_cursor_key_random(&k);
     static unsigned char big[RL_CURSOR_MAX_PAYLOAD + 1];
@@ -123,20 +128,7 @@ sizes(void **state)
     static char huge[100000];
     memset(huge, 'A', sizeof(huge));
     assert_false(rl_cursor_open(&k, "", 0, huge, sizeof(huge), out, &n));
-}
-
-static int
-arena_setup(void **state)
-{
-    *state = rl_arena_create(0);
-    return *state == NULL ? -1 : 0;
-}
-
-static int
-arena_teardown(void **state)
-{
-    rl_arena_destroy(*state);
-    return 0;
+    rl_arena_destroy(a);
 }
 
 int
@@ -146,9 +138,8 @@ main(void)
         return 1;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(round_trip_and_tamper, arena_setup,
-                                        arena_teardown),
-        cmocka_unit_test_setup_teardown(sizes, arena_setup, arena_teardown),
+        cmocka_unit_test(round_trip_and_tamper),
+        cmocka_unit_test(sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
