@@ -29,6 +29,10 @@ DEPS_TEST  += nodejs
 # with Debian's nodejs it is a package of its own.
 DEPS_TEST  += $(if $(shell command -v npm 2>/dev/null),,npm)
 DEPS_BENCH := wrk nginx-light
+# make fleet, tests/test_fleet.py and make bench/fleet: Caddy in front of
+# several nodes sharing one rate limit in Redis.
+DEPS_FLEET := caddy redis-server
+DEPS_TEST  += $(DEPS_FLEET)
 
 # 1.0.0+git<commits>.<hash>[.dirty]: always increases (remote/deb/version.sh).
 VERSION := $(shell remote/deb/version.sh)
@@ -222,6 +226,16 @@ run: deps/run
 	@$(MAKE) --no-print-directory db/start db/setup db/demo-user
 	exec bin/api -db-dsn '$(REDLIGHT_DB_DSN)' -port '$(PORT)' $(DEV_RUN_FLAGS) $(ARGS)
 
+## fleet [PORT=4000] [ARGS=...]: make run's database, Redis, three nodes on PORT+1..PORT+3 and Caddy on PORT (README Fleet); Ctrl-C stops them
+.PHONY: fleet
+fleet: deps/run
+	@tests/tools/deps.sh $(DEPS_FLEET)
+	@$(MAKE) --no-print-directory build
+	@started=0; tests/tools/pgcluster.sh status var/pgdata '$(DEV_PGPORT)' >/dev/null 2>&1 || started=1; \
+	$(MAKE) --no-print-directory db/start db/setup db/demo-user && \
+	DEV_PGPORT='$(DEV_PGPORT)' FLEET_STARTED_DB=$$started ARGS='$(ARGS)' \
+		exec tests/tools/fleet.sh '$(PORT)'
+
 ## test: everything, on a throw-away cluster, sanitized
 .PHONY: test
 test: deps
@@ -248,6 +262,13 @@ fuzz/http: deps
 bench: deps/bench
 	@$(MAKE) --no-print-directory build bin/bench-bare
 	tests/bench/run.sh
+
+## bench/fleet: 1 node direct vs 1 and 3 nodes behind Caddy (+ the Redis limiter), healthcheck and GET by id, ratios in one run
+.PHONY: bench/fleet
+bench/fleet: deps/bench
+	@tests/tools/deps.sh $(DEPS_FLEET)
+	@$(MAKE) --no-print-directory build
+	python3 tests/bench/fleet.py
 
 ## bench/compare: make bench with the build of BASE=<commit> beside this one
 # BASE is built from `git archive` under var/bench/base-<commit>/ (kept for

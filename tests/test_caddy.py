@@ -109,21 +109,28 @@ def get(url, xff=None, auth=None):
     return requests.get(url, headers=headers, auth=auth, timeout=10)
 
 
-def test_production_caddyfile_validates(password_hash, tmp_path):
+# The fleet's file (remote/fleet/Caddyfile) is checked the same way here
+# and run by tests/test_fleet.py.
+FLEET_CADDYFILE = os.path.join(ROOT, "remote", "fleet", "Caddyfile")
+
+
+@pytest.mark.parametrize("caddyfile", [CADDYFILE, FLEET_CADDYFILE],
+                         ids=["production", "fleet"])
+def test_production_caddyfile_validates(password_hash, tmp_path, caddyfile):
     env = caddy_env(str(tmp_path), REDLIGHT_DOMAIN="api.example.com",
                     REDLIGHT_ACME_EMAIL="ops@example.com",
                     REDLIGHT_METRICS_USER=USER,
                     REDLIGHT_METRICS_HASH=password_hash)
-    proc = subprocess.run([caddy_bin(), "validate", "--config", CADDYFILE,
+    proc = subprocess.run([caddy_bin(), "validate", "--config", caddyfile,
                            "--adapter", "caddyfile"], env=env,
                           capture_output=True, text=True, timeout=60,
                           check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Valid configuration" in proc.stdout + proc.stderr
-    fmt = subprocess.run([caddy_bin(), "fmt", CADDYFILE],
+    fmt = subprocess.run([caddy_bin(), "fmt", caddyfile],
                          capture_output=True, text=True, timeout=60,
                          check=True)
-    with open(CADDYFILE, encoding="utf-8") as f:
+    with open(caddyfile, encoding="utf-8") as f:
         assert fmt.stdout == f.read(), "Caddyfile is not caddy-fmt clean"
 
 

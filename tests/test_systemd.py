@@ -245,6 +245,42 @@ def test_listen_fds_for_another_pid_is_ignored(spawn_server):
     assert inst.anonymous().get("/v1/healthcheck").status_code == 200
 
 
+def verify_clean(tmp_path, checked):
+    """systemd-analyze verify prints nothing for checked (unit names, run in
+    tmp_path, where the caller put the files) and `systemd-analyze security`
+    rates checked[0]'s sandbox "OK" or better (exposure <= 2.0)."""
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.fail("systemd-analyze is missing (package systemd)")
+    proc = subprocess.run([tool, "verify", *checked],
+                          cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip() == "" and proc.stderr.strip() == "", \
+        proc.stdout + proc.stderr
+    sec = subprocess.run([tool, "security", "--offline=true",
+                          "--no-pager", checked[0]],
+                         cwd=tmp_path, capture_output=True, text=True,
+                         timeout=60, check=False)
+    line = [ln for ln in sec.stdout.splitlines()
+            if "Overall exposure level" in ln]
+    assert line, sec.stdout + sec.stderr
+    level = float(line[0].split(":")[1].split()[0])
+    assert level <= 2.0, line[0]
+
+
+def unit_with_built_binary(tmp_path, source, name):
+    """Copies the unit file source to tmp_path/name with ExecStart pointed
+    at the built bin/api (see below); returns the unit's text."""
+    binary = os.path.join(ROOT, "bin", "api")
+    assert os.access(binary, os.X_OK), "bin/api is not built"
+    with open(source, encoding="utf-8") as f:
+        text = f.read()
+    (tmp_path / name).write_text(text.replace("/usr/bin/redlight-api",
+                                              binary))
+    return text
+
+
 def test_unit_files_verify_clean(tmp_path):
     """systemd-analyze verify prints nothing for redlight.service and
     redlight.socket.
@@ -254,36 +290,25 @@ def test_unit_files_verify_clean(tmp_path):
     executable, so the copy verified here points at the built bin/api and
     is otherwise byte for byte the file in remote/production. (verify does
     not look up User=, so the missing `redlight` user is not an issue.)"""
-    tool = shutil.which("systemd-analyze")
-    if tool is None:
-        pytest.fail("systemd-analyze is missing (package systemd)")
-    binary = os.path.join(ROOT, "bin", "api")
-    assert os.access(binary, os.X_OK), "bin/api is not built"
-    with open(os.path.join(UNITS, "redlight.service"), encoding="utf-8") as f:
-        service = f.read()
+    service = unit_with_built_binary(
+        tmp_path, os.path.join(UNITS, "redlight.service"), "redlight.service")
     assert "ExecStart=/usr/bin/redlight-api " in service
-    (tmp_path / "redlight.service").write_text(
-        service.replace("/usr/bin/redlight-api", binary))
     shutil.copy(os.path.join(UNITS, "redlight.socket"),
                 tmp_path / "redlight.socket")
-    proc = subprocess.run([tool, "verify", "redlight.service",
-                           "redlight.socket"],
-                          cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.strip() == "" and proc.stderr.strip() == "", \
-        proc.stdout + proc.stderr
+    verify_clean(tmp_path, ["redlight.service", "redlight.socket"])
 
-    # The sandbox is what `systemd-analyze security` calls "OK" or better.
-    sec = subprocess.run([tool, "security", "--offline=true",
-                          "--no-pager", "redlight.service"],
-                         cwd=tmp_path, capture_output=True, text=True,
-                         timeout=60, check=False)
-    line = [ln for ln in sec.stdout.splitlines()
-            if "Overall exposure level" in ln]
-    assert line, sec.stdout + sec.stderr
-    level = float(line[0].split(":")[1].split()[0])
-    assert level <= 2.0, line[0]
+
+def test_fleet_template_unit_verifies_clean(tmp_path):
+    """remote/fleet/redlight@.service, as redlight@4001.service: verify
+    prints nothing (ExecStart pointed at bin/api, as above), the sandbox is
+    as tight as redlight.service's, and the instance is the port."""
+    unit = unit_with_built_binary(
+        tmp_path, os.path.join(ROOT, "remote", "fleet", "redlight@.service"),
+        "redlight@.service")
+    assert "ExecStart=/usr/bin/redlight-api -port %i " in unit
+    assert "EnvironmentFile=/etc/redlight/redlight.env" in unit
+    assert "EnvironmentFile=-/etc/redlight/redlight@%i.env" in unit
+    verify_clean(tmp_path, ["redlight@4001.service"])
 
 
 def test_unit_contract():
