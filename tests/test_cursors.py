@@ -234,6 +234,20 @@ def test_cursor_of_another_key_is_refused_and_a_shared_key_works(
     invalid_cursor(a, query + "&cursor=" + cursor)
 
 
+def test_cursor_of_a_query_as_long_as_allowed(api, make_movie):
+    """30,000 one-letter genres (a query string near the 64 KiB limit):
+    the cursor still binds them all."""
+    tok = token()
+    for _ in range(3):
+        make_movie(title=f"{tok} long", genres=["a"])
+    query = f"title={tok}&page_size=2&genres=" + ",".join(["a"] * 30000)
+    first = listing(api, query)
+    assert first["metadata"]["total_records"] == 3
+    second = listing(api, query + "&cursor=" + first["metadata"]["next_cursor"])
+    assert len(second["movies"]) == 1 and "next_cursor" not in second["metadata"]
+    invalid_cursor(api, query + ",a&cursor=" + first["metadata"]["next_cursor"])
+
+
 def test_past_the_end_by_cursor_keeps_the_metadata(api, make_movie):
     """Rows deleted after a cursor was made: the next page is empty, with
     the real metadata (§12 #2), and no next_cursor."""

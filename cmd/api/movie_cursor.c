@@ -46,12 +46,15 @@ add_field(struct rl_buf *b, const char *s)
 }
 
 /* What a cursor is bound to: the query minus the page, normalised (an
- * empty filter and an absent one are the same). NULL when out of memory. */
+ * empty filter and an absent one are the same). NULL when out of memory.
+ * Its size follows the query string's (at most 64 KiB, contract §12 #25):
+ * a genre costs 4 bytes more here than its comma there, so 64 KiB of
+ * one-letter genres take 160 KiB; the cap only guards against a bug. */
 static char *
 binding(struct rl_arena *arena, const struct rl_movie_filter *f, size_t *len)
 {
     struct rl_buf b;
-    rl_buf_init(&b, 64 * 1024, arena);
+    rl_buf_init(&b, 1024 * 1024, arena);
     unsigned char n[4];
     rl_buf_addstr(&b, "GET /v1/movies");
     rl_buf_addc(&b, '\0');
