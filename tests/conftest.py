@@ -31,9 +31,14 @@ response off it; wait_closed(socks, deadline) when the server closed each;
 probe_latency(inst, paths, ...) a well-behaved client's request times;
 percentile(samples, q).
 
+Database outages (tests/test_db_freeze.py, tests/test_readyz.py):
+frozen_cluster() SIGSTOPs this run's PostgreSQL (postmaster and children, by
+PID) for the `with` block and always SIGCONTs them.
+
 Every test makes its own data with unique(); tests must not depend on order.
 """
 
+import contextlib
 import email
 import email.policy
 import errno
@@ -45,6 +50,7 @@ import secrets
 import re
 import selectors
 import shlex
+import signal
 import socket
 import subprocess
 import time
@@ -596,3 +602,68 @@ def stop_process(proc, timeout=10):
         proc.kill()
         proc.wait()
         return False
+
+
+def _postmaster_pid():
+    tmp = os.environ.get("REDLIGHT_TEST_TMP")
+    if not tmp:
+        pytest.skip("REDLIGHT_TEST_TMP is not set (run the tests with "
+                    "make test)")
+    with open(os.path.join(tmp, "pgdata", "postmaster.pid"),
+              encoding="ascii") as f:
+        return int(f.readline())
+
+
+def _stat(pid):
+    """(state, ppid) of /proc/<pid>/stat, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii",
+                  errors="replace") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    return fields[0], int(fields[1])
+
+
+def _children(ppid):
+    """PIDs whose parent is ppid (this kernel has no /proc/*/children)."""
+    kids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = _stat(int(name))
+            if st is not None and st[1] == ppid:
+                kids.append(int(name))
+    return kids
+
+
+@contextlib.contextmanager
+def frozen_cluster():
+    """SIGSTOPs the postmaster (first, so it forks nothing more) and every
+    child it has, waits until they are all stopped, and always SIGCONTs
+    them on the way out. Yields the list of stopped PIDs."""
+    postmaster = _postmaster_pid()
+    stopped = []
+    try:
+        os.kill(postmaster, signal.SIGSTOP)
+        stopped.append(postmaster)
+        for pid in _children(postmaster):
+            try:
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            states = [_stat(pid) for pid in stopped]
+            if all(st is None or st[0] in "Tt" for st in states):
+                break
+            time.sleep(0.01)
+        else:
+            raise AssertionError("the cluster did not stop")
+        yield stopped
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass

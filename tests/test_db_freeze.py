@@ -14,14 +14,13 @@ $REDLIGHT_TEST_TMP/pgdata/postmaster.pid and its children, by PID; a
 `finally` always sends SIGCONT.
 """
 
-import contextlib
 import os
-import signal
 import threading
 import time
 
-import pytest
 import requests
+
+from conftest import frozen_cluster
 
 # statement_timeout (cmd/api/main.c) + RL_PG_SLACK_MS; connecting is bounded
 # by RL_PG_CONNECT_TIMEOUT_MS (3 s), which is shorter.
@@ -32,71 +31,6 @@ DEADLINE = 3.5
 MAX_FREEZE = 20.0
 GENERIC_500 = {"error": "the server encountered a problem and could not "
                         "process your request"}
-
-
-def _postmaster_pid():
-    tmp = os.environ.get("REDLIGHT_TEST_TMP")
-    if not tmp:
-        pytest.skip("REDLIGHT_TEST_TMP is not set (run the tests with "
-                    "make test)")
-    with open(os.path.join(tmp, "pgdata", "postmaster.pid"),
-              encoding="ascii") as f:
-        return int(f.readline())
-
-
-def _stat(pid):
-    """(state, ppid) of /proc/<pid>/stat, or None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii",
-                  errors="replace") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return None
-    return fields[0], int(fields[1])
-
-
-def _children(ppid):
-    """PIDs whose parent is ppid (this kernel has no /proc/*/children)."""
-    kids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            st = _stat(int(name))
-            if st is not None and st[1] == ppid:
-                kids.append(int(name))
-    return kids
-
-
-@contextlib.contextmanager
-def frozen_cluster():
-    """SIGSTOPs the postmaster (first, so it forks nothing more) and every
-    child it has, waits until they are all stopped, and always SIGCONTs
-    them on the way out. Yields the list of stopped PIDs."""
-    postmaster = _postmaster_pid()
-    stopped = []
-    try:
-        os.kill(postmaster, signal.SIGSTOP)
-        stopped.append(postmaster)
-        for pid in _children(postmaster):
-            try:
-                os.kill(pid, signal.SIGSTOP)
-                stopped.append(pid)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline:
-            states = [_stat(pid) for pid in stopped]
-            if all(st is None or st[0] in "Tt" for st in states):
-                break
-            time.sleep(0.01)
-        else:
-            raise AssertionError("the cluster did not stop")
-        yield stopped
-    finally:
-        for pid in stopped:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
 
 
 def _mailer_gave_up(log_path, offset):

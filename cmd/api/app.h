@@ -23,6 +23,7 @@
 
 struct rl_db;
 struct rl_authcache;
+struct rl_db_probe;
 struct rl_limiter;
 struct api_metrics;
 struct api_conns;
@@ -50,6 +51,7 @@ struct api_config {
     bool auth_cache; /* cache authenticated users (internal/authcache) */
     int http_threads;
     int64_t shutdown_timeout_ms;
+    int64_t drain_delay_ms; /* after SIGTERM, serve on while not ready */
     struct {
         const char *secret; /* "" = no JWTs (POST /v1/tokens/jwt is 404) */
         const char *issuer;
@@ -111,6 +113,11 @@ struct api_app {
     atomic_long in_flight;     /* requests between first call and completion */
     atomic_long fresh_conns;   /* connections that have not sent a request */
     atomic_bool shutting_down; /* set by api_server_quiesce */
+    /* Readiness (GET /readyz, healthcheck.c): draining is set by main.c
+     * when SIGTERM arrives, before -drain-delay; probe says whether the
+     * database answers (internal/data/probe.h; NULL: not started). */
+    atomic_bool draining;
+    struct rl_db_probe *probe;
     /* Built from cfg at start-up (middleware.c, metrics.c), immutable
      * afterwards except through their own locks and atomics. */
     struct rl_limiter *limiter; /* NULL when -limiter-enabled=false */

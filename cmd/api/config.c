@@ -70,6 +70,9 @@ static const struct flag flags[] = {
      "libmicrohttpd I/O threads (number of CPUs)"},
     {"shutdown-timeout", K_DURATION, API_PUBLIC, OFF(shutdown_timeout_ms),
      "How long in-flight requests may take after SIGINT/SIGTERM"},
+    {"drain-delay", K_DURATION, API_PUBLIC, OFF(drain_delay_ms),
+     "After SIGTERM, keep serving this long while /readyz answers 503, then "
+     "shut down (5s in production behind a load balancer)"},
     {"smtp-host", K_STRING, API_PUBLIC, OFF(smtp.host),
      "SMTP host (empty: write mails as .eml files under -mail-dir)"},
     {"smtp-port", K_INT, API_PUBLIC, OFF(smtp.port),
@@ -156,6 +159,7 @@ set_defaults(struct api_config *cfg)
      * throughput is at most concurrency / round-trip time. */
     cfg->db.concurrency = cfg->http_threads * 2;
     cfg->shutdown_timeout_ms = 30 * 1000;
+    cfg->drain_delay_ms = 0;
     cfg->limiter.rps = 2;
     cfg->limiter.burst = 4;
     cfg->limiter.enabled = true;

@@ -10,6 +10,8 @@
 
 /* healthcheck.c */
 int api_healthcheck(struct api_app *app, struct api_req *req);
+/* GET /readyz: 200 ready, or 503 with the reason (CONTRACT §13.2). */
+int api_readyz(struct api_app *app, struct api_req *req);
 
 /* movies.c */
 int api_movie_create(struct api_app *app, struct api_req *req);

@@ -1,10 +1,14 @@
 /*
  * main.c — flags → config, app wiring, signals and the shutdown order:
- *   stop accepting → let requests in flight finish (up to -shutdown-timeout)
- *   → stop the HTTP server → stop the mail worker (after its job in flight)
- *   → stop the authentication cache's listener → close the pool → "stopped
- * server", exit 0. A second SIGINT/SIGTERM during the wait forces exit (status
- * 1).
+ *   SIGINT/SIGTERM: /readyz answers 503 "shutting down" at once, and the
+ *   server goes on serving for -drain-delay (0 by default) so that load
+ *   balancers stop sending first → stop accepting → let requests in flight
+ *   finish (up to -shutdown-timeout) → stop the HTTP server → stop the mail
+ *   worker (after its job in flight) → stop the authentication cache's
+ *   listener and the database probe → close the pool → "stopped server",
+ *   exit 0. A second SIGINT/SIGTERM during the drain delay ends the delay
+ *   (the shutdown goes on as above); one during the wait for requests
+ *   forces exit (status 1).
  */
 #include <jansson.h>
 #include <signal.h>
@@ -26,6 +30,7 @@
 #include "internal/base/clock.h"
 #include "internal/data/movies.h"
 #include "internal/data/pool.h"
+#include "internal/data/probe.h"
 #include "internal/jsonlog/jsonlog.h"
 #include "internal/mailer/worker.h"
 #include "internal/password/password.h"
@@ -73,6 +78,29 @@ drain(struct api_app *app, const sigset_t *sigs)
         }
     }
     return true;
+}
+
+/* The drain delay: readiness already says 503; serve on for delay_ms, so
+ * load balancers that poll /readyz stop sending before the listener
+ * closes. A second signal ends it early. */
+static void
+drain_delay(int64_t delay_ms, const sigset_t *sigs)
+{
+    if (delay_ms <= 0) {
+        return;
+    }
+    rl_log_props(RL_LOG_INFO, "draining: /readyz answers 503, still serving",
+                 RL_LOG_INT("drain_delay_ms", delay_ms), NULL);
+    int64_t deadline = rl_mono_ms() + delay_ms;
+    for (int64_t left = delay_ms; left > 0; left = deadline - rl_mono_ms()) {
+        struct timespec ts = {(time_t)(left / 1000),
+                              (long)(left % 1000) * 1000 * 1000};
+        if (sigtimedwait(sigs, NULL, &ts) > 0) {
+            rl_log_props(RL_LOG_INFO, "second signal: drain delay cut short",
+                         NULL);
+            return;
+        }
+    }
 }
 
 static int
@@ -143,6 +171,13 @@ serve(struct api_app *app)
         return 1;
     }
     rl_log_props(RL_LOG_INFO, "database connection pool established", NULL);
+    e = rl_db_probe_start(app->cfg.db.dsn, &app->probe);
+    if (e != RL_OK) {
+        rl_log_props(RL_LOG_FATAL, "cannot start the database probe",
+                     RL_LOG_STR("error", rl_err_str(e)), NULL);
+        rl_db_close(app->db);
+        return 1;
+    }
     if (app->cfg.auth_cache) {
         e = rl_authcache_new(RL_AUTHCACHE_CAPACITY, RL_AUTHCACHE_TTL_MS,
                              &app->authcache);
@@ -153,6 +188,7 @@ serve(struct api_app *app)
             rl_log_props(RL_LOG_FATAL, "cannot start the authentication cache",
                          RL_LOG_STR("error", rl_err_str(e)), NULL);
             rl_authcache_free(app->authcache);
+            rl_db_probe_stop(app->probe);
             rl_db_close(app->db);
             return 1;
         }
@@ -177,6 +213,7 @@ serve(struct api_app *app)
         rl_log_props(RL_LOG_FATAL, "cannot start the mail worker",
                      RL_LOG_STR("error", rl_err_str(e)), NULL);
         rl_authcache_free(app->authcache);
+        rl_db_probe_stop(app->probe);
         rl_db_close(app->db);
         return 1;
     }
@@ -188,6 +225,7 @@ serve(struct api_app *app)
         api_middleware_free(app);
         rl_mailer_stop(mailer);
         rl_authcache_free(app->authcache);
+        rl_db_probe_stop(app->probe);
         rl_db_close(app->db);
         return 1;
     }
@@ -204,6 +242,7 @@ serve(struct api_app *app)
         api_middleware_free(app);
         rl_mailer_stop(mailer);
         rl_authcache_free(app->authcache);
+        rl_db_probe_stop(app->probe);
         rl_db_close(app->db);
         return 1;
     }
@@ -230,12 +269,17 @@ serve(struct api_app *app)
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0) {
     }
+    atomic_store(&app->draining, true); /* /readyz: 503 from now on */
     rl_log_props(RL_LOG_INFO, "shutting down server",
                  RL_LOG_STR("signal", strsignal(sig)), NULL);
-    if (rl_sd_notify("STOPPING=1") != RL_OK) {
+    /* systemd: stopping from the signal on (its stop timeout runs from it
+     * too), while the drain delay still serves. */
+    if (rl_sd_notify(app->cfg.drain_delay_ms > 0 ? "STOPPING=1\nSTATUS=draining"
+                                                 : "STOPPING=1") != RL_OK) {
         rl_log_props(RL_LOG_ERROR, "cannot notify systemd (NOTIFY_SOCKET)",
                      NULL);
     }
+    drain_delay(app->cfg.drain_delay_ms, &sigs);
     api_server_quiesce(srv);
     if (!drain(app, &sigs)) {
         rl_log_flusher_stop();
@@ -250,6 +294,7 @@ serve(struct api_app *app)
     rl_mailer_stop(mailer); /* the job in flight finishes; the rest waits */
     rl_log_flusher_stop();
     rl_authcache_free(app->authcache); /* joins the listener */
+    rl_db_probe_stop(app->probe);
     rl_db_close(app->db);
     rl_log_props(RL_LOG_INFO, "stopped server", RL_LOG_STR("addr", addr), NULL);
     return 0;
@@ -262,6 +307,7 @@ main(int argc, char **argv)
     memset(&app, 0, sizeof(app));
     atomic_init(&app.in_flight, 0);
     atomic_init(&app.fresh_conns, 0);
+    atomic_init(&app.draining, false);
     int next = 0;
     switch (api_config_parse(&app.cfg, argc, argv, &next)) {
     case API_CONFIG_OK:

@@ -1,6 +1,7 @@
 /*
  * middleware.c — the chain in front of the router, in the contract's order:
- * metrics → CORS → rate limit → authenticate → route. Each layer either
+ * metrics → CORS → rate limit → authenticate → route (readiness skips the
+ * limiter and authentication: api_route_unguarded). Each layer either
  * answers (and returns its status) or returns API_CONTINUE to pass the
  * request on (helpers.h). The metrics
  * layer lives in server.c, which alone sees a request arrive and its
@@ -241,6 +242,10 @@ api_handle(struct api_app *app, struct api_req *req)
     int status = cors(app, req);
     if (status != API_CONTINUE) {
         return status;
+    }
+    if (api_route_unguarded(req)) {
+        /* Readiness: no limiter, no authentication (CONTRACT §13.2). */
+        return api_route(app, req);
     }
     status = rate_limit(app, req);
     if (status != API_CONTINUE) {

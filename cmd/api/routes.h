@@ -35,6 +35,12 @@ extern const struct api_route api_routes[];
  * Sets req->route to the matched pattern. */
 int api_route(struct api_app *app, struct api_req *req);
 
+/* True for a path the middleware lets through without the rate limiter
+ * and authentication (any method: a POST gets the router's usual 405):
+ * /readyz, polled every second by load balancers, from a few addresses,
+ * without credentials (CONTRACT §13.2 Readiness). Pure. */
+bool api_route_unguarded(const struct api_req *req);
+
 /* Where req must run: nothing that waits on the database or hashes a
  * password runs on an I/O thread. */
 enum api_work api_route_work(struct api_req *req);

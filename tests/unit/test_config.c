@@ -61,6 +61,8 @@ static const struct flag_case {
      3, 5},
     {"shutdown-timeout", "REDLIGHT_SHUTDOWN_TIMEOUT", DURATION,
      OFF(shutdown_timeout_ms), "5s", "1.5s", 5000, 1500},
+    {"drain-delay", "REDLIGHT_DRAIN_DELAY", DURATION, OFF(drain_delay_ms), "5s",
+     "250ms", 5000, 250},
     {"smtp-host", "REDLIGHT_SMTP_HOST", STRING, OFF(smtp.host),
      "smtp.example.com", "mail.example.org", 0, 0},
     {"smtp-port", "REDLIGHT_SMTP_PORT", INT, OFF(smtp.port), "587", "465", 587,
@@ -832,6 +834,8 @@ every_range_check_message(void **state)
                               "-write-timeout must be positive\n"},
         {"-shutdown-timeout=1", "invalid value \"1\" for flag "
                                 "-shutdown-timeout: parse error\n"},
+        {"-drain-delay=-1s", "invalid value \"-1s\" for flag "
+                             "-drain-delay: parse error\n"},
         {"-max-conns=0", "-max-conns must be between 1 and 1000000\n"},
         {"-max-conns=1000001", "-max-conns must be between 1 and 1000000\n"},
         {"-max-conns-per-ip=0",

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -298,6 +299,9 @@ test_route_work(void **state)
         {"GET", "/v1/nope", auth, API_WORK_DB},
         {"POST", "/v1/users", auth, API_WORK_HASH},
         {"GET", "/v1/healthcheck", empty_auth, API_WORK_INLINE},
+        /* Readiness is never authenticated: Authorization is ignored. */
+        {"GET", "/readyz", auth, API_WORK_INLINE},
+        {"POST", "/readyz", auth, API_WORK_INLINE},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct api_req *req = fake_req_new(&app, cases[i].method, cases[i].path,
@@ -426,6 +430,74 @@ test_body_checks(void **state)
     }
 }
 
+/* body as api_reply_json encodes it: the bytes every other response
+ * has. */
+static void
+assert_json_encoded(const struct api_req *req, json_t *body)
+{
+    char *want = json_dumps(body, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+    assert_non_null(want);
+    size_t n = strlen(want);
+    assert_int_equal(req->resp_len, n + 1);
+    assert_memory_equal(req->resp_body, want, n);
+    assert_int_equal(req->resp_body[n], '\n');
+    free(want);
+    json_decref(body);
+}
+
+/* GET /readyz (CONTRACT §13.2): 200 ready; 503 shutting down from the
+ * signal (draining) or the quiesce on; bodies byte for byte as every other
+ * response is encoded, shared static bytes. (The database-unreachable body
+ * needs the probe's thread: tests/test_readyz.py.) */
+static void
+test_readyz(void **state)
+{
+    (void)state;
+    struct api_req *req = route("GET", "/readyz");
+    assert_int_equal(req->status, 200);
+    assert_true(req->resp_shared);
+    assert_string_equal(req->route, "/readyz");
+    assert_json_encoded(req, json_pack("{s:s}", "status", "ready"));
+    fake_req_free(req);
+
+    req = route("HEAD", "/readyz");
+    assert_int_equal(req->status, 200);
+    fake_req_free(req);
+
+    atomic_store(&app.draining, true);
+    req = route("GET", "/readyz");
+    assert_int_equal(req->status, 503);
+    assert_json_encoded(req, json_pack("{s:s, s:s}", "status", "not ready",
+                                       "reason", "shutting down"));
+    fake_req_free(req);
+    atomic_store(&app.draining, false);
+    atomic_store(&app.shutting_down, true);
+    req = route("GET", "/readyz");
+    assert_int_equal(req->status, 503);
+    fake_req_free(req);
+    atomic_store(&app.shutting_down, false);
+
+    req = route("POST", "/readyz");
+    assert_int_equal(req->status, 405);
+    assert_string_equal(fake_resp_header(req, "Allow", NULL),
+                        "GET, HEAD, OPTIONS");
+    fake_req_free(req);
+
+    static const char *const paths[] = {"/readyz", "/readyz?x=1"};
+    for (size_t i = 0; i < 2; i++) {
+        req = fake_req_new(&app, "GET", paths[i], NULL);
+        assert_true(api_route_unguarded(req));
+        fake_req_free(req);
+    }
+    static const char *const others[] = {"/readyz/", "/readyzz", "/ready",
+                                         "/v1/readyz", "/readyz%00"};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        req = fake_req_new(&app, "GET", others[i], NULL);
+        assert_false(api_route_unguarded(req));
+        fake_req_free(req);
+    }
+}
+
 int
 main(void)
 {
@@ -442,6 +514,7 @@ main(void)
         cmocka_unit_test(test_pattern_and_allow),
         cmocka_unit_test(test_movie_list_filters),
         cmocka_unit_test(test_body_checks),
+        cmocka_unit_test(test_readyz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
