@@ -141,7 +141,10 @@ class Node:
         return f"http://127.0.0.1:{self.port}"
 
     def get(self, path, headers=None):
-        return request(self.port, "GET", path, headers=headers)
+        """GET path from a fresh source address: a client of its own for
+        the rate limiter (every 127/8 address may read the metrics)."""
+        return request(self.port, "GET", path, headers=headers,
+                       source=fresh_source())
 
     def ready(self):
         """Status of GET /readyz, or None when nothing answers."""
@@ -309,13 +312,16 @@ class Fleet:
 
     def close(self):
         """Stops Caddy, the nodes (SIGTERM, SIGKILL after 60 s) and Redis.
-        Returns the nodes' exit statuses."""
+        Returns the exit status of each node that was still running (None
+        for one that was not)."""
         if self.caddy_proc is not None:
             stop_pid(self.caddy_proc, timeout=10)
-        for node in self.nodes:
-            if node.proc is not None and node.proc.poll() is None:
-                node.proc.terminate()
-        statuses = [stop_pid(n.proc) if n.proc else None for n in self.nodes]
+        running = [n for n in self.nodes
+                   if n.proc is not None and n.proc.poll() is None]
+        for node in running:
+            node.proc.terminate()
+        statuses = [stop_pid(n.proc) if n in running else None
+                    for n in self.nodes]
         self.stop_redis()
         return statuses
 
