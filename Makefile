@@ -15,14 +15,14 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # Debian 12 packages, by purpose.  `make deps` installs the missing ones.
 DEPS_BUILD := gcc make pkg-config git libmicrohttpd-dev libpq-dev \
-	libjansson-dev libsodium-dev libcurl4-openssl-dev
+	libjansson-dev libsodium-dev libcurl4-openssl-dev libhiredis-dev
 DEPS_RUN   := postgresql postgresql-contrib curl ca-certificates procps jq
 # make deb: dpkg-buildpackage with debhelper, the man page, lintian.
 DEPS_DEB   := build-essential dpkg-dev debhelper help2man lintian
 # chromium (about 120 MB) runs the browser CORS test, tests/test_cors_browser.py.
 DEPS_TEST  := libcmocka-dev python3 python3-pytest python3-requests \
 	python3-aiosmtpd python3-jsonschema systemd caddy dpkg-dev chromium \
-	prometheus $(DEPS_DEB) debootstrap
+	prometheus redis-server $(DEPS_DEB) debootstrap
 # nodejs runs Prism for tests/test_openapi_prism.py (tests/tools/npm-tool.sh).
 DEPS_TEST  += nodejs
 # npm comes with NodeSource's nodejs (and conflicts with Debian's npm there);
@@ -40,7 +40,7 @@ $(if $(VERSION),,$(error remote/deb/version.sh printed no version))
 # Where `migrate` looks when REDLIGHT_MIGRATIONS_DIR is unset; the package
 # build sets /usr/share/redlight/migrations.
 MIGRATIONS_DIR ?= migrations
-PKGS    := libmicrohttpd libpq jansson libsodium libcurl
+PKGS    := libmicrohttpd libpq jansson libsodium libcurl hiredis
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -25,6 +25,7 @@ struct rl_db;
 struct rl_authcache;
 struct rl_db_probe;
 struct rl_limiter;
+struct rl_redis_limiter;
 struct api_metrics;
 struct api_conns;
 struct api_workq;
@@ -72,6 +73,8 @@ struct api_config {
         double rps;
         int burst;
         bool enabled;
+        const char *redis;      /* "" = local buckets only */
+        const char *redis_fail; /* "open" or "closed" */
     } limiter;
     struct {
         int64_t read_timeout_ms;  /* whole request, from its first byte */
@@ -121,6 +124,9 @@ struct api_app {
     /* Built from cfg at start-up (middleware.c, metrics.c), immutable
      * afterwards except through their own locks and atomics. */
     struct rl_limiter *limiter; /* NULL when -limiter-enabled=false */
+    /* NULL unless -limiter-redis is set (and the limiter enabled); then
+     * limiter is the fallback while Redis is unreachable. */
+    struct rl_redis_limiter *redis_limiter;
     struct rl_ipset *trusted_proxies;
     struct rl_ipset *metrics_allow;
     struct api_metrics *metrics;

@@ -98,6 +98,13 @@ static const struct flag flags[] = {
      "Rate limiter maximum burst per client"},
     {"limiter-enabled", K_BOOL, API_PUBLIC, OFF(limiter.enabled),
      "Enable rate limiter"},
+    {"limiter-redis", K_STRING, API_SECRET_DSN, OFF(limiter.redis),
+     "Keep the rate limiter's buckets in Redis, shared by every node using "
+     "it: redis://[:password@]host[:port][/db] or unix:///path (empty: "
+     "each node its own)"},
+    {"limiter-redis-fail", K_STRING, API_PUBLIC, OFF(limiter.redis_fail),
+     "While -limiter-redis is unreachable: open (the node's own buckets) "
+     "or closed (503)"},
     {"trusted-proxies", K_STRING, API_PUBLIC, OFF(trusted_proxies),
      "Proxies whose X-Forwarded-For/X-Real-IP are believed (space-separated "
      "addresses or CIDR prefixes)"},
@@ -163,6 +170,8 @@ set_defaults(struct api_config *cfg)
     cfg->limiter.rps = 2;
     cfg->limiter.burst = 4;
     cfg->limiter.enabled = true;
+    cfg->limiter.redis = "";
+    cfg->limiter.redis_fail = "open";
     cfg->http.read_timeout_ms = 10 * 1000;
     cfg->http.idle_timeout_ms = 60 * 1000;
     cfg->http.write_timeout_ms = 30 * 1000;
@@ -364,6 +373,10 @@ check(const struct api_config *cfg)
     }
     if (cfg->limiter.burst < 1 || cfg->limiter.burst > RL_LIMITER_BURST_MAX) {
         return "-limiter-burst must be between 1 and 1000000";
+    }
+    if (strcmp(cfg->limiter.redis_fail, "open") != 0 &&
+        strcmp(cfg->limiter.redis_fail, "closed") != 0) {
+        return "-limiter-redis-fail must be open or closed";
     }
     if (cfg->http.read_timeout_ms < 1 || cfg->http.idle_timeout_ms < 1 ||
         cfg->http.write_timeout_ms < 1) {
@@ -574,7 +587,10 @@ api_config_parse(struct api_config *cfg, int argc, char **argv, int *next)
     char w1[ENV_NAME_MAX + 8];
     char w2[ENV_NAME_MAX + 8];
     char w3[ENV_NAME_MAX + 8];
-    if (!api_config_check_ipset(where(src, "trusted-proxies", w1, sizeof(w1)),
+    char w4[ENV_NAME_MAX + 8];
+    if (!api_config_check_redis(where(src, "limiter-redis", w4, sizeof(w4)),
+                                cfg->limiter.redis) ||
+        !api_config_check_ipset(where(src, "trusted-proxies", w1, sizeof(w1)),
                                 cfg->trusted_proxies) ||
         !api_config_check_ipset(where(src, "metrics-allow", w2, sizeof(w2)),
                                 cfg->metrics_allow) ||

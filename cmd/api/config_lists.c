@@ -13,6 +13,7 @@
 #include "cmd/api/config_private.h"
 #include "internal/base/err.h"
 #include "internal/base/list.h"
+#include "internal/ratelimit/redis.h"
 #include "internal/netaddr/netaddr.h"
 
 bool
@@ -32,6 +33,24 @@ api_config_check_ipset(const char *where, const char *list)
     }
     if (e != RL_OK) {
         fprintf(stderr, "%s: %s\n", where, rl_err_str(e));
+        return false;
+    }
+    return true;
+}
+
+bool
+api_config_check_redis(const char *where, const char *url)
+{
+    if (url[0] == '\0') {
+        return true;
+    }
+    struct rl_redis_url u;
+    const char *why = "invalid";
+    enum rl_err e = rl_redis_url_parse(url, &u, &why);
+    explicit_bzero(u.password, sizeof(u.password));
+    if (e != RL_OK) {
+        /* Not the value: it may hold a password. */
+        fprintf(stderr, "invalid value for %s: %s\n", where, why);
         return false;
     }
     return true;

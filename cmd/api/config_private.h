@@ -28,6 +28,11 @@ enum api_secret api_config_flag_secret(const char *name, size_t len);
  * and returns false. */
 bool api_config_check_ipset(const char *where, const char *list);
 
+/* True when url is empty or a valid -limiter-redis URL
+ * (rl_redis_url_parse); otherwise prints why to stderr, after where, and
+ * never the value (it may hold a password). */
+bool api_config_check_redis(const char *where, const char *url);
+
 /* True when every item of list is an origin (RFC 6454 §6.1, lower case,
  * no path); else prints on stderr which item is not, naming `where`, and
  * returns false. */

@@ -26,6 +26,7 @@
 #include "internal/data/pool.h"
 #include "internal/procstat/procstat.h"
 #include "internal/ratelimit/ratelimit.h"
+#include "internal/ratelimit/redis.h"
 
 /* Answers 200 with b's text, or 500 when building it ran out of memory. */
 static int
@@ -83,6 +84,67 @@ put_by_status(struct rl_buf *b, struct api_metrics *m)
         }
     }
     rl_buf_addstr(b, "}");
+}
+
+
+/* "rate_limiter" for /debug/vars, put where Go's sorted keys would have
+ * it (after "memstats"): the keys that sort after it are moved behind. */
+static bool
+put_rate_limiter(struct api_app *app, json_t *doc)
+{
+    struct rl_limiter_stats st = {0};
+    if (app->limiter != NULL) {
+        rl_limiter_stats(app->limiter, &st);
+    }
+    json_t *rl = json_pack("{s:b, s:s, s:I}", "enabled", app->limiter != NULL,
+                           "buckets",
+                           app->redis_limiter != NULL ? "redis" : "local",
+                           "local_rejected", (json_int_t)st.rejected);
+    if (rl == NULL) {
+        return false;
+    }
+    if (app->redis_limiter != NULL) {
+        struct rl_redis_limiter_stats rs;
+        rl_redis_limiter_stats(app->redis_limiter, &rs);
+        if (json_object_set_new(
+                rl, "redis",
+                json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                          "up", rs.up, "fail", app->cfg.limiter.redis_fail,
+                          "decisions", (json_int_t)rs.decided, "rejected",
+                          (json_int_t)rs.rejected, "fallbacks",
+                          (json_int_t)rs.unavailable, "errors",
+                          (json_int_t)rs.errors, "connects",
+                          (json_int_t)rs.connects, "downs",
+                          (json_int_t)rs.downs, "slot_waits",
+                          (json_int_t)rs.waits)) != 0) {
+            json_decref(rl);
+            return false;
+        }
+    }
+    if (json_object_set_new(doc, "rate_limiter", rl) != 0) {
+        return false;
+    }
+    /* Re-append, in order, every key that sorts after "rate_limiter". */
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_t *later = json_object();
+    if (later == NULL) {
+        return false;
+    }
+    json_object_foreach_safe(doc, tmp, k, v)
+    {
+        if (strcmp(k, "rate_limiter") > 0) {
+            if (json_object_set(later, k, v) != 0) {
+                json_decref(later);
+                return false;
+            }
+            json_object_del(doc, k);
+        }
+    }
+    int e = json_object_update(doc, later);
+    json_decref(later);
+    return e == 0;
 }
 
 int
@@ -150,7 +212,8 @@ api_debug_vars(struct api_app *app, struct api_req *req)
                   (json_int_t)as.evictions, "flushes", (json_int_t)as.flushes,
                   "notifications", (json_int_t)as.notifications, "reconnects",
                   (json_int_t)as.reconnects));
-    if (body == NULL || doc == NULL || json_object_update(doc, body) != 0) {
+    if (body == NULL || doc == NULL || json_object_update(doc, body) != 0 ||
+        !put_rate_limiter(app, doc)) {
         return api_reply_server_error(req, "out of memory");
     }
     /* Go's expvar page: one `"key": value` a line, each value as
@@ -354,18 +417,57 @@ write_pool(struct rl_buf *b, struct rl_db *db)
                    ds.wait_duration_ns);
 }
 
+/* The shared limiter (-limiter-redis): whether Redis answers, and what
+ * was decided where. */
 static void
-write_limiter(struct rl_buf *b, struct rl_limiter *l)
+write_limiter_redis(struct rl_buf *b, const struct rl_redis_limiter_stats *rs)
 {
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"redlight_ratelimit_redis_up", "gauge",
+         "1 while the shared buckets in Redis (-limiter-redis) answer, 0 "
+         "while the node falls back (-limiter-redis-fail)."},
+        {"redlight_ratelimit_redis_decisions_total", "counter",
+         "Requests whose bucket Redis decided."},
+        {"redlight_ratelimit_redis_fallback_total", "counter",
+         "Requests Redis could not decide: the node's own bucket decided "
+         "(open) or 503 was answered (closed)."},
+        {"redlight_ratelimit_redis_errors_total", "counter",
+         "Failed connects, timeouts and error replies from Redis."},
+        {"redlight_ratelimit_redis_connects_total", "counter",
+         "Connections made to Redis (script loaded)."},
+        {"redlight_ratelimit_redis_down_total", "counter",
+         "Changes from reachable to unreachable."},
+    };
+    uint64_t v[] = {rs->up ? 1 : 0, rs->decided, rs->unavailable,
+                    rs->errors,     rs->connects, rs->downs};
+    for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+        family(b, fam[i].name, fam[i].type, fam[i].help);
+        sample(b, fam[i].name, v[i]);
+    }
+}
+
+static void
+write_limiter(struct rl_buf *b, struct api_app *app)
+{
+    struct rl_limiter *l = app->limiter;
     struct rl_limiter_stats st = {0};
     if (l != NULL) {
         rl_limiter_stats(l, &st);
     }
+    struct rl_redis_limiter_stats rs = {0};
+    if (app->redis_limiter != NULL) {
+        rl_redis_limiter_stats(app->redis_limiter, &rs);
+    }
     family(b, "redlight_ratelimit_rejected_total", "counter",
            "Requests refused with 429 by the rate limiter.");
-    sample(b, "redlight_ratelimit_rejected_total", st.rejected);
+    sample(b, "redlight_ratelimit_rejected_total", st.rejected + rs.rejected);
     if (l == NULL) {
         return; /* -limiter-enabled=false: nothing else to say */
+    }
+    if (app->redis_limiter != NULL) {
+        write_limiter_redis(b, &rs);
     }
     family(b, "redlight_ratelimit_clients", "gauge",
            "Clients the rate limiter remembers (idle ones until swept).");
@@ -474,7 +576,7 @@ api_metrics_prometheus(struct api_app *app, struct api_req *req)
     write_histogram(&b, m);
     write_edge(&b, app);
     write_pool(&b, app->db);
-    write_limiter(&b, app->limiter);
+    write_limiter(&b, app);
 
     /* The outbox needs the database; when it is unreachable the rest of
      * the page is still worth having, so say so instead of failing. */

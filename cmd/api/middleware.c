@@ -27,6 +27,7 @@
 #include "internal/base/clock.h"
 #include "internal/base/list.h"
 #include "internal/ratelimit/ratelimit.h"
+#include "internal/ratelimit/redis.h"
 
 enum rl_err
 api_middleware_init(struct api_app *app)
@@ -39,9 +40,25 @@ api_middleware_init(struct api_app *app)
     struct rl_limiter_config lc = {.rps = app->cfg.limiter.rps,
                                    .burst = app->cfg.limiter.burst};
     e = rl_limiter_new(&lc, &app->limiter);
+    if (e == RL_OK && app->cfg.limiter.redis[0] != '\0') {
+        /* config.c has checked the URL; the same parse cannot fail. */
+        struct rl_redis_url url;
+        e = rl_redis_url_parse(app->cfg.limiter.redis, &url, NULL);
+        /* One connection per I/O thread: each keeps to its own slot. */
+        int conns = app->cfg.http_threads < RL_REDIS_MAX_CONNS
+                        ? app->cfg.http_threads
+                        : RL_REDIS_MAX_CONNS;
+        struct rl_redis_limiter_config rc = {.url = &url,
+                                             .rps = app->cfg.limiter.rps,
+                                             .burst = app->cfg.limiter.burst,
+                                             .conns = conns};
+        if (e == RL_OK) {
+            e = rl_redis_limiter_new(&rc, &app->redis_limiter);
+        }
+        explicit_bzero(url.password, sizeof(url.password));
+    }
     if (e != RL_OK) {
-        rl_ipset_free(app->trusted_proxies);
-        app->trusted_proxies = NULL;
+        api_middleware_free(app);
     }
     return e;
 }
@@ -49,6 +66,8 @@ api_middleware_init(struct api_app *app)
 void
 api_middleware_free(struct api_app *app)
 {
+    rl_redis_limiter_free(app->redis_limiter);
+    app->redis_limiter = NULL;
     rl_limiter_free(app->limiter);
     app->limiter = NULL;
     rl_ipset_free(app->trusted_proxies);
@@ -201,7 +220,11 @@ cors(struct api_app *app, struct api_req *req)
 /* The rate limiter (CONTRACT §7, §13): one bucket per client address;
  * IPv6 clients per /64, the block one subscriber gets, since one host can
  * use any of its 2^64 addresses. Adds the RateLimit-* headers to every
- * response it lets through, and answers 429 with Retry-After itself. */
+ * response it lets through, and answers 429 with Retry-After itself.
+ * With -limiter-redis the bucket is Redis's (§13.2); when Redis cannot
+ * answer, the node's own bucket decides (-limiter-redis-fail open) or the
+ * request gets the overload 503 (closed), without RateLimit-* headers
+ * since no bucket was consulted. */
 static int
 rate_limit(struct api_app *app, struct api_req *req)
 {
@@ -213,7 +236,15 @@ rate_limit(struct api_app *app, struct api_req *req)
         rl_ip_mask(&key, 64);
     }
     struct rl_limiter_result r;
-    rl_limiter_allow(app->limiter, key.b, rl_mono_ns(), &r);
+    if (app->redis_limiter == NULL ||
+        rl_redis_limiter_allow(app->redis_limiter, key.b, &r) != RL_OK) {
+        if (app->redis_limiter != NULL &&
+            strcmp(app->cfg.limiter.redis_fail, "closed") == 0) {
+            req->route = api_route_pattern(req->path, req->path_len);
+            return api_reply_busy(req, 1);
+        }
+        rl_limiter_allow(app->limiter, key.b, rl_mono_ns(), &r);
+    }
     char *limit = rl_arena_printf(req->arena, "%d", app->cfg.limiter.burst);
     char *remaining =
         rl_arena_printf(req->arena, "%lld", (long long)r.remaining);

@@ -191,12 +191,6 @@ sweep_group(const struct rl_limiter *l, struct shard *sh, size_t g, int64_t now)
     return n;
 }
 
-static int64_t
-ceil_s(int64_t ns)
-{
-    return ns <= 0 ? 0 : (ns + NS_PER_S - 1) / NS_PER_S;
-}
-
 /* Counts the used entries of a group and looks for fp among them. */
 static struct entry *
 scan(struct entry *grp, uint64_t fp, int *used, struct entry **avail,
@@ -284,25 +278,36 @@ rl_limiter_allow(struct rl_limiter *l, const unsigned char key[16], int64_t now,
 
     int64_t tat0 = found->tat > now ? found->tat : now;
     int64_t next = tat0 + l->t_ns;
-    int64_t slack;
-    if (next - now > l->tau_ns) {
-        sh->rejected++;
-        slack = now + l->tau_ns - tat0;
-        out->allowed = false;
-        out->retry_after_s = ceil_s(next - now - l->tau_ns);
-        if (out->retry_after_s < 1) {
-            out->retry_after_s = 1;
-        }
-    } else {
+    bool allowed = next - now <= l->tau_ns;
+    if (allowed) {
         found->tat = next;
-        slack = now + l->tau_ns - next;
-        out->allowed = true;
-        out->retry_after_s = 0;
+    } else {
+        sh->rejected++;
     }
-    out->remaining = slack / l->t_ns;
-    out->reset_s =
-        slack >= l->tau_ns ? 0 : ceil_s((out->remaining + 1) * l->t_ns - slack);
+    rl_gcra_result(allowed, now + l->tau_ns - found->tat, l->t_ns, l->tau_ns,
+                   NS_PER_S, out);
     pthread_mutex_unlock(&sh->mu);
+}
+
+static int64_t
+ceil_div(int64_t v, int64_t per_s)
+{
+    return v <= 0 ? 0 : (v + per_s - 1) / per_s;
+}
+
+void
+rl_gcra_result(bool allowed, int64_t slack, int64_t t, int64_t tau,
+               int64_t per_s, struct rl_limiter_result *out)
+{
+    out->allowed = allowed;
+    /* Refused: a request passes once slack has grown to t. */
+    out->retry_after_s = allowed ? 0 : ceil_div(t - slack, per_s);
+    if (!allowed && out->retry_after_s < 1) {
+        out->retry_after_s = 1;
+    }
+    out->remaining = slack / t;
+    out->reset_s =
+        slack >= tau ? 0 : ceil_div((out->remaining + 1) * t - slack, per_s);
 }
 
 size_t

@@ -77,6 +77,14 @@ void rl_limiter_free(struct rl_limiter *l);
 void rl_limiter_allow(struct rl_limiter *l, const unsigned char key[16],
                       int64_t now_ns, struct rl_limiter_result *out);
 
+/* The result of one GCRA decision, in any time unit (per_s of them a
+ * second): allowed or not, slack = now + tau - tat after the decision
+ * (how far the bucket's tat is from running over), t the emission
+ * interval and tau = burst * t. Shared by this limiter and the Redis one
+ * (redis.h), so both answer the same headers. */
+void rl_gcra_result(bool allowed, int64_t slack, int64_t t, int64_t tau,
+                    int64_t per_s, struct rl_limiter_result *out);
+
 /* Forgets every client idle at now_ns, in all shards (one lock at a time).
  * Returns how many were forgotten. Thread-safe. rl_limiter_allow already
  * sweeps each shard once a minute, so calling this is optional. */

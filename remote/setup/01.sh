@@ -46,8 +46,8 @@ die() {
 # shellcheck source=/dev/null
 . /etc/os-release
 case "${ID:-}:${VERSION_ID:-}" in
-debian:12) libs=(libmicrohttpd12 libpq5 libjansson4 libsodium23 libcurl4) ;;
-ubuntu:24.04) libs=(libmicrohttpd12t64 libpq5 libjansson4 libsodium23 libcurl4t64) ;;
+debian:12) libs=(libmicrohttpd12 libpq5 libjansson4 libsodium23 libcurl4 libhiredis0.14) ;;
+ubuntu:24.04) libs=(libmicrohttpd12t64 libpq5 libjansson4 libsodium23 libcurl4t64 libhiredis1.1.0) ;;
 *) die "unsupported system ${PRETTY_NAME:-unknown} (want Debian 12 or Ubuntu 24.04)" ;;
 esac
 

@@ -91,6 +91,10 @@ static const struct flag_case {
      "30", 20, 30},
     {"limiter-enabled", "REDLIGHT_LIMITER_ENABLED", BOOL, OFF(limiter.enabled),
      "false", "true", 0, 1},
+    {"limiter-redis", "REDLIGHT_LIMITER_REDIS", STRING, OFF(limiter.redis),
+     "redis://127.0.0.1:6379/1", "unix:///run/redis/redis.sock", 0, 0},
+    {"limiter-redis-fail", "REDLIGHT_LIMITER_REDIS_FAIL", STRING,
+     OFF(limiter.redis_fail), "closed", "open", 0, 0},
     {"trusted-proxies", "REDLIGHT_TRUSTED_PROXIES", STRING,
      OFF(trusted_proxies), "10.0.0.0/8, 192.0.2.1", "::1/128 127.0.0.1", 0, 0},
     {"cors-trusted-origins", "REDLIGHT_CORS_TRUSTED_ORIGINS", STRING,
@@ -463,6 +467,13 @@ bad_values_name_their_source(void **state)
          "invalid value \"10.0.0.1, proxy.example\" for "
          "$REDLIGHT_TRUSTED_PROXIES: \"proxy.example\" is not an IP address "
          "or CIDR prefix\n"},
+        {"REDLIGHT_LIMITER_REDIS_FAIL", "maybe",
+         "-limiter-redis-fail must be open or closed (set by "
+         "$REDLIGHT_LIMITER_REDIS_FAIL)\n"},
+        /* The reason, never the value: it may hold a password. */
+        {"REDLIGHT_LIMITER_REDIS", "redis://:topsecret@cache:70000",
+         "invalid value for $REDLIGHT_LIMITER_REDIS: the Redis URL's port "
+         "must be a number from 1 to 65535\n"},
         {"REDLIGHT_CORS_TRUSTED_ORIGINS", "http://a.example,http://b/",
          "invalid value \"http://a.example,http://b/\" for "
          "$REDLIGHT_CORS_TRUSTED_ORIGINS: \"http://b/\" is not an origin "
@@ -535,10 +546,10 @@ secrets_from_argv_are_noted(void **state)
     assert_false(r.cfg.secret_args[1].dsn);
 }
 
-/* The flags /debug/vars hides the value of: wholly, or (-db-dsn) only the
- * passwords inside it. */
-static const char *const secret_names[] = {"db-dsn", "smtp-password",
-                                           "jwt-secret", "cursor-secret"};
+/* The flags /debug/vars hides the value of: wholly, or (-db-dsn,
+ * -limiter-redis) only the passwords inside it. */
+static const char *const secret_names[] = {
+    "db-dsn", "smtp-password", "jwt-secret", "cursor-secret", "limiter-redis"};
 #define NSECRETS (sizeof(secret_names) / sizeof(secret_names[0]))
 
 static bool
@@ -733,10 +744,15 @@ only_secret_flags_are_redacted(void **state)
         bool secret = kind != API_PUBLIC;
         bool dsn = kind == API_SECRET_DSN;
         assert_int_equal(secret, is_secret_name(c->name));
-        assert_int_equal(dsn, strcmp(c->name, "db-dsn") == 0);
+        bool redis = strcmp(c->name, "limiter-redis") == 0;
+        assert_int_equal(dsn, strcmp(c->name, "db-dsn") == 0 || redis);
         nsecret += secret;
-        const char *value = dsn ? "postgres://u:hunter2@h/d" : c->a;
-        const char *hidden = dsn ? "postgres://u:REDACTED@h/d" : "REDACTED";
+        const char *value = redis ? "redis://:hunter2@h:6379/1"
+                            : dsn ? "postgres://u:hunter2@h/d"
+                                  : c->a;
+        const char *hidden = redis ? "redis://:REDACTED@h:6379/1"
+                             : dsn ? "postgres://u:REDACTED@h/d"
+                                   : "REDACTED";
         char joined[256];
         char joined_shown[256];
         snprintf(joined, sizeof(joined), "-%s=%s", c->name, value);
