@@ -13,8 +13,8 @@
 #include "cmd/api/config_private.h"
 #include "internal/base/err.h"
 #include "internal/base/list.h"
-#include "internal/ratelimit/redis.h"
 #include "internal/netaddr/netaddr.h"
+#include "internal/ratelimit/redis.h"
 
 bool
 api_config_check_ipset(const char *where, const char *list)

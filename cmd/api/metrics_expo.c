@@ -86,7 +86,6 @@ put_by_status(struct rl_buf *b, struct api_metrics *m)
     rl_buf_addstr(b, "}");
 }
 
-
 /* "rate_limiter" for /debug/vars, put where Go's sorted keys would have
  * it (after "memstats"): the keys that sort after it are moved behind. */
 static bool
@@ -96,10 +95,10 @@ put_rate_limiter(struct api_app *app, json_t *doc)
     if (app->limiter != NULL) {
         rl_limiter_stats(app->limiter, &st);
     }
-    json_t *rl = json_pack("{s:b, s:s, s:I}", "enabled", app->limiter != NULL,
-                           "buckets",
-                           app->redis_limiter != NULL ? "redis" : "local",
-                           "local_rejected", (json_int_t)st.rejected);
+    json_t *rl =
+        json_pack("{s:b, s:s, s:I}", "enabled", app->limiter != NULL, "buckets",
+                  app->redis_limiter != NULL ? "redis" : "local",
+                  "local_rejected", (json_int_t)st.rejected);
     if (rl == NULL) {
         return false;
     }
@@ -108,15 +107,14 @@ put_rate_limiter(struct api_app *app, json_t *doc)
         rl_redis_limiter_stats(app->redis_limiter, &rs);
         if (json_object_set_new(
                 rl, "redis",
-                json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                          "up", rs.up, "fail", app->cfg.limiter.redis_fail,
-                          "decisions", (json_int_t)rs.decided, "rejected",
-                          (json_int_t)rs.rejected, "fallbacks",
-                          (json_int_t)rs.unavailable, "errors",
-                          (json_int_t)rs.errors, "connects",
-                          (json_int_t)rs.connects, "downs",
-                          (json_int_t)rs.downs, "slot_waits",
-                          (json_int_t)rs.waits)) != 0) {
+                json_pack(
+                    "{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "up",
+                    rs.up, "fail", app->cfg.limiter.redis_fail, "decisions",
+                    (json_int_t)rs.decided, "rejected", (json_int_t)rs.rejected,
+                    "fallbacks", (json_int_t)rs.unavailable, "errors",
+                    (json_int_t)rs.errors, "connects", (json_int_t)rs.connects,
+                    "downs", (json_int_t)rs.downs, "slot_waits",
+                    (json_int_t)rs.waits)) != 0) {
             json_decref(rl);
             return false;
         }
@@ -440,7 +438,7 @@ write_limiter_redis(struct rl_buf *b, const struct rl_redis_limiter_stats *rs)
         {"redlight_ratelimit_redis_down_total", "counter",
          "Changes from reachable to unreachable."},
     };
-    uint64_t v[] = {rs->up ? 1 : 0, rs->decided, rs->unavailable,
+    uint64_t v[] = {rs->up ? 1 : 0, rs->decided,  rs->unavailable,
                     rs->errors,     rs->connects, rs->downs};
     for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
         family(b, fam[i].name, fam[i].type, fam[i].help);

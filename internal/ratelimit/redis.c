@@ -141,8 +141,9 @@ set_up(struct rl_redis_limiter *l)
     if (!atomic_load(&l->up)) {
         atomic_store(&l->up, true);
         char buf[RL_IP_TEXT_MAX + 16];
-        rl_log_props(RL_LOG_INFO, "rate limiter: redis reachable, buckets "
-                                  "shared",
+        rl_log_props(RL_LOG_INFO,
+                     "rate limiter: redis reachable, buckets "
+                     "shared",
                      RL_LOG_STR("redis", where(l, buf, sizeof(buf))), NULL);
     }
     l->probing = false;
@@ -164,7 +165,7 @@ command(struct slot *s, int argc, const char **argv, const size_t *lens,
 {
     redisReply *r = redisCommandArgv(s->c, argc, argv, lens);
     if (r == NULL) {
-        *why = s->c->err == REDIS_ERR_IO ? "i/o error or timeout"
+        *why = s->c->err == REDIS_ERR_IO    ? "i/o error or timeout"
                : s->c->err == REDIS_ERR_EOF ? "connection closed"
                                             : "protocol error";
         drop(s);
@@ -186,8 +187,7 @@ simple(struct slot *s, int argc, const char **argv, const char **why,
         return false;
     }
     bool ok = r->type == REDIS_REPLY_STATUS ||
-              (r->type == REDIS_REPLY_STRING && bulk != NULL &&
-               r->len < cap);
+              (r->type == REDIS_REPLY_STRING && bulk != NULL && r->len < cap);
     if (ok && bulk != NULL) {
         memcpy(bulk, r->str, r->len);
         bulk[r->len] = '\0';
@@ -266,8 +266,8 @@ eval(struct rl_redis_limiter *l, struct slot *s, const char *key,
      struct rl_limiter_result *out, const char **why)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        const char *argv[] = {"EVALSHA", s->sha, "1", key, l->t_arg,
-                              l->tau_arg};
+        const char *argv[] = {"EVALSHA", s->sha,   "1",
+                              key,       l->t_arg, l->tau_arg};
         size_t lens[6];
         for (int i = 0; i < 6; i++) {
             lens[i] = strlen(argv[i]);
@@ -289,8 +289,8 @@ eval(struct rl_redis_limiter *l, struct slot *s, const char *key,
                   r->element[1]->type == REDIS_REPLY_INTEGER;
         if (ok) {
             rl_gcra_result(r->element[0]->integer == 1,
-                           (int64_t)r->element[1]->integer, l->t_us,
-                           l->tau_us, US_PER_S, out);
+                           (int64_t)r->element[1]->integer, l->t_us, l->tau_us,
+                           US_PER_S, out);
         } else {
             *why = r->type == REDIS_REPLY_ERROR ? "error reply"
                                                 : "unexpected reply";
@@ -330,8 +330,8 @@ may_try(struct rl_redis_limiter *l)
         return true;
     }
     pthread_mutex_lock(&l->state_mu);
-    bool go = atomic_load(&l->up) ||
-              (!l->probing && rl_mono_ns() >= l->retry_at_ns);
+    bool go =
+        atomic_load(&l->up) || (!l->probing && rl_mono_ns() >= l->retry_at_ns);
     if (go && !atomic_load(&l->up)) {
         l->probing = true;
     }
@@ -359,8 +359,8 @@ rl_redis_limiter_allow(struct rl_redis_limiter *l, const unsigned char key[16],
         drop(s); /* made before the last failure: likely dead */
     }
     const char *why = NULL;
-    bool ok = (s->c != NULL || connect_slot(l, s, &why)) &&
-              eval(l, s, k, out, &why);
+    bool ok =
+        (s->c != NULL || connect_slot(l, s, &why)) && eval(l, s, k, out, &why);
     pthread_mutex_unlock(&s->mu);
 
     if (ok) {
@@ -410,9 +410,9 @@ rl_redis_limiter_new(const struct rl_redis_limiter_config *cfg,
                      struct rl_redis_limiter **out)
 {
     if (!(cfg->rps >= RL_LIMITER_RPS_MIN && cfg->rps <= RL_LIMITER_RPS_MAX) ||
-        cfg->burst < 1 || cfg->burst > RL_LIMITER_BURST_MAX ||
-        cfg->conns < 1 || cfg->conns > RL_REDIS_MAX_CONNS ||
-        cfg->timeout_ms < 0 || cfg->timeout_ms > 60000) {
+        cfg->burst < 1 || cfg->burst > RL_LIMITER_BURST_MAX || cfg->conns < 1 ||
+        cfg->conns > RL_REDIS_MAX_CONNS || cfg->timeout_ms < 0 ||
+        cfg->timeout_ms > 60000) {
         return RL_ERR_INVALID;
     }
     struct rl_redis_limiter *l = calloc(1, sizeof(*l));
@@ -450,8 +450,9 @@ rl_redis_limiter_new(const struct rl_redis_limiter_config *cfg,
     struct slot *s = &l->slots[0];
     if (connect_slot(l, s, &why)) {
         char buf[RL_IP_TEXT_MAX + 16];
-        rl_log_props(RL_LOG_INFO, "rate limiter: redis reachable, buckets "
-                                  "shared",
+        rl_log_props(RL_LOG_INFO,
+                     "rate limiter: redis reachable, buckets "
+                     "shared",
                      RL_LOG_STR("redis", where(l, buf, sizeof(buf))), NULL);
     } else {
         count(&l->errors);

@@ -47,9 +47,9 @@
 /* A parsed -limiter-redis URL. */
 struct rl_redis_url {
     bool unix_socket;
-    char host[RL_REDIS_HOST_MAX]; /* tcp: name or address, no brackets */
-    int port;                     /* tcp: 1..65535, 6379 when not given */
-    char path[RL_REDIS_PATH_MAX]; /* unix: absolute path */
+    char host[RL_REDIS_HOST_MAX];       /* tcp: name or address, no brackets */
+    int port;                           /* tcp: 1..65535, 6379 when not given */
+    char path[RL_REDIS_PATH_MAX];       /* unix: absolute path */
     char username[RL_REDIS_SECRET_MAX]; /* "" = none (AUTH password) */
     char password[RL_REDIS_SECRET_MAX]; /* "" = no AUTH */
     int db;                             /* SELECT db when > 0 */
@@ -105,8 +105,7 @@ void rl_redis_limiter_free(struct rl_redis_limiter *l);
  * timeouts. */
 enum rl_err rl_redis_limiter_allow(struct rl_redis_limiter *l,
                                    const unsigned char key[16],
-                                   struct rl_limiter_result *out)
-    RL_MUST_CHECK;
+                                   struct rl_limiter_result *out) RL_MUST_CHECK;
 
 /* Copies the counters. Thread-safe. */
 void rl_redis_limiter_stats(struct rl_redis_limiter *l,
