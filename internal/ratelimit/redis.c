@@ -443,19 +443,15 @@ rl_redis_limiter_new(const struct rl_redis_limiter_config *cfg,
         pthread_mutex_init(&l->slots[i].mu, NULL);
     }
     pthread_mutex_init(&l->state_mu, NULL);
-    atomic_init(&l->up, true); /* so the first failure logs */
+    atomic_init(&l->up, false);
 
     /* One connection now, to say at start-up whether Redis is there. */
     const char *why = NULL;
-    struct slot *s = &l->slots[0];
-    if (connect_slot(l, s, &why)) {
-        char buf[RL_IP_TEXT_MAX + 16];
-        rl_log_props(RL_LOG_INFO,
-                     "rate limiter: redis reachable, buckets "
-                     "shared",
-                     RL_LOG_STR("redis", where(l, buf, sizeof(buf))), NULL);
+    if (connect_slot(l, &l->slots[0], &why)) {
+        set_up(l);
     } else {
         count(&l->errors);
+        atomic_store(&l->up, true); /* so set_down logs it */
         set_down(l, why, rl_mono_ns());
         atomic_store(&l->downs, 0); /* it was never up */
     }

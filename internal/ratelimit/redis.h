@@ -101,8 +101,11 @@ void rl_redis_limiter_free(struct rl_redis_limiter *l);
 /* Takes one token from key's bucket (the 16-byte struct rl_ip) and fills
  * *out as rl_limiter_allow does. Returns RL_OK, or RL_ERR_CONN when Redis
  * could not answer within the timeout, or is in its backoff after a
- * failure (*out untouched). Thread-safe; waits at most about two
- * timeouts. */
+ * failure (*out untouched). Thread-safe. Every socket operation is bounded
+ * by the timeout: one round trip normally; when a connection has to be
+ * made, the connect and its set-up (AUTH, SELECT, SCRIPT LOAD) too, and a
+ * second EVALSHA after NOSCRIPT. A caller that finds every slot busy waits
+ * for one, which is bounded the same way. */
 enum rl_err rl_redis_limiter_allow(struct rl_redis_limiter *l,
                                    const unsigned char key[16],
                                    struct rl_limiter_result *out) RL_MUST_CHECK;

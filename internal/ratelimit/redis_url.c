@@ -7,23 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "internal/base/hex.h"
 #include "internal/base/parse.h"
 #include "internal/ratelimit/redis.h"
-
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 /* Percent-decodes len bytes of s into out (cap bytes with the NUL). A NUL
  * byte (%00) is refused: the value goes to Redis as a C string. */
@@ -34,8 +20,8 @@ decode(const char *s, size_t len, char *out, size_t cap)
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == '%') {
-            int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < len ? rl_hex_value(s[i + 1]) : -1;
+            int lo = i + 2 < len ? rl_hex_value(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 return false;
             }
@@ -129,7 +115,7 @@ parse_hostport(const char *s, size_t len, struct rl_redis_url *out,
         hlen = (size_t)(close - host);
         for (size_t i = 0; i < hlen; i++) {
             char c = host[i];
-            if (!(hexval(c) >= 0 || c == ':' || c == '.')) {
+            if (!(rl_hex_value(c) >= 0 || c == ':' || c == '.')) {
                 return fail(why, "the Redis URL's IPv6 address is invalid");
             }
         }
