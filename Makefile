@@ -28,7 +28,8 @@ DEPS_TEST  += nodejs
 # npm comes with NodeSource's nodejs (and conflicts with Debian's npm there);
 # with Debian's nodejs it is a package of its own.
 DEPS_TEST  += $(if $(shell command -v npm 2>/dev/null),,npm)
-DEPS_BENCH := wrk nginx-light
+# redis-server: the Redis limiter comparison (tests/bench/limiter.sh).
+DEPS_BENCH := wrk nginx-light redis-server
 # make fleet, tests/test_fleet.py and make bench/fleet: Caddy in front of
 # several nodes sharing one rate limit in Redis.
 DEPS_FLEET := caddy redis-server

