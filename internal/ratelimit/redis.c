@@ -359,8 +359,14 @@ rl_redis_limiter_allow(struct rl_redis_limiter *l, const unsigned char key[16],
         drop(s); /* made before the last failure: likely dead */
     }
     const char *why = NULL;
-    bool ok =
-        (s->c != NULL || connect_slot(l, s, &why)) && eval(l, s, k, out, &why);
+    bool reused = s->c != NULL;
+    bool ok = (reused || connect_slot(l, s, &why)) && eval(l, s, k, out, &why);
+    if (!ok && reused && s->c == NULL) {
+        /* The connection this slot kept broke (Redis restarted since it
+         * was made, an idle timeout): one new connection decides whether
+         * Redis is down, not the old one. */
+        ok = connect_slot(l, s, &why) && eval(l, s, k, out, &why);
+    }
     pthread_mutex_unlock(&s->mu);
 
     if (ok) {
