@@ -33,7 +33,7 @@ DEPS_BENCH := wrk nginx-light redis-server
 # make fleet, tests/test_fleet.py and make bench/fleet: Caddy in front of
 # several nodes sharing one rate limit in Redis.
 DEPS_FLEET := caddy redis-server
-DEPS_TEST  += $(DEPS_FLEET)
+DEPS_TEST  += $(filter-out $(DEPS_TEST),$(DEPS_FLEET))
 
 # 1.0.0+git<commits>.<hash>[.dirty]: always increases (remote/deb/version.sh).
 VERSION := $(shell remote/deb/version.sh)
