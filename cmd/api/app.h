@@ -48,6 +48,11 @@ struct api_config {
         int concurrency; /* database workers, capped at max_open */
         int64_t max_idle_time_ms;
         bool prepared;
+        /* LISTEN's direct connection: "" = -db-dsn's unless that goes
+         * through a pooler; "none" = no LISTEN (poll, no auth cache). */
+        const char *listen_dsn;
+        const char *replica_dsn;    /* "" = lists read from the primary */
+        int64_t replica_max_lag_ms; /* a replica further behind is skipped */
     } db;
     bool auth_cache; /* cache authenticated users (internal/authcache) */
     int http_threads;

@@ -60,6 +60,13 @@ static const struct flag flags[] = {
     {"db-prepared", K_BOOL, API_PUBLIC, OFF(db.prepared),
      "Use server-side prepared statements (false for PgBouncer in "
      "transaction mode)"},
+    {"db-listen-dsn", K_STRING, API_SECRET_DSN, OFF(db.listen_dsn),
+     "Direct PostgreSQL DSN for LISTEN (mail worker, auth cache); empty: "
+     "-db-dsn unless it goes through a pooler; none: poll, no auth cache"},
+    {"db-replica-dsn", K_STRING, API_SECRET_DSN, OFF(db.replica_dsn),
+     "Read replica DSN: GET /v1/movies lists and searches read there"},
+    {"db-replica-max-lag", K_DURATION, API_PUBLIC, OFF(db.replica_max_lag_ms),
+     "A replica further behind than this, or unreachable, is skipped"},
     {"auth-cache", K_BOOL, API_PUBLIC, OFF(auth_cache),
      "Cache authenticated users, invalidated by LISTEN/NOTIFY (off while "
      "the listening connection is down)"},
@@ -146,6 +153,9 @@ set_defaults(struct api_config *cfg)
     cfg->db.max_idle = 25;
     cfg->db.max_idle_time_ms = 15 * 60 * 1000;
     cfg->db.prepared = true;
+    cfg->db.listen_dsn = "";
+    cfg->db.replica_dsn = "";
+    cfg->db.replica_max_lag_ms = 2000;
     cfg->auth_cache = true;
     /* One I/O thread per CPU this process may run on: no I/O thread waits
      * on the database or a hash (server.c hands those to workers), so more

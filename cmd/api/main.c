@@ -178,11 +178,27 @@ serve(struct api_app *app)
         rl_db_close(app->db);
         return 1;
     }
-    if (app->cfg.auth_cache) {
+    /* LISTEN needs a session of its own: -db-listen-dsn, else -db-dsn when
+     * it is one (not through a pooler); "none", or a pooler and no
+     * -db-listen-dsn: the mail worker polls and the auth cache stays off
+     * (it may not cache without a listener). */
+    const char *listen_dsn = app->cfg.db.listen_dsn;
+    if (strcmp(listen_dsn, "none") == 0) {
+        listen_dsn = NULL;
+    } else if (listen_dsn[0] == '\0') {
+        listen_dsn = rl_db_pooled(app->db) ? NULL : app->cfg.db.dsn;
+    }
+    if (listen_dsn == NULL) {
+        rl_log_props(RL_LOG_INFO,
+                     "no LISTEN connection: the mail worker polls every "
+                     "second, the authentication cache is off",
+                     NULL);
+    }
+    if (app->cfg.auth_cache && listen_dsn != NULL) {
         e = rl_authcache_new(RL_AUTHCACHE_CAPACITY, RL_AUTHCACHE_TTL_MS,
                              &app->authcache);
         if (e == RL_OK) {
-            e = rl_authcache_listen(app->authcache, app->cfg.db.dsn);
+            e = rl_authcache_listen(app->authcache, listen_dsn);
         }
         if (e != RL_OK) {
             rl_log_props(RL_LOG_FATAL, "cannot start the authentication cache",
@@ -195,7 +211,10 @@ serve(struct api_app *app)
     }
 
     struct rl_mailer_config mc = {
-        .dsn = app->cfg.db.dsn,
+        /* A direct connection does the worker's whole job (its session
+         * settings hold there); without one it polls through -db-dsn. */
+        .dsn = listen_dsn != NULL ? listen_dsn : app->cfg.db.dsn,
+        .listen = listen_dsn != NULL,
         .smtp_host = app->cfg.smtp.host,
         .smtp_port = app->cfg.smtp.port,
         .smtp_username = app->cfg.smtp.username,

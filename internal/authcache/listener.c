@@ -79,11 +79,35 @@ static PGconn *
 connect_and_listen(struct rl_authcache *c, char *err, size_t cap)
 {
     PGconn *pg = NULL;
-    enum rl_err e = rl_pg_connect(
-        c->dsn, "redlight-authcache",
-        "SET statement_timeout = 3000; LISTEN " CHANNEL,
-        rl_pg_deadline(rl_mono_ms(), CONNECT_TIMEOUT_MS), &pg, err, cap);
+    int64_t deadline = rl_pg_deadline(rl_mono_ms(), CONNECT_TIMEOUT_MS);
+    enum rl_err e = rl_pg_connect(c->dsn, "redlight-authcache", NULL,
+                                  deadline, &pg, err, cap);
     if (e != RL_OK) {
+        return NULL;
+    }
+    /* Through a pooler LISTEN would be accepted and hear nothing: the
+     * cache must stay off then (-db-listen-dsn names a direct one). */
+    bool direct = false;
+    PGresult *r = NULL;
+    e = rl_pg_direct(pg, deadline, &direct);
+    if (e == RL_OK && !direct) {
+        snprintf(err, cap, "%s",
+                 "the connection goes through a pooler, where LISTEN does "
+                 "not work: give -db-listen-dsn a direct one");
+    } else if (e != RL_OK) {
+        snprintf(err, cap, "%s", PQerrorMessage(pg));
+    } else {
+        e = rl_pg_exec(pg, "SET statement_timeout = 3000; LISTEN " CHANNEL,
+                       deadline, &r);
+        if (e != RL_OK || PQresultStatus(r) != PGRES_COMMAND_OK) {
+            snprintf(err, cap, "%s", e == RL_OK ? PQresultErrorMessage(r)
+                                                : PQerrorMessage(pg));
+            e = RL_ERR_CONN;
+        }
+        PQclear(r);
+    }
+    if (e != RL_OK || !direct) {
+        PQfinish(pg);
         return NULL;
     }
     rl_authcache_set_on(c, true);

@@ -393,8 +393,12 @@ flush_out(PGconn *pg, int64_t deadline_ms)
     }
 }
 
-enum rl_err
-rl_pg_await(PGconn *pg, int64_t deadline_ms, PGresult **out)
+/* rl_pg_await and rl_pg_await_pipeline: collects every result until the
+ * connection is idle again — the NULL that ends one query's results, or in
+ * pipeline mode the PGRES_PIPELINE_SYNC that ends the pipeline (NULLs there
+ * only separate its queries). */
+static enum rl_err
+collect(PGconn *pg, bool pipeline, int64_t deadline_ms, PGresult **out)
 {
     *out = NULL;
     enum rl_err e = flush_out(pg, deadline_ms);
@@ -402,6 +406,7 @@ rl_pg_await(PGconn *pg, int64_t deadline_ms, PGresult **out)
         return e;
     }
     PGresult *keep = NULL;
+    bool after_null = false;
     for (;;) {
         while (PQisBusy(pg)) {
             int w = wait_socket(pg, POLLIN, deadline_ms);
@@ -416,9 +421,24 @@ rl_pg_await(PGconn *pg, int64_t deadline_ms, PGresult **out)
         }
         PGresult *r = PQgetResult(pg);
         if (r == NULL) {
+            /* Two NULLs in a row: the pipeline lost its sync (a broken
+             * connection); nothing more will come. */
+            if (pipeline && !after_null && PQstatus(pg) == CONNECTION_OK) {
+                after_null = true;
+                continue;
+            }
             break;
         }
+        after_null = false;
         ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            if (!PQexitPipelineMode(pg)) {
+                PQclear(keep);
+                return RL_ERR_CONN;
+            }
+            break;
+        }
         if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT ||
             st == PGRES_COPY_BOTH) {
             /* Nothing here runs COPY; its protocol would need driving. */
@@ -435,7 +455,8 @@ rl_pg_await(PGconn *pg, int64_t deadline_ms, PGresult **out)
             keep = r;
         }
     }
-    if (PQstatus(pg) != CONNECTION_OK) {
+    if (PQstatus(pg) != CONNECTION_OK ||
+        PQpipelineStatus(pg) != PQ_PIPELINE_OFF) {
         PQclear(keep);
         return RL_ERR_CONN;
     }
@@ -443,6 +464,51 @@ rl_pg_await(PGconn *pg, int64_t deadline_ms, PGresult **out)
         return RL_ERR_CONN; /* a sent query always yields a result */
     }
     *out = keep;
+    return RL_OK;
+}
+
+enum rl_err
+rl_pg_await(PGconn *pg, int64_t deadline_ms, PGresult **out)
+{
+    return collect(pg, false, deadline_ms, out);
+}
+
+bool
+rl_pg_send_local_timeout(PGconn *pg, int timeout_ms)
+{
+    char ms[16];
+    snprintf(ms, sizeof(ms), "%d", timeout_ms > 0 ? timeout_ms : 0);
+    const char *v[1] = {ms};
+    return PQenterPipelineMode(pg) &&
+           PQsendQueryParams(pg,
+                             "SELECT set_config('statement_timeout', $1, true)",
+                             1, NULL, v, NULL, NULL, 0);
+}
+
+enum rl_err
+rl_pg_await_pipeline(PGconn *pg, int64_t deadline_ms, PGresult **out)
+{
+    *out = NULL;
+    if (!PQpipelineSync(pg)) {
+        return RL_ERR_CONN;
+    }
+    return collect(pg, true, deadline_ms, out);
+}
+
+enum rl_err
+rl_pg_direct(PGconn *pg, int64_t deadline_ms, bool *direct)
+{
+    PGresult *r;
+    enum rl_err e = rl_pg_exec(pg, "SELECT pg_backend_pid()", deadline_ms, &r);
+    if (e != RL_OK) {
+        return e;
+    }
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        PQclear(r);
+        return RL_ERR_CONN;
+    }
+    *direct = rl_pg_int(r, 0, 0) == (int64_t)PQbackendPID(pg);
+    PQclear(r);
     return RL_OK;
 }
 

@@ -31,6 +31,7 @@
 #define REDLIGHT_INTERNAL_DATA_CONN_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -110,6 +111,34 @@ enum rl_err rl_pg_connect_timeout_ms(const char *value,
  * *out is NULL unless RL_OK. */
 enum rl_err rl_pg_await(PGconn *pg, int64_t deadline_ms,
                         PGresult **out) RL_MUST_CHECK;
+
+/* A statement through a transaction pooler (PgBouncer, pool_mode =
+ * transaction) may run on any server connection, so a session SET made at
+ * connect holds for one of them only. Instead the statement goes out in a
+ * pipeline behind set_config('statement_timeout', timeout_ms, true): both
+ * run in the pipeline's one implicit transaction, on one server connection,
+ * the setting ends with it, and it costs no round trip. Use:
+ *   rl_pg_send_local_timeout(pg, ms)   enters pipeline mode and sends the
+ *                                      set_config (false: connection error);
+ *   PQsendQueryParams / PQsendQueryPrepared   the statement itself;
+ *   rl_pg_await_pipeline(pg, deadline, &r)    syncs, collects, leaves
+ *                                      pipeline mode; *out as rl_pg_await
+ *                                      (the first failed result, else the
+ *                                      statement's).
+ * Only outside an explicit transaction: inside one, BEGIN's SET LOCAL holds
+ * (and the pipeline would not end the transaction anyway). */
+bool rl_pg_send_local_timeout(PGconn *pg, int timeout_ms) RL_MUST_CHECK;
+enum rl_err rl_pg_await_pipeline(PGconn *pg, int64_t deadline_ms,
+                                 PGresult **out) RL_MUST_CHECK;
+
+/* Whether pg is a session on a PostgreSQL backend of its own (*direct =
+ * true) or goes through a pooler or proxy that multiplexes backends: such
+ * a pooler cannot hand the client a backend's key, so the backend PID of
+ * the startup reply (PQbackendPID) is not the pg_backend_pid() the server
+ * answers. One round trip before deadline_ms. LISTEN and session SETs only
+ * work on a direct session. */
+enum rl_err rl_pg_direct(PGconn *pg, int64_t deadline_ms,
+                         bool *direct) RL_MUST_CHECK;
 
 /* The integer in row, col of r (an int, bigint or epoch column: its text
  * is always one); 0 if the field is NULL or not an integer. */

@@ -38,7 +38,9 @@ round_trip(struct rl_conn *c, const char *what, int sent, PGresult **res,
     enum rl_err e = RL_ERR_CONN;
     *res = NULL;
     if (sent) {
-        e = rl_pg_await(c->pg, stmt_deadline(c), res);
+        e = PQpipelineStatus(c->pg) == PQ_PIPELINE_ON
+                ? rl_pg_await_pipeline(c->pg, stmt_deadline(c), res)
+                : rl_pg_await(c->pg, stmt_deadline(c), res);
     }
     if (e == RL_OK) {
         return RL_OK;
@@ -80,6 +82,18 @@ rl_db_simple(struct rl_conn *c, const char *sql)
     return e;
 }
 
+/* Before a statement is sent: through a pooler, and outside a transaction
+ * (whose BEGIN set it), puts statement_timeout in front of it in one
+ * pipeline (conn.h). False when that could not be sent. */
+static bool
+piped(struct rl_conn *c)
+{
+    if (!c->db->pooled || PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+        return true;
+    }
+    return rl_pg_send_local_timeout(c->pg, c->db->cfg.query_timeout_ms);
+}
+
 /* One attempt. Sets *conn_lost when the failure was the connection's. */
 static enum rl_err
 exec_once(struct rl_conn *c, const struct rl_stmt_def *def,
@@ -113,13 +127,15 @@ exec_once(struct rl_conn *c, const struct rl_stmt_def *def,
             c->prepared[def->slot] = 1;
         }
         e = round_trip(c, def->name,
-                       PQsendQueryPrepared(c->pg, def->name, def->nparams,
-                                           values, lengths, NULL, 0),
+                       piped(c) && PQsendQueryPrepared(c->pg, def->name,
+                                                       def->nparams, values,
+                                                       lengths, NULL, 0),
                        &r, conn_lost);
     } else {
         e = round_trip(c, def->name,
-                       PQsendQueryParams(c->pg, def->sql, def->nparams, NULL,
-                                         values, lengths, NULL, 0),
+                       piped(c) && PQsendQueryParams(c->pg, def->sql,
+                                                     def->nparams, NULL,
+                                                     values, lengths, NULL, 0),
                        &r, conn_lost);
     }
     if (e != RL_OK) {
@@ -235,9 +251,11 @@ rl_db_begin(struct rl_conn *c)
     if ((c->broken || !rl_db_conn_alive(c)) && rl_db_conn_reopen(c) != RL_OK) {
         return RL_ERR_CONN;
     }
-    enum rl_err e = rl_db_simple(c, "BEGIN");
+    /* Through a pooler BEGIN carries the transaction's SET LOCAL. */
+    enum rl_err e = rl_db_simple(c, c->db->begin_sql);
     if (e == RL_ERR_CONN && rl_db_conn_reopen(c) == RL_OK) {
-        e = rl_db_simple(c, "BEGIN"); /* nothing was done yet: safe to retry */
+        /* nothing was done yet: safe to retry */
+        e = rl_db_simple(c, c->db->begin_sql);
     }
     return e;
 }

@@ -50,6 +50,42 @@ conn_free(struct rl_conn *c)
     }
 }
 
+/* On rl_db_open's first connection pg (set up without statement_timeout):
+ * finds whether the DSN goes through a pooler, and on a direct session
+ * sets statement_timeout as every later connection will. Single-threaded:
+ * the pool is not shared yet. */
+static enum rl_err
+pool_mode(struct rl_db *db, PGconn *pg, int64_t deadline)
+{
+    bool direct = true;
+    enum rl_err e = rl_pg_direct(pg, deadline, &direct);
+    if (e != RL_OK) {
+        return e;
+    }
+    db->pooled = !direct;
+    if (db->pooled) {
+        snprintf(db->begin_sql, sizeof(db->begin_sql),
+                 "BEGIN; SET LOCAL statement_timeout = %d",
+                 db->cfg.query_timeout_ms);
+        rl_log_props(RL_LOG_INFO,
+                     "database: connected through a pooler (statement "
+                     "timeout sent with each statement)",
+                     NULL);
+        return RL_OK;
+    }
+    snprintf(db->begin_sql, sizeof(db->begin_sql), "BEGIN");
+    char set[48];
+    snprintf(set, sizeof(set), "SET statement_timeout = %d",
+             db->cfg.query_timeout_ms);
+    PGresult *r;
+    e = rl_pg_exec(pg, set, deadline, &r);
+    if (e == RL_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+        e = RL_ERR_CONN;
+    }
+    PQclear(r);
+    return e;
+}
+
 /* Opens and configures a connection within db->connect_ms. Called without
  * db->mu. Server NOTICEs (e.g. "text-search query doesn't contain
  * lexemes") are expected and harmless: rl_pg_connect keeps them off
@@ -64,14 +100,35 @@ conn_open(struct rl_db *db, struct rl_conn **out, const char **errmsg)
     }
     c->db = db;
     c->prepared_on = db->cfg.prepared;
+    /* TimeZone, DateStyle and client_encoding are reported by the server
+     * (ParameterStatus), so a pooler replays them on whichever server
+     * connection it hands out; statement_timeout is not: through a pooler
+     * it goes with each statement (exec.c). The first connection does not
+     * know yet (rl_db_open) and sets it once it does. */
     char set[160];
     snprintf(set, sizeof(set),
              "SET statement_timeout = %d; SET TimeZone = 'UTC'; "
              "SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'",
              db->cfg.query_timeout_ms);
-    enum rl_err e = rl_pg_connect(db->dsn, "redlight", set,
-                                  rl_pg_deadline(rl_mono_ms(), db->connect_ms),
+    const char *setup = set;
+    if (db->pooled || db->begin_sql[0] == '\0') {
+        setup = strchr(set, ';') + 2;
+    }
+    int64_t deadline = rl_pg_deadline(rl_mono_ms(), db->connect_ms);
+    enum rl_err e = rl_pg_connect(db->dsn, "redlight", setup, deadline,
                                   &c->pg, msg, sizeof(msg));
+    if (e == RL_OK && db->begin_sql[0] == '\0') {
+        e = pool_mode(db, c->pg, deadline);
+        if (e != RL_OK) {
+            snprintf(msg, sizeof(msg), "%s",
+                     e == RL_ERR_TIMEOUT ? "timeout: the database did not "
+                                           "answer the connection set-up "
+                                           "before the deadline"
+                                         : PQerrorMessage(c->pg));
+            msg[strcspn(msg, "\n")] = '\0';
+            PQfinish(c->pg);
+        }
+    }
     if (e != RL_OK) {
         if (errmsg != NULL) {
             *errmsg = msg;
@@ -182,6 +239,12 @@ janitor_main(void *arg)
     }
     pthread_mutex_unlock(&db->mu);
     return NULL;
+}
+
+bool
+rl_db_pooled(const struct rl_db *db)
+{
+    return db->pooled;
 }
 
 enum rl_err

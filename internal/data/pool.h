@@ -5,8 +5,9 @@
  * rl_db.mu (internal). A struct rl_conn belongs to exactly one thread between
  * rl_db_acquire and rl_db_release.
  *
- * Every connection runs with statement_timeout = query_timeout_ms, UTC time
- * zone and ISO dates. Statements come from the table in statements.h and are
+ * Every statement runs with statement_timeout = query_timeout_ms, UTC time
+ * zone and ISO dates, also through PgBouncer in transaction mode (see
+ * rl_db_pooled). Statements come from the table in statements.h and are
  * prepared on a connection the first time it runs them (unless
  * cfg.prepared is false, for PgBouncer in transaction mode).
  *
@@ -82,6 +83,13 @@ void rl_db_close(struct rl_db *db);
 /* A lock-free hint: true when an idle connection existed a moment ago, so
  * rl_db_acquire will very likely not wait or connect. Thread-safe. */
 bool rl_db_has_idle(struct rl_db *db);
+
+/* True when the pool's DSN goes through a connection pooler such as
+ * PgBouncer (found by rl_db_open: conn.h's rl_pg_direct): session state
+ * does not hold there, so LISTEN cannot work on that DSN, and the pool
+ * sends statement_timeout with every statement and every BEGIN (SET
+ * LOCAL) instead of once per connection. Thread-safe (fixed at open). */
+bool rl_db_pooled(const struct rl_db *db);
 
 /* Copies the pool statistics. Thread-safe. */
 void rl_db_stats(struct rl_db *db, struct rl_db_stats *out);

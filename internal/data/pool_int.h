@@ -35,6 +35,12 @@ struct rl_db {
     char *dsn;
     int64_t connect_ms; /* bound of opening a connection */
     int64_t budget_ms;  /* bound of every other round trip */
+    /* Set by rl_db_open's first connection, read-only after: the DSN goes
+     * through a pooler (rl_pg_direct said no), so statement_timeout is
+     * sent with each statement (conn.h) and with each BEGIN (begin_sql),
+     * never as a session SET. */
+    bool pooled;
+    char begin_sql[64];
     pthread_mutex_t mu;
     pthread_cond_t freed; /* a connection was released or a slot freed */
     pthread_cond_t wake;  /* janitor: close/stop */

@@ -7,6 +7,11 @@
  * with unnamed statements on the worker's connection: the request pool's
  * prepared-statement bookkeeping does not apply here.
  *
+ * Through a pooler (PgBouncer in transaction mode: rl_pg_direct says so)
+ * session settings would land on one server connection and LISTEN would
+ * hear nothing: the worker then sets its timeouts per transaction (BEGIN;
+ * SET LOCAL ...) and per statement (conn.h's pipeline), and only polls.
+ *
  * Deadlines: connecting (with its SET/LISTEN line) and every round trip go
  * through internal/data/conn.h, bounded by CONNECT_TIMEOUT_MS and by
  * STATEMENT_TIMEOUT_MS + slack. A database that stops answering turns
@@ -31,6 +36,8 @@
 /* Bound of connect + set-up. Longer than the request pool's: nobody waits
  * on this thread, and under load a patient attempt beats a new one. */
 #define CONNECT_TIMEOUT_MS 10000
+/* idle_in_transaction_session_timeout of the worker's transactions. */
+#define IDLE_IN_TX_TIMEOUT_MS 120000
 
 void
 rl_mailer_drop_conn(struct rl_mailer_worker *w)
@@ -94,27 +101,53 @@ bool
 rl_mailer_connect(struct rl_mailer_worker *w)
 {
     char err[256];
-    char setup[256];
-    /* The transaction stays open during a send (up to the 30 s SMTP
-     * timeout); a process that hangs longer must not hold its job's lock
-     * forever. */
-    snprintf(setup, sizeof(setup),
-             "SET statement_timeout = %d; "
-             "SET idle_in_transaction_session_timeout = 120000; "
-             "SET TimeZone = 'UTC'; "
-             "SET client_encoding = 'UTF8'; "
-             "LISTEN mail_outbox",
-             STATEMENT_TIMEOUT_MS);
-    enum rl_err e =
-        rl_pg_connect(w->m->dsn, "redlight-mailer", setup,
-                      rl_pg_deadline(rl_mono_ms(), CONNECT_TIMEOUT_MS), &w->pg,
-                      err, sizeof(err));
+    int64_t deadline = rl_pg_deadline(rl_mono_ms(), CONNECT_TIMEOUT_MS);
+    enum rl_err e = rl_pg_connect(w->m->dsn, "redlight-mailer",
+                                  "SET TimeZone = 'UTC'; "
+                                  "SET client_encoding = 'UTF8'",
+                                  deadline, &w->pg, err, sizeof(err));
+    bool direct = false;
+    if (e == RL_OK && (e = rl_pg_direct(w->pg, deadline, &direct)) != RL_OK) {
+        rl_mailer_pg_error(w->pg, NULL, err, sizeof(err));
+    }
+    w->pooled = !direct;
+    if (e == RL_OK && direct) {
+        /* A session of its own: the settings hold, LISTEN works. The
+         * transaction stays open during a send (up to the 30 s SMTP
+         * timeout); a process that hangs longer must not hold its job's
+         * lock forever. */
+        char setup[256];
+        snprintf(setup, sizeof(setup),
+                 "SET statement_timeout = %d; "
+                 "SET idle_in_transaction_session_timeout = %d%s",
+                 STATEMENT_TIMEOUT_MS, IDLE_IN_TX_TIMEOUT_MS,
+                 w->m->cfg.listen ? "; LISTEN mail_outbox" : "");
+        if (!rl_mailer_run_simple(w->pg, setup)) {
+            rl_mailer_drop_conn(w);
+            return false;
+        }
+    }
     if (e != RL_OK) {
+        rl_mailer_drop_conn(w);
         rl_log_props(RL_LOG_ERROR, "mailer: database connection failed",
                      RL_LOG_STR("error", err), NULL);
         return false;
     }
     return true;
+}
+
+bool
+rl_mailer_begin(struct rl_mailer_worker *w)
+{
+    if (!w->pooled) {
+        return rl_mailer_run_simple(w->pg, "BEGIN");
+    }
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "BEGIN; SET LOCAL statement_timeout = %d; "
+             "SET LOCAL idle_in_transaction_session_timeout = %d",
+             STATEMENT_TIMEOUT_MS, IDLE_IN_TX_TIMEOUT_MS);
+    return rl_mailer_run_simple(w->pg, sql);
 }
 
 /* Runs statement id with params; *res on success (caller PQclear()s). */
@@ -123,9 +156,20 @@ rl_mailer_exec_stmt(struct rl_mailer_worker *w, enum rl_stmt id,
                     const char *const *values, PGresult **res)
 {
     const struct rl_stmt_def *def = &rl_stmts[id];
-    PGresult *r;
-    enum rl_err e = rl_pg_exec_params(w->pg, def->sql, def->nparams, values,
-                                      NULL, stmt_deadline(), &r);
+    PGresult *r = NULL;
+    enum rl_err e = RL_ERR_CONN;
+    if (w->pooled && PQtransactionStatus(w->pg) == PQTRANS_IDLE) {
+        /* Through a pooler, outside a transaction: the timeout goes with
+         * the statement (conn.h). */
+        if (rl_pg_send_local_timeout(w->pg, STATEMENT_TIMEOUT_MS) &&
+            PQsendQueryParams(w->pg, def->sql, def->nparams, NULL, values,
+                              NULL, NULL, 0)) {
+            e = rl_pg_await_pipeline(w->pg, stmt_deadline(), &r);
+        }
+    } else {
+        e = rl_pg_exec_params(w->pg, def->sql, def->nparams, values, NULL,
+                              stmt_deadline(), &r);
+    }
     if (e == RL_OK) {
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {

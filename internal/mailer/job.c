@@ -103,7 +103,7 @@ rl_mailer_process_one(struct rl_mailer_worker *w)
 {
     const struct rl_mailer_config *cfg = &w->m->cfg;
     PGresult *claim = NULL, *r = NULL;
-    if (!rl_mailer_run_simple(w->pg, "BEGIN")) {
+    if (!rl_mailer_begin(w)) {
         return -1;
     }
     if (!rl_mailer_exec_stmt(w, RL_STMT_OUTBOX_CLAIM, NULL, &claim)) {

@@ -18,12 +18,17 @@
 #ifndef REDLIGHT_INTERNAL_MAILER_WORKER_H
 #define REDLIGHT_INTERNAL_MAILER_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "internal/base/err.h"
 
 struct rl_mailer_config {
     const char *dsn;       /* the worker's own connections */
+    /* false: do not LISTEN, only poll every poll_ms (-db-listen-dsn=none).
+     * A dsn that goes through a pooler is never LISTENed on either (see
+     * rl_mailer_connect). */
+    bool listen;
     const char *smtp_host; /* "" or NULL: .eml files into mail_dir */
     int smtp_port;
     const char *smtp_username; /* "" or NULL: no AUTH */

@@ -30,6 +30,7 @@ struct rl_mailer_worker {
     pthread_t tid;
     bool started;
     PGconn *pg;
+    bool pooled; /* pg goes through a pooler: timeouts per transaction */
     int64_t reconnect_ms;
 };
 
@@ -62,6 +63,9 @@ bool rl_mailer_connect(struct rl_mailer_worker *w) RL_MUST_CHECK;
 void rl_mailer_drop_conn(struct rl_mailer_worker *w);
 /* One line of libpq's error text about r (or NULL: about pg) into buf. */
 void rl_mailer_pg_error(PGconn *pg, const PGresult *r, char *buf, size_t cap);
+/* BEGIN on w->pg, with the session's timeouts as SET LOCAL when it goes
+ * through a pooler; false after logging why. */
+bool rl_mailer_begin(struct rl_mailer_worker *w) RL_MUST_CHECK;
 /* Runs a statement without parameters or rows; false after logging why. */
 bool rl_mailer_run_simple(PGconn *pg, const char *sql) RL_MUST_CHECK;
 /* Runs statement id with values on w->pg; on true *res is its result

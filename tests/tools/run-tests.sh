@@ -9,6 +9,11 @@
 #   3. an SMTP sink (aiosmtpd) that stores mails in a Maildir
 #   4. the server under test, bin/api-sanitize, until /v1/healthcheck answers
 #   5. the black-box HTTP tests: pytest tests/
+#   5a. the same movies, auth and users tests (REDLIGHT_PGBOUNCER_TESTS) again
+#      through a PgBouncer in transaction mode (tests/tools/pgbouncer.sh) on a
+#      second server instance with -db-prepared=false; skipped when
+#      REDLIGHT_PYTEST_ARGS narrows the run and REDLIGHT_PGBOUNCER_TESTS is
+#      not set
 #   5b. the HTTP fuzzer (tests/fuzz/http_fuzz.py, on an instance of its own):
 #      the saved cases of tests/fuzz/regressions (those listed in its KNOWN
 #      file may fail), then REDLIGHT_FUZZ_SECONDS (60) of fixed-seed fuzzing
@@ -53,7 +58,7 @@ unit_pass=0 unit_fail=0 py_pass=0 py_fail=0 py_skip=0 other_fail=0
 fz_pass=0 fz_fail=0
 FUZZ_ONLY=${REDLIGHT_FUZZ_ONLY:-0}
 failures=()
-TMP="" server_pid="" smtp_pid="" cluster=0 lsan=1
+TMP="" server_pid="" smtp_pid="" pgb_pid="" pgb_server_pid="" cluster=0 lsan=1
 
 note() { printf '== %s\n' "$*"; }
 fail() { # record a failure that is not a single test's
@@ -90,6 +95,8 @@ teardown() {
     trap '' INT TERM
     trap - EXIT
     [ -n "$server_pid" ] && stop_pid "$server_pid" 10
+    [ -n "$pgb_server_pid" ] && stop_pid "$pgb_server_pid" 10
+    [ -n "$pgb_pid" ] && stop_pid "$pgb_pid" 5
     [ -n "$smtp_pid" ] && stop_pid "$smtp_pid" 5
     if [ "$cluster" = 1 ]; then
         "$TOOLS/pgcluster.sh" stop "$TMP/pgdata" "$PG_PORT" >/dev/null ||
@@ -287,17 +294,18 @@ env "${SAN_ENV[@]}" "$SERVER_BIN" -port "$API_PORT" "${EXTRA_FLAGS[@]}" \
     >"$SERVER_LOG" 2>&1 &
 server_pid=$!
 
+# wait_healthy [PID URL]: until the server (the main one) answers.
 wait_healthy() {
-    local code end=$((SECONDS + 30))
+    local code end=$((SECONDS + 30)) pid=${1:-$server_pid} url=${2:-$API_URL}
     while [ "$SECONDS" -lt "$end" ]; do
-        if ! alive "$server_pid"; then
-            wait "$server_pid"
+        if ! alive "$pid"; then
+            wait "$pid"
             echo "the server exited with status $? before answering" >&2
-            server_pid=""
+            [ "$pid" = "$server_pid" ] && server_pid=""
             return 1
         fi
         code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-            "$API_URL/v1/healthcheck")
+            "$url/v1/healthcheck")
         [ "$code" = 200 ] && return 0
         sleep 0.1
     done
@@ -358,31 +366,97 @@ export REDLIGHT_SMTP_PORT=$SMTP_PORT
 export REDLIGHT_TEST_TMP=$TMP
 export PYTHONDONTWRITEBYTECODE=1
 
+# run_pytest LABEL LOG ARGS...: one pytest run, counted into py_*.
+run_pytest() {
+    local label=$1 log=$2 rc summary p f k
+    shift 2
+    note "pytest $*"
+    timeout --foreground -k 30 "$PYTEST_TIMEOUT" \
+        "$PY" -m pytest -q -p no:cacheprovider "$@" 2>&1 |
+        tee "$TMP/pytest.log"
+    rc=${PIPESTATUS[0]}
+    # pytest -q ends with e.g. "3 failed, 40 passed, 2 skipped, 1 error in 9.81s".
+    summary=$(grep -E '(passed|failed|skipped|error|errors|no tests ran).* in [0-9.]+s' \
+        "$TMP/pytest.log" | tail -n 1)
+    count() { grep -oE "[0-9]+ $1" <<<"$summary" | awk '{ n += $1 } END { print n + 0 }'; }
+    p=$(count passed)
+    f=$(($(count failed) + $(count 'errors?')))
+    k=$(count skipped)
+    if [ "$rc" -ne 0 ]; then
+        case "$rc" in
+        5) failures+=("$label collected no tests") ;;
+        124 | 137) failures+=("$label timed out after $PYTEST_TIMEOUT s") ;;
+        *) failures+=("$label (exit $rc)") ;;
+        esac
+        [ "$f" -eq 0 ] && f=1
+        echo "--- last lines of $log"
+        tail -n 25 "$log"
+    fi
+    py_pass=$((py_pass + p)) py_fail=$((py_fail + f)) py_skip=$((py_skip + k))
+}
+
 # REDLIGHT_PYTEST_ARGS narrows a local run (e.g. "tests/test_pool.py -x");
 # CI leaves it empty and runs everything.
 read -r -a PYTEST_ARGS <<<"${REDLIGHT_PYTEST_ARGS:-tests/}"
-note "pytest ${PYTEST_ARGS[*]}"
-timeout --foreground -k 30 "$PYTEST_TIMEOUT" \
-    "$PY" -m pytest -q -p no:cacheprovider "${PYTEST_ARGS[@]}" 2>&1 |
-    tee "$TMP/pytest.log"
-rc=${PIPESTATUS[0]}
-# pytest -q ends with e.g. "3 failed, 40 passed, 2 skipped, 1 error in 9.81s".
-summary=$(grep -E '(passed|failed|skipped|error|errors|no tests ran).* in [0-9.]+s' \
-    "$TMP/pytest.log" | tail -n 1)
-count() { grep -oE "[0-9]+ $1" <<<"$summary" | awk '{ n += $1 } END { print n + 0 }'; }
-py_pass=$(count passed)
-py_fail=$(($(count failed) + $(count 'errors?')))
-py_skip=$(count skipped)
-if [ "$rc" -ne 0 ]; then
-    case "$rc" in
-    5) failures+=("pytest collected no tests") ;;
-    124 | 137) failures+=("pytest timed out after $PYTEST_TIMEOUT s") ;;
-    *) failures+=("pytest (exit $rc)") ;;
-    esac
-    [ "$py_fail" -eq 0 ] && py_fail=1
-    echo "--- last lines of $SERVER_LOG"
-    tail -n 25 "$SERVER_LOG"
-fi
+run_pytest pytest "$SERVER_LOG" "${PYTEST_ARGS[@]}"
+
+# --- 5a. the same tests through PgBouncer (transaction mode) -------------------
+# A second instance, on -db-dsn through PgBouncer with -db-prepared=false
+# (no -db-listen-dsn: no auth cache, the mail worker polls); the tests get it
+# as the server under test.
+run_pgbouncer_pass() {
+    local tests=${REDLIGHT_PGBOUNCER_TESTS:-}
+    if [ -z "$tests" ]; then
+        [ -n "${REDLIGHT_PYTEST_ARGS:-}" ] && return
+        tests="tests/test_movies.py tests/test_auth.py tests/test_users.py"
+    fi
+    local pgb_port api_port dsn url log rc
+    read -r pgb_port api_port < <("$PY" -c '
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))
+')
+    note "PgBouncer (transaction mode) on 127.0.0.1:$pgb_port"
+    if ! pgb_pid=$("$TOOLS/pgbouncer.sh" start "$TMP/pgbouncer" "$pgb_port" "$PG_PORT"); then
+        pgb_pid=""
+        fail "PgBouncer did not start"
+        return
+    fi
+    dsn="postgres://redlight:redlight@127.0.0.1:$pgb_port/redlight?sslmode=disable"
+    url=http://127.0.0.1:$api_port log=$TMP/server-pgbouncer.log
+    local -a flags=("${EXTRA_FLAGS[@]}" -db-dsn "$dsn" -db-prepared=false)
+    note "bin/api-sanitize through PgBouncer on $url (log $log)"
+    env "${SAN_ENV[@]}" "$SERVER_BIN" -port "$api_port" "${flags[@]}" >"$log" 2>&1 &
+    pgb_server_pid=$!
+    if ! wait_healthy "$pgb_server_pid" "$url"; then
+        cat "$log" >&2
+        fail "the server behind PgBouncer did not answer GET /v1/healthcheck"
+        return
+    fi
+    local -a args
+    read -r -a args <<<"$tests"
+    REDLIGHT_API_URL=$url REDLIGHT_SERVER_PID=$pgb_server_pid \
+        REDLIGHT_SERVER_LOG=$log REDLIGHT_PGBOUNCER_DSN=$dsn \
+        REDLIGHT_SERVER_CMD=$(printf '%q ' env "${SAN_ENV[@]}" "$SERVER_BIN" "${flags[@]}") \
+        run_pytest "pytest through PgBouncer" "$log" "${args[@]}"
+    note "SIGTERM to the server behind PgBouncer (PID $pgb_server_pid)"
+    local end=$((SECONDS + 30))
+    kill -TERM "$pgb_server_pid" 2>/dev/null
+    while alive "$pgb_server_pid" && [ "$SECONDS" -lt "$end" ]; do
+        sleep 0.1
+    done
+    alive "$pgb_server_pid" && kill -KILL "$pgb_server_pid"
+    wait "$pgb_server_pid"
+    rc=$?
+    pgb_server_pid=""
+    [ "$rc" -eq 0 ] ||
+        fail "the server behind PgBouncer exited $rc after SIGTERM (want 0; $log)"
+    stop_pid "$pgb_pid" 5
+    pgb_pid=""
+}
+run_pgbouncer_pass
 
 run_fuzz
 

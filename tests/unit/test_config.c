@@ -53,6 +53,12 @@ static const struct flag_case {
      OFF(db.max_idle_time_ms), "1m", "1h30m", 60000, 5400000},
     {"db-prepared", "REDLIGHT_DB_PREPARED", BOOL, OFF(db.prepared), "false",
      "true", 0, 1},
+    {"db-listen-dsn", "REDLIGHT_DB_LISTEN_DSN", STRING, OFF(db.listen_dsn),
+     "postgres://a/l", "none", 0, 0},
+    {"db-replica-dsn", "REDLIGHT_DB_REPLICA_DSN", STRING, OFF(db.replica_dsn),
+     "postgres://a/r", "postgres://b/r", 0, 0},
+    {"db-replica-max-lag", "REDLIGHT_DB_REPLICA_MAX_LAG", DURATION,
+     OFF(db.replica_max_lag_ms), "500ms", "5s", 500, 5000},
     {"db-concurrency", "REDLIGHT_DB_CONCURRENCY", INT, OFF(db.concurrency), "3",
      "7", 3, 7},
     {"auth-cache", "REDLIGHT_AUTH_CACHE", BOOL, OFF(auth_cache), "false",
@@ -546,10 +552,11 @@ secrets_from_argv_are_noted(void **state)
     assert_false(r.cfg.secret_args[1].dsn);
 }
 
-/* The flags /debug/vars hides the value of: wholly, or (-db-dsn,
+/* The flags /debug/vars hides the value of: wholly, or (the DSNs,
  * -limiter-redis) only the passwords inside it. */
 static const char *const secret_names[] = {
-    "db-dsn", "smtp-password", "jwt-secret", "cursor-secret", "limiter-redis"};
+    "db-dsn",     "db-listen-dsn", "db-replica-dsn", "smtp-password",
+    "jwt-secret", "cursor-secret", "limiter-redis"};
 #define NSECRETS (sizeof(secret_names) / sizeof(secret_names[0]))
 
 static bool
@@ -745,7 +752,10 @@ only_secret_flags_are_redacted(void **state)
         bool dsn = kind == API_SECRET_DSN;
         assert_int_equal(secret, is_secret_name(c->name));
         bool redis = strcmp(c->name, "limiter-redis") == 0;
-        assert_int_equal(dsn, strcmp(c->name, "db-dsn") == 0 || redis);
+        assert_int_equal(dsn, strcmp(c->name, "db-dsn") == 0 ||
+                                  strcmp(c->name, "db-listen-dsn") == 0 ||
+                                  strcmp(c->name, "db-replica-dsn") == 0 ||
+                                  redis);
         nsecret += secret;
         const char *value = redis ? "redis://:hunter2@h:6379/1"
                             : dsn ? "postgres://u:hunter2@h/d"
