@@ -34,6 +34,10 @@ DEPS_BENCH := wrk nginx-light redis-server
 # several nodes sharing one rate limit in Redis.
 DEPS_FLEET := caddy redis-server
 DEPS_TEST  += $(filter-out $(DEPS_TEST),$(DEPS_FLEET))
+# PgBouncer in transaction mode: tests/test_pgbouncer.py, make test's second
+# pass of the movies/auth/users tests, make bench's get_by_id_pgbouncer.
+DEPS_TEST  += pgbouncer
+DEPS_BENCH += pgbouncer
 
 # 1.0.0+git<commits>.<hash>[.dirty]: always increases (remote/deb/version.sh).
 VERSION := $(shell remote/deb/version.sh)

@@ -24,6 +24,7 @@
 struct rl_db;
 struct rl_authcache;
 struct rl_db_probe;
+struct rl_replica;
 struct rl_limiter;
 struct rl_redis_limiter;
 struct api_metrics;
@@ -115,6 +116,9 @@ struct api_app {
     struct rl_jwt_key jwt;           /* from cfg.jwt; len 0 when JWTs are off */
     struct rl_cursor_key cursor_key; /* from cfg.cursor_secret (main.c) */
     struct rl_db *db;
+    /* NULL without -db-replica-dsn; lists read its pool while
+     * rl_replica_db says it is usable (api_list_db). */
+    struct rl_replica *replica;
     /* NULL with -auth-cache=false; caching is on only while its listener
      * holds LISTEN (authcache.h). */
     struct rl_authcache *authcache;

@@ -31,6 +31,7 @@
 #include "internal/data/movies.h"
 #include "internal/data/pool.h"
 #include "internal/data/probe.h"
+#include "internal/data/replica.h"
 #include "internal/jsonlog/jsonlog.h"
 #include "internal/mailer/worker.h"
 #include "internal/password/password.h"
@@ -178,6 +179,21 @@ serve(struct api_app *app)
         rl_db_close(app->db);
         return 1;
     }
+    if (app->cfg.db.replica_dsn[0] != '\0') {
+        struct rl_replica_config rc = {
+            .primary_dsn = app->cfg.db.dsn,
+            .pool = dbc,
+            .max_lag_ms = app->cfg.db.replica_max_lag_ms,
+        };
+        rc.pool.dsn = app->cfg.db.replica_dsn;
+        if ((e = rl_replica_start(&rc, &app->replica)) != RL_OK) {
+            rl_log_props(RL_LOG_FATAL, "cannot start the replica checker",
+                         RL_LOG_STR("error", rl_err_str(e)), NULL);
+            rl_db_probe_stop(app->probe);
+            rl_db_close(app->db);
+            return 1;
+        }
+    }
     /* LISTEN needs a session of its own: -db-listen-dsn, else -db-dsn when
      * it is one (not through a pooler); "none", or a pooler and no
      * -db-listen-dsn: the mail worker polls and the auth cache stays off
@@ -205,6 +221,7 @@ serve(struct api_app *app)
                          RL_LOG_STR("error", rl_err_str(e)), NULL);
             rl_authcache_free(app->authcache);
             rl_db_probe_stop(app->probe);
+            rl_replica_stop(app->replica);
             rl_db_close(app->db);
             return 1;
         }
@@ -233,6 +250,7 @@ serve(struct api_app *app)
                      RL_LOG_STR("error", rl_err_str(e)), NULL);
         rl_authcache_free(app->authcache);
         rl_db_probe_stop(app->probe);
+        rl_replica_stop(app->replica);
         rl_db_close(app->db);
         return 1;
     }
@@ -245,6 +263,7 @@ serve(struct api_app *app)
         rl_mailer_stop(mailer);
         rl_authcache_free(app->authcache);
         rl_db_probe_stop(app->probe);
+        rl_replica_stop(app->replica);
         rl_db_close(app->db);
         return 1;
     }
@@ -262,6 +281,7 @@ serve(struct api_app *app)
         rl_mailer_stop(mailer);
         rl_authcache_free(app->authcache);
         rl_db_probe_stop(app->probe);
+        rl_replica_stop(app->replica);
         rl_db_close(app->db);
         return 1;
     }
@@ -314,6 +334,7 @@ serve(struct api_app *app)
     rl_log_flusher_stop();
     rl_authcache_free(app->authcache); /* joins the listener */
     rl_db_probe_stop(app->probe);
+    rl_replica_stop(app->replica); /* joins its checker, closes its pool */
     rl_db_close(app->db);
     rl_log_props(RL_LOG_INFO, "stopped server", RL_LOG_STR("addr", addr), NULL);
     return 0;

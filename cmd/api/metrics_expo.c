@@ -24,6 +24,7 @@
 #include "internal/base/utf8.h"
 #include "internal/data/outbox_stats.h"
 #include "internal/data/pool.h"
+#include "internal/data/replica.h"
 #include "internal/procstat/procstat.h"
 #include "internal/ratelimit/ratelimit.h"
 #include "internal/ratelimit/redis.h"
@@ -145,6 +146,20 @@ put_rate_limiter(struct api_app *app, json_t *doc)
     return e == 0;
 }
 
+/* The read replica's state (replica.h) for /debug/vars: a new reference,
+ * or NULL (json_pack then fails: a 500 like no memory). */
+static json_t *
+replica_json(const struct api_app *app)
+{
+    struct rl_replica_stats rs;
+    rl_replica_stats(app->replica, &rs);
+    return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:s}", "configured",
+                     app->replica != NULL, "usable", rs.usable, "lag_ms",
+                     (json_int_t)rs.lag_ms, "checks", (json_int_t)rs.checks,
+                     "failures", (json_int_t)rs.failures, "changes",
+                     (json_int_t)rs.changes, "reason", rs.reason);
+}
+
 int
 api_debug_vars(struct api_app *app, struct api_req *req)
 {
@@ -175,8 +190,8 @@ api_debug_vars(struct api_app *app, struct api_req *req)
     json_t *body = api_keep(
         req, json_pack(
                  "{s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I,"
-                 " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:n,"
-                 " s:s}",
+                 " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:I, s:I, s:I, s:I,"
+                 " s:n, s:s}",
                  "cmdline", cmdline, "database", "MaxOpenConnections",
                  (json_int_t)ds.max_open, "OpenConnections",
                  (json_int_t)ds.open, "InUse", (json_int_t)ds.in_use, "Idle",
@@ -190,7 +205,8 @@ api_debug_vars(struct api_app *app, struct api_req *req)
                  "HeapAlloc", (json_int_t)ps.heap.alloc, "HeapSys",
                  (json_int_t)ps.heap.sys, "HeapIdle",
                  (json_int_t)(ps.heap.sys - ps.heap.inuse), "HeapInuse",
-                 (json_int_t)ps.heap.inuse, "timestamp", (json_int_t)time(NULL),
+                 (json_int_t)ps.heap.inuse, "replica", replica_json(app),
+                 "timestamp", (json_int_t)time(NULL),
                  "total_processing_time_\xce\xbcs",
                  (json_int_t)api_metrics_load(&m->processing_us),
                  "total_requests_received",
@@ -369,6 +385,36 @@ write_edge(struct rl_buf *b, struct api_app *app)
                   api_workq_running(app->dbq, API_DB_LIST));
     rl_buf_printf(b, "redlight_work_queue_running{queue=\"hash\"} %d\n",
                   api_workq_running(app->hashq, 0));
+}
+
+/* The read replica's gauges and counters, when there is one. */
+static void
+write_replica(struct rl_buf *b, const struct api_app *app)
+{
+    if (app->replica == NULL) {
+        return;
+    }
+    struct rl_replica_stats rs;
+    rl_replica_stats(app->replica, &rs);
+    family(b, "redlight_db_replica_usable", "gauge",
+           "1 while lists read the replica (-db-replica-dsn), 0 while it is "
+           "skipped.");
+    sample(b, "redlight_db_replica_usable", rs.usable ? 1 : 0);
+    family(b, "redlight_db_replica_lag_seconds", "gauge",
+           "The replica's lag at the last check; -1 when it was not "
+           "reached.");
+    rl_buf_printf(b, "redlight_db_replica_lag_seconds %.3f\n",
+                  rs.lag_ms < 0 ? -1.0 : (double)rs.lag_ms / 1000.0);
+    family(b, "redlight_db_replica_checks_total", "counter",
+           "Checks of the replica made.");
+    sample(b, "redlight_db_replica_checks_total", (uint64_t)rs.checks);
+    family(b, "redlight_db_replica_check_failures_total", "counter",
+           "Checks that could not reach the replica or the primary.");
+    sample(b, "redlight_db_replica_check_failures_total",
+           (uint64_t)rs.failures);
+    family(b, "redlight_db_replica_changes_total", "counter",
+           "Times the replica went from used to skipped or back.");
+    sample(b, "redlight_db_replica_changes_total", (uint64_t)rs.changes);
 }
 
 static void
@@ -574,6 +620,7 @@ api_metrics_prometheus(struct api_app *app, struct api_req *req)
     write_histogram(&b, m);
     write_edge(&b, app);
     write_pool(&b, app->db);
+    write_replica(&b, app);
     write_limiter(&b, app);
 
     /* The outbox needs the database; when it is unreachable the rest of

@@ -16,6 +16,7 @@
 #include "cmd/api/movie_cursor.h"
 #include "internal/base/parse.h"
 #include "internal/data/movies.h"
+#include "internal/data/replica.h"
 #include "internal/validator/validator.h"
 
 static bool
@@ -24,6 +25,17 @@ runtime_ok(const json_t *v)
     int32_t m;
     return json_is_string(v) &&
            rl_runtime_parse(json_string_value(v), json_string_length(v), &m);
+}
+
+/* The pool lists and searches read: the replica's while it is usable
+ * (replica.h: one atomic load), else the primary's. Nothing else reads
+ * there: every other route, and every read inside a write, stays on
+ * app->db. */
+static struct rl_db *
+api_list_db(const struct api_app *app)
+{
+    struct rl_db *replica = rl_replica_db(app->replica);
+    return replica != NULL ? replica : app->db;
 }
 
 static const struct rl_jin_field movie_fields[] = {
@@ -511,7 +523,14 @@ api_movie_list(struct api_app *app, struct api_req *req)
         return status;
     }
     struct rl_movie_page pg;
-    enum rl_err e = rl_movie_list(app->db, &f, req->arena, &pg);
+    /* Lists read the replica while it is usable (-db-replica-dsn); one that
+     * fails under a request (gone, or a recovery conflict) is retried on
+     * the primary at once: the checker skips it from its next check. */
+    struct rl_db *db = api_list_db(app);
+    enum rl_err e = rl_movie_list(db, &f, req->arena, &pg);
+    if (db != app->db && (e == RL_ERR_CONN || e == RL_ERR_DB)) {
+        e = rl_movie_list(app->db, &f, req->arena, &pg);
+    }
     if (e != RL_OK) {
         return api_reply_rl_err(req, e);
     }

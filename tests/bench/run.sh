@@ -519,6 +519,19 @@ start_services() {
     API_PID=$STARTED_PID
     API_BASE="http://127.0.0.1:$api_port"
     API_URL="$API_BASE/v1/healthcheck"
+
+    # The same bin/api through PgBouncer in transaction mode, for
+    # get_by_id_pgbouncer (tests/tools/pgbouncer.sh; -db-prepared=false).
+    local pgb_port pgb_api_port
+    pgb_port=$(free_port)
+    pgb_api_port=$(free_port)
+    say "PgBouncer (transaction mode) on 127.0.0.1:$pgb_port"
+    PGB_PID=$("$ROOT/tests/tools/pgbouncer.sh" start "$WORK/pgbouncer" "$pgb_port" "$pg_port") ||
+        die "tests/tools/pgbouncer.sh start failed"
+    PIDS+=("$PGB_PID")
+    start_api "$API_BIN" "$pgb_api_port" api_pgbouncer -db-prepared=false \
+        -db-dsn "postgres://redlight:redlight@127.0.0.1:$pgb_port/redlight?sslmode=disable"
+    PGB_API_BASE="http://127.0.0.1:$pgb_api_port"
     if [[ -n "$BASE_BIN" ]]; then
         base_port=$(free_port)
         start_api "$BASE_BIN" "$base_port" base
@@ -1279,6 +1292,8 @@ scenario get_by_id "$API_BASE/v1/movies/$SEED_LO" -s "$WORK/get_by_id.lua"
 SC_DESC[get_by_id]="GET /v1/movies/:id, id random in $SEED_LO..$SEED_HI, stateful bearer token"
 scenario get_by_id_jwt "$API_BASE/v1/movies/$SEED_LO" -s "$WORK/get_by_id_jwt.lua"
 SC_DESC[get_by_id_jwt]="GET /v1/movies/:id, id random in $SEED_LO..$SEED_HI, JWT (HS256) bearer token"
+scenario get_by_id_pgbouncer "$PGB_API_BASE/v1/movies/$SEED_LO" -s "$WORK/get_by_id.lua"
+SC_DESC[get_by_id_pgbouncer]="get_by_id through PgBouncer (transaction mode) with -db-prepared=false: a second bin/api"
 scenario title_search "$API_BASE$TITLE_PATH" -H "Authorization: Bearer $TOKEN"
 SC_DESC[title_search]="GET $TITLE_PATH, stateful bearer token"
 scenario genres_sort "$API_BASE$GENRES_PATH" -H "Authorization: Bearer $TOKEN"
@@ -1387,6 +1402,9 @@ report() {
     else
         printf 'WARNING: %d errors (socket errors, responses >= 400, failed transactions): see the columns\n' "$bad"
     fi
+    printf 'get_by_id through PgBouncer (transaction mode, -db-prepared=false): %.0f req/s, p99 %.3f ms, %s of direct get_by_id (%s)\n' \
+        "$(med_rps get_by_id_pgbouncer)" "$(med_p99 get_by_id_pgbouncer)" \
+        "$(ratio get_by_id_pgbouncer get_by_id)" "$(rounds_int get_by_id_pgbouncer)"
     printf 'title=river matches %s movies, genres=drama %s, q=rivr %s; post created %d movies, removed after each run\n' \
         "${TOTAL[title_search]}" "${TOTAL[genres_sort]}" "${TOTAL[q_search]}" "$POSTED"
     printf '\nlogin — POST /v1/tokens/authentication, wrk -t%d -c%d -d%ds, one run after the rounds\n\n' \

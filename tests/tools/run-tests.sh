@@ -44,6 +44,10 @@
 #   REDLIGHT_MAILDIR         the SMTP sink's Maildir (new mails in new/)
 #   REDLIGHT_SMTP_PORT       the SMTP sink's port on 127.0.0.1
 #   REDLIGHT_TEST_TMP        the temp dir, for files a test wants to keep
+#   REDLIGHT_TEST_PGDATA     the test cluster's data directory (its socket is
+#                            in ../pgrun), for tests/tools/pgreplica.sh
+#   REDLIGHT_PGBOUNCER_DSN   (the PgBouncer pass only, 5a) the PgBouncer the
+#                            server under test connects through
 set -uo pipefail
 
 cd "$(dirname -- "${BASH_SOURCE[0]}")/../.." || exit 1
@@ -364,6 +368,7 @@ export REDLIGHT_SERVER_CMD=$SERVER_CMD
 export REDLIGHT_MAILDIR=$MAILDIR
 export REDLIGHT_SMTP_PORT=$SMTP_PORT
 export REDLIGHT_TEST_TMP=$TMP
+export REDLIGHT_TEST_PGDATA=$TMP/pgdata
 export PYTHONDONTWRITEBYTECODE=1
 
 # run_pytest LABEL LOG ARGS...: one pytest run, counted into py_*.
