@@ -357,6 +357,9 @@ check(const struct api_config *cfg)
     if (cfg->db.max_open < 1) {
         return "-db-max-open-conns must be at least 1";
     }
+    if (cfg->db.replica_max_lag_ms <= 0) {
+        return "-db-replica-max-lag must be positive";
+    }
     if (cfg->db.concurrency < 1 || cfg->db.concurrency > 1024) {
         return "-db-concurrency must be between 1 and 1024";
     }

@@ -826,6 +826,7 @@ every_range_check_message(void **state)
                               "parse error\n"},
         {"-port=", "invalid value \"\" for flag -port: parse error\n"},
         {"-db-max-open-conns=0", "-db-max-open-conns must be at least 1\n"},
+        {"-db-replica-max-lag=0s", "-db-replica-max-lag must be positive\n"},
         {"-db-max-idle-conns=-1", "-db-max-idle-conns must not be negative\n"},
         {"-db-max-idle-time=5", "invalid value \"5\" for flag "
                                 "-db-max-idle-time: parse error\n"},
