@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import unique
-from test_pool import GENERIC_500, wait_for_lock
+from test_pool import GENERIC_500, hold_movies_lock
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SCRIPT = os.path.join(ROOT, "tests", "tools", "pgbouncer.sh")
@@ -80,11 +80,7 @@ def test_statement_timeout_holds_for_every_statement(
     # Several server connections behind PgBouncer, used round robin.
     for _ in range(8):
         assert srv.get(f"/v1/movies/{movie['id']}").status_code == 200
-    locker = subprocess.Popen(
-        ["psql", admin_db.dsn, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
-         "BEGIN; LOCK TABLE movies IN ACCESS EXCLUSIVE MODE; "
-         "SELECT pg_sleep(5); COMMIT;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    locker = hold_movies_lock(admin_db, 5)
     results = {}
 
     def call(i):
@@ -96,7 +92,6 @@ def test_statement_timeout_holds_for_every_statement(
         results[i] = (r, time.monotonic() - t0)
 
     try:
-        wait_for_lock(admin_db)
         threads = [threading.Thread(target=call, args=(i,)) for i in range(3)]
         for t in threads:
             t.start()

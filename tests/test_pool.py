@@ -36,6 +36,23 @@ def wait_for_lock(admin_db):
     raise AssertionError("the locker never took its lock")
 
 
+def hold_movies_lock(admin_db, seconds):
+    """A psql holding ACCESS EXCLUSIVE on movies for `seconds` (wait() it);
+    returns once the lock is held."""
+    locker = subprocess.Popen(
+        ["psql", admin_db.dsn, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+         "BEGIN; LOCK TABLE movies IN ACCESS EXCLUSIVE MODE; "
+         f"SELECT pg_sleep({seconds}); COMMIT;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_lock(admin_db)
+    except AssertionError:
+        locker.kill()
+        locker.wait()
+        raise
+    return locker
+
+
 def test_dead_connections_are_replaced(spawn_server, make_movie, admin_db):
     srv = spawn_server("-db-max-open-conns", "4", "-db-max-idle-conns", "4",
                        "-db-dsn", _own_dsn("redlight-pooltest"))
@@ -64,13 +81,8 @@ def test_statement_timeout_is_a_500_and_the_pool_recovers(
     movie = make_movie()
     assert srv.get(f"/v1/movies/{movie['id']}").status_code == 200
     # Hold a lock that the movie query must wait for, longer than 3 s.
-    locker = subprocess.Popen(
-        ["psql", admin_db.dsn, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
-         "BEGIN; LOCK TABLE movies IN ACCESS EXCLUSIVE MODE; "
-         "SELECT pg_sleep(4.5); COMMIT;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    locker = hold_movies_lock(admin_db, 4.5)
     try:
-        wait_for_lock(admin_db)
         t0 = time.monotonic()
         r = srv.get(f"/v1/movies/{movie['id']}")
         elapsed = time.monotonic() - t0
@@ -93,14 +105,9 @@ def test_healthcheck_answers_while_the_database_is_stuck(
     srv = spawn_server("-db-max-open-conns", "1", "-db-max-idle-conns", "1",
                        "-http-threads", "2")
     movie = make_movie()
-    locker = subprocess.Popen(
-        ["psql", admin_db.dsn, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
-         "BEGIN; LOCK TABLE movies IN ACCESS EXCLUSIVE MODE; "
-         "SELECT pg_sleep(2.5); COMMIT;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    locker = hold_movies_lock(admin_db, 2.5)
     results = {}
     try:
-        wait_for_lock(admin_db)
         slow = [threading.Thread(target=lambda i=i: results.setdefault(
             i, srv.get(f"/v1/movies/{movie['id']}"))) for i in range(4)]
         for t in slow:

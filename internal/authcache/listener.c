@@ -80,8 +80,8 @@ connect_and_listen(struct rl_authcache *c, char *err, size_t cap)
 {
     PGconn *pg = NULL;
     int64_t deadline = rl_pg_deadline(rl_mono_ms(), CONNECT_TIMEOUT_MS);
-    enum rl_err e = rl_pg_connect(c->dsn, "redlight-authcache", NULL,
-                                  deadline, &pg, err, cap);
+    enum rl_err e = rl_pg_connect(c->dsn, "redlight-authcache", NULL, deadline,
+                                  &pg, err, cap);
     if (e != RL_OK) {
         return NULL;
     }
@@ -100,8 +100,8 @@ connect_and_listen(struct rl_authcache *c, char *err, size_t cap)
         e = rl_pg_exec(pg, "SET statement_timeout = 3000; LISTEN " CHANNEL,
                        deadline, &r);
         if (e != RL_OK || PQresultStatus(r) != PGRES_COMMAND_OK) {
-            snprintf(err, cap, "%s", e == RL_OK ? PQresultErrorMessage(r)
-                                                : PQerrorMessage(pg));
+            snprintf(err, cap, "%s",
+                     e == RL_OK ? PQresultErrorMessage(r) : PQerrorMessage(pg));
             e = RL_ERR_CONN;
         }
         PQclear(r);

@@ -127,15 +127,15 @@ exec_once(struct rl_conn *c, const struct rl_stmt_def *def,
             c->prepared[def->slot] = 1;
         }
         e = round_trip(c, def->name,
-                       piped(c) && PQsendQueryPrepared(c->pg, def->name,
-                                                       def->nparams, values,
-                                                       lengths, NULL, 0),
+                       piped(c) &&
+                           PQsendQueryPrepared(c->pg, def->name, def->nparams,
+                                               values, lengths, NULL, 0),
                        &r, conn_lost);
     } else {
         e = round_trip(c, def->name,
-                       piped(c) && PQsendQueryParams(c->pg, def->sql,
-                                                     def->nparams, NULL,
-                                                     values, lengths, NULL, 0),
+                       piped(c) &&
+                           PQsendQueryParams(c->pg, def->sql, def->nparams,
+                                             NULL, values, lengths, NULL, 0),
                        &r, conn_lost);
     }
     if (e != RL_OK) {

@@ -115,8 +115,8 @@ conn_open(struct rl_db *db, struct rl_conn **out, const char **errmsg)
         setup = strchr(set, ';') + 2;
     }
     int64_t deadline = rl_pg_deadline(rl_mono_ms(), db->connect_ms);
-    enum rl_err e = rl_pg_connect(db->dsn, "redlight", setup, deadline,
-                                  &c->pg, msg, sizeof(msg));
+    enum rl_err e = rl_pg_connect(db->dsn, "redlight", setup, deadline, &c->pg,
+                                  msg, sizeof(msg));
     if (e == RL_OK && db->begin_sql[0] == '\0') {
         e = pool_mode(db, c->pg, deadline);
         if (e != RL_OK) {

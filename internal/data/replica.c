@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "internal/base/clock.h"
+#include "internal/base/hex.h"
 #include "internal/data/conn.h"
 #include "internal/jsonlog/jsonlog.h"
 
@@ -49,17 +50,36 @@ struct rl_replica {
     struct rl_replica_stats st;
 };
 
-/* "16/B374D848" -> 0x16B374D848; false if it is not an LSN. */
+/* One to eight hex digits from *s, up to `stop`; *s moves past them. */
+static bool
+hex32(const char **s, char stop, uint64_t *out)
+{
+    uint64_t v = 0;
+    int n = 0;
+    for (; **s != stop; (*s)++, n++) {
+        int d = rl_hex_value(**s);
+        if (d < 0 || n == 8) {
+            return false;
+        }
+        v = v << 4 | (uint64_t)d;
+    }
+    *out = v;
+    return n > 0;
+}
+
+/* "16/B374D848" (pg_lsn's text) -> 0x16B374D848; false if it is not one. */
 static bool
 parse_lsn(const char *s, uint64_t *out)
 {
-    unsigned int hi = 0, lo = 0;
-    int n = 0;
-    if (s == NULL || sscanf(s, "%8X/%8X%n", &hi, &lo, &n) != 2 ||
-        s[n] != '\0') {
+    uint64_t hi = 0, lo = 0;
+    if (s == NULL || !hex32(&s, '/', &hi)) {
         return false;
     }
-    *out = ((uint64_t)hi << 32) | lo;
+    s++;
+    if (!hex32(&s, '\0', &lo)) {
+        return false;
+    }
+    *out = hi << 32 | lo;
     return true;
 }
 
@@ -199,8 +219,8 @@ checker_main(void *arg)
         if (reached && lag < 0) {
             snprintf(why, sizeof(why), "%s", "lag unknown yet");
         } else if (reached && lag > r->cfg.max_lag_ms) {
-            snprintf(why, sizeof(why), "lag %" PRId64 " ms over %" PRId64,
-                     lag, r->cfg.max_lag_ms);
+            snprintf(why, sizeof(why), "lag %" PRId64 " ms over %" PRId64, lag,
+                     r->cfg.max_lag_ms);
         } else if (reached) {
             usable = true;
         }

@@ -33,18 +33,18 @@
 #include "internal/data/pool.h"
 
 struct rl_replica_config {
-    const char *primary_dsn;         /* where lag is measured from */
-    struct rl_db_config pool;        /* the replica's pool (pool.dsn) */
-    int64_t max_lag_ms;              /* > 0 */
+    const char *primary_dsn;  /* where lag is measured from */
+    struct rl_db_config pool; /* the replica's pool (pool.dsn) */
+    int64_t max_lag_ms;       /* > 0 */
 };
 
 struct rl_replica_stats {
-    bool usable;       /* lists read there now */
-    int64_t lag_ms;    /* at the last check; -1: unknown (down) */
-    int64_t checks;    /* checks made */
-    int64_t failures;  /* checks that could not reach the replica/primary */
-    int64_t changes;   /* times usable flipped */
-    char reason[192];  /* why it is skipped ("" while usable) */
+    bool usable;      /* lists read there now */
+    int64_t lag_ms;   /* at the last check; -1: unknown (down) */
+    int64_t checks;   /* checks made */
+    int64_t failures; /* checks that could not reach the replica/primary */
+    int64_t changes;  /* times usable flipped */
+    char reason[192]; /* why it is skipped ("" while usable) */
 };
 
 struct rl_replica;

@@ -162,8 +162,8 @@ rl_mailer_exec_stmt(struct rl_mailer_worker *w, enum rl_stmt id,
         /* Through a pooler, outside a transaction: the timeout goes with
          * the statement (conn.h). */
         if (rl_pg_send_local_timeout(w->pg, STATEMENT_TIMEOUT_MS) &&
-            PQsendQueryParams(w->pg, def->sql, def->nparams, NULL, values,
-                              NULL, NULL, 0)) {
+            PQsendQueryParams(w->pg, def->sql, def->nparams, NULL, values, NULL,
+                              NULL, 0)) {
             e = rl_pg_await_pipeline(w->pg, stmt_deadline(), &r);
         }
     } else {

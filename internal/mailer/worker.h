@@ -24,7 +24,7 @@
 #include "internal/base/err.h"
 
 struct rl_mailer_config {
-    const char *dsn;       /* the worker's own connections */
+    const char *dsn; /* the worker's own connections */
     /* false: do not LISTEN, only poll every poll_ms (-db-listen-dsn=none).
      * A dsn that goes through a pooler is never LISTENed on either (see
      * rl_mailer_connect). */
