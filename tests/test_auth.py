@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from conftest import free_port, mail_token, make_user, ok_json
+from conftest import free_port, mail_token, make_user, ok_json, stop_process
 from conftest import unique as unique_name
 
 PASSWORD = "pa55word-for-auth-tests"
@@ -192,6 +192,16 @@ def jwt_parts(token):
     h, p, s = token.split(".")
     return (json.loads(b64url_decode(h)), json.loads(b64url_decode(p)),
             b64url_decode(s), f"{h}.{p}")
+
+
+def kid_of(secret):
+    """The kid Redlight puts in the header of JWTs it signs with secret:
+    the first 8 bytes of BLAKE2b-128 of the key under a fixed 32-byte
+    context, in hex (internal/jwt/jwt.c rl_jwt_kid) — computed here
+    independently."""
+    return hashlib.blake2b(secret.encode(), digest_size=16,
+                           key=b"redlight jwt key id, version 1!\0"
+                           ).hexdigest()[:16]
 
 
 def hs(alg, secret, signing_input):
@@ -801,7 +811,8 @@ def test_jwt_issued_with_its_claims_and_accepted(jwt_api, alice, db, unique):
     assert set(body["authentication_token"]) == {"token", "expiry"}
     token = body["authentication_token"]["token"]
     header, claims, sig, signing_input = jwt_parts(token)
-    assert header == {"alg": "HS256", "typ": "JWT"}
+    assert header == {"alg": "HS256", "typ": "JWT",
+                      "kid": kid_of(JWT_SECRET)}
     assert set(claims) >= {"sub", "iss", "aud", "iat", "nbf", "exp"}
     assert claims["sub"] == str(alice["id"])
     assert claims["iss"] == "redlight"
@@ -1099,7 +1110,74 @@ def test_jwt_secret_of_32_bytes_is_enough(spawn_server, db):
         "/v1/movies"), 200)
 
 
-@pytest.mark.parametrize("secret", ["Z" * 31, "hunter2"])
+def test_jwt_key_rotation_logs_no_one_out(spawn_server, alice, db):
+    """README Authentication, rolling a key: a node restarted with
+    "new,old" keeps accepting what "old" signed (with a kid, and without
+    one: issued before kids existed), signs with "new" (its kid, never the
+    key); once "old" is dropped its tokens get 401 with WWW-Authenticate."""
+    old, new = JWT_SECRET, secrets.token_urlsafe(36)
+    uid, _, _ = make_user(db)
+    kidless = forge(claims_for(uid), secret=old)  # signed before kids
+
+    node = spawn_server("-jwt-secret", old)
+    t_old = login_token(node.anonymous(), alice["email"],
+                        path="/v1/tokens/jwt")
+    assert jwt_parts(t_old)[0]["kid"] == kid_of(old)
+    for token in (t_old, kidless):
+        ok_json(node.with_token(token).get("/v1/movies"), 200)
+    node.check_exit = False
+    assert stop_process(node.proc)
+    assert node.proc.returncode == 0
+
+    # The new key added first (comma), the old one still verifying.
+    node = spawn_server("-jwt-secret", f"{new},{old}")
+    for token in (t_old, kidless):
+        ok_json(node.with_token(token).get("/v1/movies"), 200)
+    t_new = login_token(node.anonymous(), alice["email"],
+                        path="/v1/tokens/jwt")
+    header, _, sig, signing_input = jwt_parts(t_new)
+    assert header == {"alg": "HS256", "typ": "JWT", "kid": kid_of(new)}
+    assert hmac.compare_digest(sig, hs("HS256", new, signing_input))
+    for secret in (new, old):
+        assert secret not in t_new
+        assert secret[:8] not in header["kid"]
+    assert kid_of(new) != kid_of(old)
+    ok_json(node.with_token(t_new).get("/v1/movies"), 200)
+    # The kid decides which key checks the signature: old's signature
+    # under new's kid is refused, as is a kid naming no key.
+    uid_claims = claims_for(uid)
+    for hdr, secret in [
+        ({"alg": "HS256", "typ": "JWT", "kid": kid_of(new)}, old),
+        ({"alg": "HS256", "typ": "JWT", "kid": "0123456789abcdef"}, old),
+        ({"alg": "HS256", "typ": "JWT", "kid": 7}, old),
+    ]:
+        r = node.with_token(forge(uid_claims, secret=secret,
+                                  header=hdr)).get("/v1/movies")
+        assert r.status_code == 401, (hdr, r.text)
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+    node.check_exit = False
+    assert stop_process(node.proc)
+    assert node.proc.returncode == 0
+
+    # The old key dropped (a space-separated list of one more key, unused,
+    # to show the other separator): what it signed is refused.
+    spare = secrets.token_urlsafe(36)
+    node = spawn_server("-jwt-secret", f"{new} {spare}")
+    ok_json(node.with_token(t_new).get("/v1/movies"), 200)
+    for token in (t_old, kidless):
+        r = node.with_token(token).get("/v1/movies")
+        assert r.status_code == 401, r.text
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+        assert r.json() == {
+            "error": "invalid or missing authentication token"}
+    with open(node.log, encoding="utf-8", errors="replace") as f:
+        log = f.read()
+    for secret in (old, new, spare):
+        assert secret not in log
+
+
+@pytest.mark.parametrize("secret", ["Z" * 31, "hunter2", "K" * 40 + ",short",
+                                    " ".join(["Q" * 32] * 9)])
 def test_jwt_secret_under_32_bytes_refuses_to_start(secret):
     dsn = os.environ.get("REDLIGHT_DB_DSN")
     if not dsn:

@@ -113,7 +113,7 @@ enum api_db_class { API_DB_POINT, API_DB_LIST, API_DB_NCLASSES };
 
 struct api_app {
     struct api_config cfg;
-    struct rl_jwt_key jwt;           /* from cfg.jwt; len 0 when JWTs are off */
+    struct rl_jwt_keys jwt;          /* from cfg.jwt; n 0 when JWTs are off */
     struct rl_cursor_key cursor_key; /* from cfg.cursor_secret (main.c) */
     struct rl_db *db;
     /* NULL without -db-replica-dsn; lists read its pool while

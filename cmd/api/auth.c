@@ -48,7 +48,7 @@ api_authenticate(struct api_app *app, struct api_req *req)
     enum rl_err e;
     if (rl_jwt_looks_like(token, len)) {
         struct rl_jwt_claims claims;
-        if (app->jwt.len == 0 ||
+        if (app->jwt.n == 0 ||
             rl_jwt_verify(&app->jwt, token, len, (int64_t)time(NULL), JWT_SKEW,
                           &claims) != RL_JWT_OK) {
             return api_reply_invalid_auth_token(req);
@@ -184,7 +184,7 @@ api_token_authentication(struct api_app *app, struct api_req *req)
 int
 api_token_jwt(struct api_app *app, struct api_req *req)
 {
-    if (app->jwt.len == 0) {
+    if (app->jwt.n == 0) {
         return api_reply_not_found(req);
     }
     struct rl_user u = {0};

@@ -366,9 +366,15 @@ check(const struct api_config *cfg)
     if (cfg->db.max_idle < 0) {
         return "-db-max-idle-conns must not be negative";
     }
-    if (cfg->jwt.secret[0] != '\0' &&
-        strlen(cfg->jwt.secret) < RL_JWT_MIN_KEY) {
-        return "-jwt-secret must be at least 32 bytes long";
+    _Static_assert(RL_JWT_MAX_KEYS == 8, "the message below says 8");
+    struct rl_jwt_keys keys;
+    switch (rl_jwt_keys_parse(cfg->jwt.secret, "", "", &keys)) {
+    case RL_OK:
+        break;
+    case RL_ERR_TOO_LARGE: /* RL_JWT_MAX_KEYS */
+        return "-jwt-secret lists more than 8 keys";
+    default:
+        return "-jwt-secret keys must each be at least 32 bytes long";
     }
     if (cfg->cursor_secret[0] != '\0' &&
         strlen(cfg->cursor_secret) < RL_CURSOR_MIN_SECRET) {

@@ -124,11 +124,11 @@ serve(struct api_app *app)
         rl_log_props(RL_LOG_FATAL, "cannot prepare password hashing", NULL);
         return 1;
     }
-    if (app->cfg.jwt.secret[0] != '\0') {
-        app->jwt.secret = (const unsigned char *)app->cfg.jwt.secret;
-        app->jwt.len = strlen(app->cfg.jwt.secret);
-        app->jwt.issuer = app->cfg.jwt.issuer;
-        app->jwt.audience = app->cfg.jwt.audience;
+    /* config.c has checked the list (api_config_parse). */
+    if (rl_jwt_keys_parse(app->cfg.jwt.secret, app->cfg.jwt.issuer,
+                          app->cfg.jwt.audience, &app->jwt) != RL_OK) {
+        rl_log_props(RL_LOG_FATAL, "invalid -jwt-secret", NULL);
+        return 1;
     }
     /* Cursors must open on every node and after a restart, so their key
      * comes from configuration: -cursor-secret, else a key derived (one
@@ -136,13 +136,16 @@ serve(struct api_app *app)
      * is it random, and cursors then die with the process. */
     const char *csecret = app->cfg.cursor_secret;
     const char *context = "redlight cursor key v1";
-    if (csecret[0] == '\0') {
-        csecret = app->cfg.jwt.secret;
+    size_t clen = strlen(csecret);
+    if (clen == 0 && app->jwt.n > 0) {
+        /* The signing key: adding a verify-only key (a rotation's first
+         * step) leaves cursors valid. */
+        csecret = (const char *)app->jwt.keys[0].bytes;
+        clen = app->jwt.keys[0].len;
         context = "redlight cursor key from jwt-secret v1";
     }
-    if (csecret[0] != '\0') {
-        rl_cursor_key_derive(&app->cursor_key, context, csecret,
-                             strlen(csecret));
+    if (clen != 0) {
+        rl_cursor_key_derive(&app->cursor_key, context, csecret, clen);
     } else {
         rl_cursor_key_random(&app->cursor_key);
         rl_log_props(RL_LOG_INFO,

@@ -1,7 +1,10 @@
 /*
- * jwt.c — HS256 JWT signing and verification. No state; every buffer lives
- * on the stack (tokens are capped at RL_JWT_MAX_LEN) or is a jansson value
- * released before return.
+ * jwt.c — HS256 JWT signing and verification with a list of keys (key
+ * rotation: the first signs, all verify, the "kid" header picks one). No
+ * state; every buffer lives on the stack (tokens are capped at
+ * RL_JWT_MAX_LEN) or is a jansson value released before return. Keys are
+ * never copied or logged: struct rl_jwt_secret borrows the configuration's
+ * bytes.
  */
 #include "internal/jwt/jwt.h"
 
@@ -12,12 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal/base/hex.h"
+#include "internal/base/list.h"
 #include "internal/base/parse.h"
 
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
-static const char header_b64[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
-/* = base64url('{"alg":"HS256","typ":"JWT"}') */
+/* The kid's hash context: a kid means nothing outside Redlight's JWTs. */
+static const unsigned char kid_context[crypto_generichash_KEYBYTES] =
+    "redlight jwt key id, version 1!";
 
 int
 rl_jwt_looks_like(const char *s, size_t len)
@@ -29,30 +35,74 @@ rl_jwt_looks_like(const char *s, size_t len)
     return dots == 2;
 }
 
+void
+rl_jwt_kid(const unsigned char *key, size_t len, char out[RL_JWT_KID_LEN + 1])
+{
+    unsigned char h[crypto_generichash_BYTES_MIN];
+    crypto_generichash(h, sizeof(h), key, len, kid_context,
+                       sizeof(kid_context));
+    rl_hex_encode(h, RL_JWT_KID_LEN / 2, out);
+    out[RL_JWT_KID_LEN] = '\0';
+}
+
+enum rl_err
+rl_jwt_keys_parse(const char *list, const char *issuer, const char *audience,
+                  struct rl_jwt_keys *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->issuer = issuer;
+    out->audience = audience;
+    const char *pos = list;
+    const char *item;
+    size_t len;
+    while (rl_list_next(&pos, &item, &len)) {
+        if (out->n == RL_JWT_MAX_KEYS) {
+            return RL_ERR_TOO_LARGE;
+        }
+        if (len < RL_JWT_MIN_KEY) {
+            return RL_ERR_INVALID;
+        }
+        struct rl_jwt_secret *k = &out->keys[out->n++];
+        k->bytes = (const unsigned char *)item;
+        k->len = len;
+        rl_jwt_kid(k->bytes, k->len, k->kid);
+    }
+    return RL_OK;
+}
+
 static void
-mac(const struct rl_jwt_key *key, const char *data, size_t len,
+mac(const struct rl_jwt_secret *key, const char *data, size_t len,
     unsigned char out[crypto_auth_hmacsha256_BYTES])
 {
     crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key->secret, key->len);
+    crypto_auth_hmacsha256_init(&st, key->bytes, key->len);
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)data, len);
     crypto_auth_hmacsha256_final(&st, out);
     sodium_memzero(&st, sizeof(st));
 }
 
 enum rl_err
-rl_jwt_sign(const struct rl_jwt_key *key, int64_t sub, int64_t now, int64_t ttl,
-            char *out, size_t cap)
+rl_jwt_sign(const struct rl_jwt_keys *keys, int64_t sub, int64_t now,
+            int64_t ttl, char *out, size_t cap)
 {
-    if (key->len < RL_JWT_MIN_KEY || cap > 0x7fffffff) {
+    if (keys->n == 0 || keys->keys[0].len < RL_JWT_MIN_KEY ||
+        cap > 0x7fffffff) {
+        return RL_ERR_INVALID;
+    }
+    const struct rl_jwt_secret *key = &keys->keys[0];
+    char header[64];
+    int hn = snprintf(header, sizeof(header),
+                      "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
+                      key->kid);
+    if (hn < 0 || (size_t)hn >= sizeof(header)) {
         return RL_ERR_INVALID;
     }
     char sub_s[24];
     snprintf(sub_s, sizeof(sub_s), "%lld", (long long)sub);
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "sub", sub_s,
-                               "iss", key->issuer, "aud", key->audience, "iat",
-                               (json_int_t)now, "nbf", (json_int_t)now, "exp",
-                               (json_int_t)now + (json_int_t)ttl);
+                               "iss", keys->issuer, "aud", keys->audience,
+                               "iat", (json_int_t)now, "nbf", (json_int_t)now,
+                               "exp", (json_int_t)now + (json_int_t)ttl);
     if (claims == NULL) {
         return RL_ERR_NOMEM;
     }
@@ -62,13 +112,14 @@ rl_jwt_sign(const struct rl_jwt_key *key, int64_t sub, int64_t now, int64_t ttl,
     if (plen == 0 || plen >= sizeof(payload)) {
         return RL_ERR_INVALID;
     }
-    size_t hlen = sizeof(header_b64) - 1;
+    size_t h64 = sodium_base64_ENCODED_LEN((size_t)hn, B64);
     size_t p64 = sodium_base64_ENCODED_LEN(plen, B64);
     size_t s64 = sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES, B64);
-    if (hlen + 1 + p64 + 1 + s64 > cap) {
+    if (h64 + p64 + s64 > cap) { /* each counts its NUL: room for the dots */
         return RL_ERR_INVALID;
     }
-    memcpy(out, header_b64, hlen);
+    sodium_bin2base64(out, h64, (const unsigned char *)header, (size_t)hn, B64);
+    size_t hlen = strlen(out);
     out[hlen] = '.';
     sodium_bin2base64(out + hlen + 1, p64, (const unsigned char *)payload, plen,
                       B64);
@@ -124,7 +175,7 @@ int_claim(const json_t *claims, const char *name, int64_t *out)
 }
 
 static enum rl_jwt_result
-check_claims(const struct rl_jwt_key *key, const json_t *c, int64_t now,
+check_claims(const struct rl_jwt_keys *key, const json_t *c, int64_t now,
              int64_t skew, struct rl_jwt_claims *out)
 {
     const json_t *iss = json_object_get(c, "iss");
@@ -177,11 +228,41 @@ check_claims(const struct rl_jwt_key *key, const json_t *c, int64_t now,
     return RL_JWT_OK;
 }
 
+/* Reads the header: alg must be HS256 (no "crit"); *kid is the kid (a
+ * string, NUL-terminated, in buf) or NULL when there is none. */
+static enum rl_jwt_result
+read_header(const char *h64, size_t len, char *buf, size_t cap,
+            const char **kid)
+{
+    json_t *header = decode_part(h64, len);
+    if (header == NULL) {
+        return RL_JWT_MALFORMED;
+    }
+    const char *alg = json_string_value(json_object_get(header, "alg"));
+    int alg_ok = alg != NULL && strcmp(alg, "HS256") == 0 &&
+                 json_object_get(header, "crit") == NULL;
+    const json_t *k = json_object_get(header, "kid");
+    enum rl_jwt_result r = alg_ok ? RL_JWT_OK : RL_JWT_BAD_ALG;
+    *kid = NULL;
+    if (r == RL_JWT_OK && k != NULL) {
+        size_t n = json_string_length(k);
+        if (!json_is_string(k) || n >= cap ||
+            memchr(json_string_value(k), 0, n) != NULL) {
+            r = RL_JWT_MALFORMED;
+        } else {
+            memcpy(buf, json_string_value(k), n + 1);
+            *kid = buf;
+        }
+    }
+    json_decref(header);
+    return r;
+}
+
 enum rl_jwt_result
-rl_jwt_verify(const struct rl_jwt_key *key, const char *token, size_t len,
+rl_jwt_verify(const struct rl_jwt_keys *keys, const char *token, size_t len,
               int64_t now, int64_t skew, struct rl_jwt_claims *out)
 {
-    if (len == 0 || len > RL_JWT_MAX_LEN || key->len < RL_JWT_MIN_KEY) {
+    if (len == 0 || len > RL_JWT_MAX_LEN || keys->n == 0) {
         return RL_JWT_MALFORMED;
     }
     const char *dot1 = memchr(token, '.', len);
@@ -191,16 +272,12 @@ rl_jwt_verify(const struct rl_jwt_key *key, const char *token, size_t len,
         memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)) != NULL) {
         return RL_JWT_MALFORMED;
     }
-    json_t *header = decode_part(token, (size_t)(dot1 - token));
-    if (header == NULL) {
-        return RL_JWT_MALFORMED;
-    }
-    const char *alg = json_string_value(json_object_get(header, "alg"));
-    int alg_ok = alg != NULL && strcmp(alg, "HS256") == 0 &&
-                 json_object_get(header, "crit") == NULL;
-    json_decref(header);
-    if (!alg_ok) {
-        return RL_JWT_BAD_ALG;
+    char kidbuf[RL_JWT_MAX_LEN];
+    const char *kid;
+    enum rl_jwt_result r = read_header(token, (size_t)(dot1 - token), kidbuf,
+                                       sizeof(kidbuf), &kid);
+    if (r != RL_JWT_OK) {
+        return r;
     }
     unsigned char sig[crypto_auth_hmacsha256_BYTES];
     size_t siglen;
@@ -211,16 +288,27 @@ rl_jwt_verify(const struct rl_jwt_key *key, const char *token, size_t len,
         siglen != sizeof(sig)) {
         return RL_JWT_BAD_SIG;
     }
-    unsigned char want[crypto_auth_hmacsha256_BYTES];
-    mac(key, token, (size_t)(dot2 - token), want);
-    if (sodium_memcmp(sig, want, sizeof(sig)) != 0) {
+    /* Every candidate key is tried, a match or not, so the time taken does
+     * not say which one signed. */
+    int matched = 0;
+    for (size_t i = 0; i < keys->n && i < RL_JWT_MAX_KEYS; i++) {
+        const struct rl_jwt_secret *k = &keys->keys[i];
+        if (k->len < RL_JWT_MIN_KEY ||
+            (kid != NULL && strcmp(kid, k->kid) != 0)) {
+            continue;
+        }
+        unsigned char want[crypto_auth_hmacsha256_BYTES];
+        mac(k, token, (size_t)(dot2 - token), want);
+        matched |= sodium_memcmp(sig, want, sizeof(sig)) == 0;
+    }
+    if (!matched) {
         return RL_JWT_BAD_SIG;
     }
     json_t *claims = decode_part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
     if (claims == NULL) {
         return RL_JWT_MALFORMED;
     }
-    enum rl_jwt_result r = check_claims(key, claims, now, skew, out);
+    r = check_claims(keys, claims, now, skew, out);
     json_decref(claims);
     return r;
 }

@@ -464,7 +464,7 @@ bad_values_name_their_source(void **state)
         {"REDLIGHT_READ_TIMEOUT", "10", /* a duration needs its unit */
          "invalid value \"10\" for $REDLIGHT_READ_TIMEOUT: parse error\n"},
         {"REDLIGHT_JWT_SECRET", "short",
-         "-jwt-secret must be at least 32 bytes long (set by "
+         "-jwt-secret keys must each be at least 32 bytes long (set by "
          "$REDLIGHT_JWT_SECRET)\n"},
         {"REDLIGHT_CURSOR_SECRET", "0123456789abcdef0123456789abcde",
          "-cursor-secret must be at least 32 bytes long (set by "
@@ -833,7 +833,16 @@ every_range_check_message(void **state)
         {"-db-prepared=yes", "invalid value \"yes\" for flag -db-prepared: "
                              "parse error\n"},
         {"-jwt-secret=0123456789abcdef0123456789abcde",
-         "-jwt-secret must be at least 32 bytes long\n"},
+         "-jwt-secret keys must each be at least 32 bytes long\n"},
+        {"-jwt-secret=0123456789abcdef0123456789abcdef,short",
+         "-jwt-secret keys must each be at least 32 bytes long\n"},
+        {"-jwt-secret=1xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+         "2xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+         "3xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 4xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+         "5xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 6xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+         "7xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 8xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+         "9xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+         "-jwt-secret lists more than 8 keys\n"},
         {"-smtp-port=0", "-smtp-port must be between 1 and 65535\n"},
         {"-smtp-port=65536", "-smtp-port must be between 1 and 65535\n"},
         {"-db-concurrency=0", "-db-concurrency must be between 1 and 1024\n"},
