@@ -15,6 +15,7 @@ The counts each test measures are printed (pytest -s shows them) and written
 to REDLIGHT_TEST_TMP/fleet-report.txt.
 """
 
+import base64
 import json
 import os
 import shlex
@@ -32,10 +33,13 @@ from test_mail import Sink, wait_for
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RPS, BURST = 10, 10
 DRAIN = 2  # seconds; Caddy asks /readyz every second
+KEY1 = "fleet-key-one-" + "1" * 32
+KEY2 = "fleet-key-two-" + "2" * 32
 BASE_FLAGS = [
     "-trusted-proxies", "127.0.0.1/32",
     "-limiter-enabled=true", "-limiter-rps", RPS, "-limiter-burst", BURST,
     "-drain-delay", f"{DRAIN}s",
+    "-jwt-secret", KEY1,
 ]
 
 
@@ -319,3 +323,64 @@ def test_each_mail_sent_once_by_three_workers(fleet, fleet_db):
            f"{sorted(set(counts.values()))}, outbox {rows!r}")
     assert all(c == 1 for c in counts.values()), counts
     assert rows == f"sent|1|{len(recipients)}", rows
+
+
+# ---- JWT key rotation ----------------------------------------------------------------
+
+
+def jwt_header(token):
+    head = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+
+
+def accepted(fleet, token):
+    """For each node, directly: is the JWT accepted (200 on an
+    authenticated route) or refused (401)?"""
+    out = []
+    for node in fleet.nodes:
+        status = node.get("/v1/healthcheck",
+                          {"Authorization": f"Bearer {token}"})[0]
+        assert status in (200, 401), status
+        out.append(status == 200)
+    return out
+
+
+def test_jwt_rolling_key_change(fleet, fleet_db):
+    healthy(fleet)
+    email = f"jwt-{uuid.uuid4().hex[:8]}@example.com"
+    password = "pa55word-rotation"
+    proc = subprocess.run(
+        [os.path.join(ROOT, "bin", "api"), "-db-dsn", fleet_db.dsn, "users",
+         "create", "-email", email, "-name", "Rot", "-password-stdin",
+         "-activated", "-grant", "movies:read"],
+        input=password + "\n", capture_output=True, text=True, timeout=60,
+        check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    def login():
+        status, _, body = request(fleet.caddy_port, "POST",
+                                  "/v1/tokens/jwt",
+                                  {"email": email, "password": password},
+                                  source=fresh_source())
+        assert status == 201, (status, body)
+        return json.loads(body)["authentication_token"]["token"]
+
+    old = login()
+    assert accepted(fleet, old) == [True] * 3
+    # Step 1: the new key signs, the old one still verifies; the old token
+    # works on every node during and after the roll.
+    for i in range(3):
+        fleet.restart(i, ["-jwt-secret", f"{KEY2},{KEY1}"])
+        assert accepted(fleet, old) == [True] * 3, i
+    new = login()
+    k_old, k_new = jwt_header(old).get("kid"), jwt_header(new).get("kid")
+    assert k_old and k_new and k_old != k_new, (k_old, k_new)
+    assert KEY1 not in json.dumps(jwt_header(old))
+    assert accepted(fleet, new) == [True] * 3
+    # Step 2: the old key is removed; tokens signed by it are refused.
+    fleet.roll(["-jwt-secret", KEY2])
+    got_old, got_new = accepted(fleet, old), accepted(fleet, new)
+    report(f"fleet JWT rotation: kid {k_old} -> {k_new}; old token after "
+           f"removal accepted by {got_old}, new by {got_new}")
+    assert got_new == [True] * 3
+    assert got_old == [False] * 3
