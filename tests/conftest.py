@@ -61,6 +61,8 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from ports import free_port  # noqa: F401 (tests import it from here)
+
 TIMEOUT = 10
 
 
@@ -262,16 +264,6 @@ def admin_db():
 @pytest.fixture(name="unique")
 def unique_fixture():
     return unique
-
-
-def free_port():
-    """A TCP port that nothing listens on right now, on any address: the
-    server binds [::] dual-stack, so a port free on 127.0.0.1 alone may
-    still be taken."""
-    with socket.socket(socket.AF_INET6) as sock:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        sock.bind(("::", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -38,6 +38,8 @@ import subprocess
 import threading
 import time
 
+from ports import free_port  # noqa: F401 (tests import it from here)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CADDYFILE = os.path.join(ROOT, "remote", "fleet", "Caddyfile")
 # `caddy hash-password --plaintext fleet-metrics`: the file asks for basic
@@ -45,14 +47,6 @@ CADDYFILE = os.path.join(ROOT, "remote", "fleet", "Caddyfile")
 METRICS_USER, METRICS_PASSWORD = "ops", "fleet-metrics"
 METRICS_HASH = "$2a$14$Mo0DPbjESysDN7WvO1UO1OqDa9DouiwmhTOMLU9y8B9UMlGq1eaG2"
 TIMEOUT = 10
-
-
-def free_port():
-    """A TCP port free on every address (the nodes bind [::])."""
-    with socket.socket(socket.AF_INET6) as sock:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        sock.bind(("::", 0))
-        return sock.getsockname()[1]
 
 
 def need(program, package):

@@ -73,6 +73,9 @@ import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from ports import free_port  # noqa: E402
 from fuzz_mutate import Generator, load_corpus  # noqa: E402
 from fuzz_wire import (HEAD_LIMIT,  # noqa: E402
                        HEAD_MARGIN, IDLE_TIMEOUT, MAX_PARAMS,
@@ -106,12 +109,6 @@ JWT_SECRET = "fuzz-jwt-secret-0123456789abcdefghijklmnop"
 SLOW_SLOTS = 6           # background connections at a time
 BATCH = 50               # cases between health checks
 SAVE_PER_SIGNATURE = 3
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def log(*args):

@@ -146,13 +146,7 @@ done
 TMP=$(mktemp -d /tmp/redlight-test.XXXXXX) || die "mktemp failed"
 chmod 755 "$TMP"
 
-read -r PG_PORT API_PORT SMTP_PORT < <("$PY" -c '
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))
-')
+read -r PG_PORT API_PORT SMTP_PORT < <("$PY" "$ROOT/tests/ports.py" 3)
 [ -n "${SMTP_PORT:-}" ] || die "could not pick free ports"
 DSN="postgres://redlight:redlight@127.0.0.1:$PG_PORT/redlight?sslmode=disable"
 
@@ -416,13 +410,7 @@ run_pgbouncer_pass() {
         tests="tests/test_movies.py tests/test_auth.py tests/test_users.py"
     fi
     local pgb_port api_port dsn url log rc
-    read -r pgb_port api_port < <("$PY" -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))
-')
+    read -r pgb_port api_port < <("$PY" "$ROOT/tests/ports.py" 2)
     note "PgBouncer (transaction mode) on 127.0.0.1:$pgb_port"
     if ! pgb_pid=$("$TOOLS/pgbouncer.sh" start "$TMP/pgbouncer" "$pgb_port" "$PG_PORT"); then
         pgb_pid=""
