@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "internal/authcache/authcache.h"
+#include "internal/base/stop.h"
 
 struct entry;
 struct stripe;
@@ -31,7 +32,7 @@ struct rl_authcache {
     bool started;
     pthread_t tid;
     char *dsn;
-    int stop_pipe[2];
+    struct rl_stop stop;
     atomic_bool stopping;
 };
 

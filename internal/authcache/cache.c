@@ -100,7 +100,7 @@ rl_authcache_new(size_t capacity, int64_t ttl_ms, struct rl_authcache **out)
     atomic_init(&c->on, false);
     atomic_init(&c->listening, false);
     atomic_init(&c->stopping, false);
-    c->stop_pipe[0] = c->stop_pipe[1] = -1;
+    rl_stop_none(&c->stop);
     *out = c;
     return RL_OK;
 }

@@ -18,14 +18,11 @@
  * Stop: rl_authcache_listener_stop writes a byte into a pipe the thread
  * polls with its socket, then joins it.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal/authcache/authcache.h"
 #include "internal/authcache/authcache_int.h"
@@ -64,7 +61,7 @@ static int
 wait_for(struct rl_authcache *c, int fd, int64_t ms)
 {
     struct pollfd p[2] = {
-        {.fd = c->stop_pipe[0], .events = POLLIN},
+        {.fd = rl_stop_fd(&c->stop), .events = POLLIN},
         {.fd = fd, .events = POLLIN},
     };
     int n = poll(p, fd >= 0 ? 2 : 1, (int)(ms < 0 ? 0 : ms));
@@ -208,8 +205,7 @@ rl_authcache_listen(struct rl_authcache *c, const char *dsn)
     if (c->dsn == NULL) {
         return RL_ERR_NOMEM;
     }
-    if (pipe2(c->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-        c->stop_pipe[0] = c->stop_pipe[1] = -1;
+    if (!rl_stop_init(&c->stop)) {
         free(c->dsn);
         c->dsn = NULL;
         return RL_ERR_IO;
@@ -226,19 +222,12 @@ void
 rl_authcache_listener_stop(struct rl_authcache *c)
 {
     atomic_store(&c->stopping, true);
+    rl_stop_fire(&c->stop);
     if (c->started) {
-        ssize_t n;
-        do {
-            n = write(c->stop_pipe[1], "x", 1);
-        } while (n < 0 && errno == EINTR);
         pthread_join(c->tid, NULL);
         c->started = false;
     }
-    if (c->stop_pipe[0] >= 0) {
-        close(c->stop_pipe[0]);
-        close(c->stop_pipe[1]);
-        c->stop_pipe[0] = c->stop_pipe[1] = -1;
-    }
+    rl_stop_close(&c->stop);
     free(c->dsn);
     c->dsn = NULL;
 }

@@ -6,8 +6,6 @@
  */
 #include "internal/data/probe.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
@@ -15,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal/base/clock.h"
+#include "internal/base/stop.h"
 #include "internal/data/conn.h"
 #include "internal/jsonlog/jsonlog.h"
 
@@ -25,7 +23,7 @@ struct rl_db_probe {
     char *dsn;
     atomic_bool reachable;
     atomic_bool stopping;
-    int stop_pipe[2];
+    struct rl_stop stop;
     pthread_t tid;
     bool started;
 };
@@ -36,7 +34,7 @@ static int
 sleep_or_wake(struct rl_db_probe *p, int fd, int ms)
 {
     struct pollfd pf[2] = {
-        {.fd = p->stop_pipe[0], .events = POLLIN},
+        {.fd = rl_stop_fd(&p->stop), .events = POLLIN},
         {.fd = fd, .events = POLLIN},
     };
     int n = poll(pf, fd >= 0 ? 2 : 1, ms);
@@ -142,13 +140,13 @@ rl_db_probe_start(const char *dsn, struct rl_db_probe **out)
     }
     atomic_init(&p->reachable, true);
     atomic_init(&p->stopping, false);
-    p->stop_pipe[0] = p->stop_pipe[1] = -1;
+    rl_stop_none(&p->stop);
     p->dsn = strdup(dsn != NULL ? dsn : "");
     if (p->dsn == NULL) {
         free(p);
         return RL_ERR_NOMEM;
     }
-    if (pipe2(p->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    if (!rl_stop_init(&p->stop)) {
         rl_db_probe_stop(p);
         return RL_ERR_IO;
     }
@@ -175,17 +173,11 @@ rl_db_probe_stop(struct rl_db_probe *p)
         return;
     }
     atomic_store(&p->stopping, true);
+    rl_stop_fire(&p->stop);
     if (p->started) {
-        ssize_t n;
-        do {
-            n = write(p->stop_pipe[1], "x", 1);
-        } while (n < 0 && errno == EINTR);
         pthread_join(p->tid, NULL);
     }
-    if (p->stop_pipe[0] >= 0) {
-        close(p->stop_pipe[0]);
-        close(p->stop_pipe[1]);
-    }
+    rl_stop_close(&p->stop);
     free(p->dsn);
     free(p);
 }

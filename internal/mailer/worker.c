@@ -21,8 +21,6 @@
 #include "internal/mailer/worker.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
@@ -33,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "internal/base/clock.h"
 #include "internal/data/conn.h"
@@ -52,7 +49,7 @@
 static void
 stop_aware_sleep(struct rl_mailer *m, int64_t ms)
 {
-    struct pollfd p = {.fd = m->stop_pipe[0], .events = POLLIN};
+    struct pollfd p = {.fd = rl_stop_fd(&m->stop), .events = POLLIN};
     (void)poll(&p, 1, (int)ms);
 }
 
@@ -154,7 +151,7 @@ worker_main(void *arg)
             continue;
         }
         struct pollfd p[2] = {
-            {.fd = m->stop_pipe[0], .events = POLLIN},
+            {.fd = rl_stop_fd(&m->stop), .events = POLLIN},
             {.fd = PQsocket(w->pg), .events = POLLIN},
         };
         if (poll(p, 2, (int)wait) > 0 && (p[1].revents != 0)) {
@@ -195,10 +192,7 @@ mailer_free(struct rl_mailer *m)
     free(m->sender);
     free(m->mail_dir);
     free(m->workers);
-    if (m->stop_pipe[0] >= 0) {
-        close(m->stop_pipe[0]);
-        close(m->stop_pipe[1]);
-    }
+    rl_stop_close(&m->stop);
     pthread_mutex_destroy(&m->mu);
     pthread_cond_destroy(&m->exited);
     if (m->curl_ready) {
@@ -217,7 +211,7 @@ rl_mailer_start(const struct rl_mailer_config *cfg, struct rl_mailer **out)
     if (m == NULL) {
         return RL_ERR_NOMEM;
     }
-    m->stop_pipe[0] = m->stop_pipe[1] = -1;
+    rl_stop_none(&m->stop);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -274,8 +268,7 @@ rl_mailer_start(const struct rl_mailer_config *cfg, struct rl_mailer **out)
         return RL_ERR_NOMEM;
     }
     m->curl_ready = true;
-    if (pipe2(m->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-        m->stop_pipe[0] = m->stop_pipe[1] = -1;
+    if (!rl_stop_init(&m->stop)) {
         mailer_free(m);
         return RL_ERR_IO;
     }
@@ -336,12 +329,7 @@ rl_mailer_stop(struct rl_mailer *m)
         return;
     }
     atomic_store(&m->stopping, true);
-    if (m->stop_pipe[1] >= 0) {
-        ssize_t n;
-        do {
-            n = write(m->stop_pipe[1], "x", 1);
-        } while (n < 0 && errno == EINTR);
-    }
+    rl_stop_fire(&m->stop);
     if (!wait_exited(m, rl_mono_ms() + m->cfg.stop_timeout_ms)) {
         rl_log_props(RL_LOG_ERROR,
                      "mailer: stop timeout: aborting the sends in flight",

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "internal/base/stop.h"
 #include "internal/data/statements.h"
 #include "internal/mailer/worker.h"
 
@@ -37,7 +38,7 @@ struct rl_mailer_worker {
 struct rl_mailer {
     struct rl_mailer_config cfg; /* strings point at the copies below */
     char *dsn, *smtp_host, *smtp_username, *smtp_password, *sender, *mail_dir;
-    int stop_pipe[2];
+    struct rl_stop stop;
     atomic_bool stopping;
     atomic_bool abort_sends; /* stop's grace is over: abort transfers */
     pthread_mutex_t mu;

@@ -1,12 +1,16 @@
 /*
  * test_base.c — unit tests for internal/base: Go-compatible durations,
- * UTF-8 decoding, hex digits, error descriptions and list-valued settings.
+ * UTF-8 decoding, hex digits, error descriptions, list-valued settings and
+ * the stop pipe.
  *
  * Expected duration values are what Go's time.ParseDuration returns,
  * converted with Duration.Milliseconds() (truncation), and what
  * Duration.String() prints.
  */
+#include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +23,7 @@
 #include "internal/base/err.h"
 #include "internal/base/hex.h"
 #include "internal/base/list.h"
+#include "internal/base/stop.h"
 #include "internal/base/utf8.h"
 
 struct parse_case {
@@ -577,6 +582,49 @@ list_contains_is_exact(void **state)
     assert_true(rl_list_contains(list, "http://a.example/x", 16));
 }
 
+static bool
+stop_readable(const struct rl_stop *s)
+{
+    struct pollfd p = {.fd = rl_stop_fd(s), .events = POLLIN};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+}
+
+static void
+stop_fires_once_and_stays(void **state)
+{
+    (void)state;
+    struct rl_stop s;
+    assert_true(rl_stop_init(&s));
+    assert_true(rl_stop_fd(&s) >= 0);
+    assert_true((fcntl(rl_stop_fd(&s), F_GETFD) & FD_CLOEXEC) != 0);
+    assert_false(stop_readable(&s));
+    rl_stop_fire(&s);
+    assert_true(stop_readable(&s));
+    /* Every later poll sees it too, and firing again is harmless even
+     * once the pipe is full. */
+    for (int i = 0; i < 70000; i++) {
+        rl_stop_fire(&s);
+    }
+    assert_true(stop_readable(&s));
+    int fd = rl_stop_fd(&s);
+    rl_stop_close(&s);
+    assert_int_equal(rl_stop_fd(&s), -1);
+    assert_int_equal(fcntl(fd, F_GETFD), -1);
+    rl_stop_close(&s); /* twice: nothing */
+}
+
+static void
+stop_none_is_inert(void **state)
+{
+    (void)state;
+    struct rl_stop s;
+    rl_stop_none(&s);
+    assert_int_equal(rl_stop_fd(&s), -1);
+    rl_stop_fire(&s);
+    rl_stop_close(&s);
+    assert_int_equal(rl_stop_fd(&s), -1);
+}
+
 int
 main(void)
 {
@@ -598,6 +646,8 @@ main(void)
         cmocka_unit_test(err_str_every_value),
         cmocka_unit_test(list_separators),
         cmocka_unit_test(list_contains_is_exact),
+        cmocka_unit_test(stop_fires_once_and_stays),
+        cmocka_unit_test(stop_none_is_inert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
