@@ -18,20 +18,15 @@
 # one server connection (a session SET) is soon missed on another.
 set -euo pipefail
 
-die() {
-    printf 'pgbouncer.sh: %s\n' "$*" >&2
-    exit 1
-}
+PROG=pgbouncer.sh
+# shellcheck source=tests/tools/pglib.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/pglib.sh"
 usage() { die "usage: pgbouncer.sh start DIR PORT PGPORT | stop DIR"; }
 
 [ "$#" -ge 2 ] || usage
 cmd=$1
 dir=$(realpath -m -- "$2")
-as_owner=()
-if [ "$(id -u)" -eq 0 ]; then
-    id postgres >/dev/null 2>&1 || die "no 'postgres' user: install postgresql (make deps)"
-    as_owner=(runuser -u postgres --)
-fi
+pg_owner ""
 
 case "$cmd" in
 start)
@@ -61,9 +56,9 @@ INI
     printf '"redlight" "redlight"\n' >"$dir/users.txt"
     chmod 600 "$dir/users.txt"
     if [ "$(id -u)" -eq 0 ]; then
-        chown -R postgres: -- "$dir"
+        chown -R "$owner": -- "$dir"
     fi
-    "${as_owner[@]}" "$bin" -q -d "$dir/pgbouncer.ini" ||
+    run "$bin" -q -d "$dir/pgbouncer.ini" ||
         die "pgbouncer did not start (see $dir/pgbouncer.log)"
     for _ in $(seq 100); do
         if [ -s "$dir/pgbouncer.pid" ] &&

@@ -30,10 +30,9 @@ usage() {
     exit 2
 }
 say() { printf 'pgcluster: %s\n' "$*"; }
-die() {
-    printf 'pgcluster: %s\n' "$*" >&2
-    exit 1
-}
+PROG=pgcluster
+# shellcheck source=tests/tools/pglib.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/pglib.sh"
 
 [ "$#" -ge 3 ] || usage
 cmd=$1
@@ -63,21 +62,7 @@ done
 cd /
 
 # The OS user that owns and runs the cluster, and how to run a command as it.
-as_owner=()
-owner=$(id -un)
-if [ "$(id -u)" -eq 0 ]; then
-    owner=postgres
-    if [ -d "$datadir" ]; then
-        owner=$(stat -c %U -- "$datadir")
-        [ "$owner" != root ] ||
-            die "$datadir belongs to root, and PostgreSQL will not run as root"
-    fi
-    id "$owner" >/dev/null 2>&1 ||
-        die "no '$owner' user: install postgresql (make deps)"
-    as_owner=(runuser -u "$owner" --)
-fi
-
-run() { "${as_owner[@]}" "$@"; }
+pg_owner "$datadir"
 running() { run "$bindir/pg_ctl" status -D "$datadir" >/dev/null 2>&1; }
 initialized() { [ -f "$datadir/PG_VERSION" ]; }
 superuser_psql() {

@@ -15,10 +15,9 @@
 # the command line.
 set -euo pipefail
 
-die() {
-    printf 'pgreplica.sh: %s\n' "$*" >&2
-    exit 1
-}
+PROG=pgreplica.sh
+# shellcheck source=tests/tools/pglib.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/pglib.sh"
 usage() { die "usage: pgreplica.sh start PRIMARY_DATADIR PRIMARY_PORT DIR PORT | stop DIR"; }
 
 [ "$#" -ge 2 ] || usage
@@ -40,13 +39,7 @@ data=$dir/data run=$dir/run
 # Every path is absolute from here on; the owner may not be able to read the
 # caller's working directory.
 cd /
-as_owner=()
-if [ "$(id -u)" -eq 0 ]; then
-    owner=$(stat -c %U -- "$primary" 2>/dev/null || echo postgres)
-    [ "$owner" != root ] || die "$primary belongs to root"
-    as_owner=(runuser -u "$owner" --)
-fi
-run() { "${as_owner[@]}" "$@"; }
+pg_owner "$primary"
 running() { [ -f "$data/PG_VERSION" ] && run "$bindir/pg_ctl" status -D "$data" >/dev/null 2>&1; }
 
 if [ "$cmd" = stop ]; then
