@@ -28,8 +28,9 @@ DEPS_TEST  += nodejs
 # npm comes with NodeSource's nodejs (and conflicts with Debian's npm there);
 # with Debian's nodejs it is a package of its own.
 DEPS_TEST  += $(if $(shell command -v npm 2>/dev/null),,npm)
-# redis-server: the Redis limiter comparison (tests/bench/limiter.sh).
-DEPS_BENCH := wrk nginx-light redis-server
+# redis-server: the Redis limiter comparison (tests/bench/limiter.sh);
+# wamerican: the word list of make bench/scale's titles.
+DEPS_BENCH := wrk nginx-light redis-server wamerican
 # make fleet, tests/test_fleet.py and make bench/fleet: Caddy in front of
 # several nodes sharing one rate limit in Redis.
 DEPS_FLEET := caddy redis-server
@@ -274,6 +275,12 @@ bench/fleet: deps/bench
 	@tests/tools/deps.sh $(DEPS_FLEET)
 	@$(MAKE) --no-print-directory build
 	python3 tests/bench/fleet.py
+
+## bench/scale: GET /v1/movies scenarios on 1,000,000 movies beside the same SQL in pgbench (median, p99, ratio)
+.PHONY: bench/scale
+bench/scale: deps/bench
+	@$(MAKE) --no-print-directory build
+	/usr/bin/python3 tests/bench/scale.py
 
 ## bench/compare: make bench with the build of BASE=<commit> beside this one
 # BASE is built from `git archive` under var/bench/base-<commit>/ (kept for
