@@ -131,6 +131,9 @@ def start_cluster():
     os.makedirs(DIR, exist_ok=True)
     port = free_port()
     env = dict(os.environ, PGCLUSTER_THROWAWAY="1")
+    # A cluster left running by an interrupted run listens on another port.
+    subprocess.run([PGCLUSTER, "stop", DATADIR, str(port)],
+                   capture_output=True)
     res = subprocess.run([PGCLUSTER, "start", DATADIR, str(port)], env=env,
                          capture_output=True, text=True)
     if res.returncode != 0:
@@ -158,8 +161,11 @@ def words():
     return ws
 
 
+# One transaction: a load that fails leaves the table and its indexes as
+# they were.
 LOAD_SQL = r"""
-SET maintenance_work_mem = '512MB';
+BEGIN;
+SET LOCAL maintenance_work_mem = '512MB';
 SELECT setseed(0.1888);
 CREATE TEMP TABLE w (rank int PRIMARY KEY, word text NOT NULL);
 \copy w (rank, word) FROM :'wordfile'
@@ -205,7 +211,10 @@ END $$;
 DROP TABLE IF EXISTS bench_scale;
 CREATE TABLE bench_scale AS
     SELECT :movies::bigint AS movies,
-           (SELECT max(version) FROM schema_migrations) AS migration;
+           (SELECT max(version) FROM schema_migrations) AS migration,
+           (SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'
+            AND tablename = 'movies') AS indexes;
+COMMIT;
 """
 
 
@@ -217,8 +226,14 @@ def loaded(db):
     have = db.psql("SELECT to_regclass('bench_scale') IS NOT NULL")
     if have != "t":
         return False
-    got = db.psql("SELECT movies || ' ' || migration FROM bench_scale")
-    return got == f"{MOVIES} {schema_version(db)}"
+    # (to_jsonb: a table from an older script has fewer columns)
+    got = db.psql("SELECT concat_ws(' ', j->>'movies', j->>'migration', "
+                  "j->>'indexes', (SELECT count(*) FROM pg_indexes WHERE "
+                  "schemaname = 'public' AND tablename = 'movies')) FROM "
+                  "(SELECT to_jsonb(b) AS j FROM bench_scale b) AS s")
+    want = db.psql("SELECT count(*) FROM pg_indexes WHERE schemaname = "
+                   "'public' AND tablename = 'movies'")
+    return got == f"{MOVIES} {schema_version(db)} {want} {want}"
 
 
 def load(db):
@@ -518,6 +533,8 @@ def scenarios(db, base, token):
 
 
 def main():
+    # SIGTERM (or ^C) still stops the server and the cluster.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     for prog, pkg in [("wrk", "wrk"), ("psql", "postgresql-client"),
                       ("pg_config", "libpq-dev")]:
         need(prog, pkg)

@@ -485,7 +485,9 @@ class Generator:
         parts = [req.serialize()]
         sentinels = {}
         names = rng.sample(sorted(SENTINELS), rng.choice([1, 2]))
-        if rng.random() < 0.3 and self.readonly:
+        # A read after a write may find the write's effect (a new ETag):
+        # its status is only known behind a read.
+        if rng.random() < 0.3 and self.readonly and seed.readonly:
             extra = self.pick_seed(rng, self.readonly)
             parts.append(extra.data)
             sentinels[1] = extra.status

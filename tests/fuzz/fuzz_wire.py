@@ -151,7 +151,8 @@ class Ref:
       te          Transfer-Encoding other than exactly "chunked" (HTTP/1.1)
       cl+te       both Content-Length and Transfer-Encoding
       bad-cl      Content-Length invalid or given twice with different values
-      dup-cl      Content-Length given twice with the same value
+      dup-cl      Content-Length given twice with the same value (the
+                  requests after it are parsed: the value counts once)
       ws-colon    whitespace between a field name and its colon
       too-large   request line + headers over 64 KiB
     requests: [(method, target, head_len, headers)] up to the verdict's
@@ -260,8 +261,10 @@ def ref_parse(data):
                     "latin-1")
                 return ref
             if len(values) > 1:
+                # RFC 9112 §6.3 lets a recipient take identical values as
+                # one (Redlight does): the stream goes on after that length,
+                # so requests pipelined behind it are answered too.
                 ref.verdict = "dup-cl"
-                return ref
             n = int(values[0])
             if len(data) < body + n:
                 ref.verdict, ref.why = "incomplete", "body"
