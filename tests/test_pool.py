@@ -125,3 +125,24 @@ def test_healthcheck_answers_while_the_database_is_stuck(
     finally:
         locker.wait(timeout=15)
     assert sorted(r.status_code for r in results.values()) == [200] * 4
+
+
+def test_parallel_workers_reach_the_session(spawn_server, admin_db):
+    """-db-parallel-workers N is set on the pool's direct sessions with
+    statement_timeout (the first connection sets both once it knows it is
+    direct: its last statement says so); -1 leaves PostgreSQL's setting."""
+    for value, want in (("3", "'max_parallel_workers_per_gather', '3'"),
+                        ("-1", None)):
+        name = f"redlight-parallel{value}"
+        srv = spawn_server("-db-parallel-workers", value,
+                           "-db-dsn", _own_dsn(name))
+        # spawn_server waited for an anonymous healthcheck (no query): the
+        # pool's one connection has run nothing since its set-up.
+        assert srv.proc.poll() is None
+        query = admin_db("SELECT query FROM pg_stat_activity "
+                         f"WHERE application_name = '{name}'")
+        assert "statement_timeout" in query, query
+        if want is None:
+            assert "max_parallel_workers_per_gather" not in query, query
+        else:
+            assert want in query, query

@@ -54,6 +54,9 @@ struct api_config {
         const char *listen_dsn;
         const char *replica_dsn;    /* "" = lists read from the primary */
         int64_t replica_max_lag_ms; /* a replica further behind is skipped */
+        /* max_parallel_workers_per_gather of the pools' direct sessions;
+         * -1: PostgreSQL's own setting */
+        int parallel_workers;
     } db;
     bool auth_cache; /* cache authenticated users (internal/authcache) */
     int http_threads;

@@ -67,6 +67,9 @@ static const struct flag flags[] = {
      "Read replica DSN: GET /v1/movies lists and searches read there"},
     {"db-replica-max-lag", K_DURATION, API_PUBLIC, OFF(db.replica_max_lag_ms),
      "A replica further behind than this, or unreachable, is skipped"},
+    {"db-parallel-workers", K_INT, API_PUBLIC, OFF(db.parallel_workers),
+     "Parallel workers one query may start (max_parallel_workers_per_gather "
+     "of each direct connection; -1: PostgreSQL's setting)"},
     {"auth-cache", K_BOOL, API_PUBLIC, OFF(auth_cache),
      "Cache authenticated users, invalidated by LISTEN/NOTIFY (off while "
      "the listening connection is down)"},
@@ -156,6 +159,9 @@ set_defaults(struct api_config *cfg)
     cfg->db.listen_dsn = "";
     cfg->db.replica_dsn = "";
     cfg->db.replica_max_lag_ms = 2000;
+    /* Many short queries at once: a query's parallel workers take the CPUs
+     * the other clients' queries need (README, "A million movies"). */
+    cfg->db.parallel_workers = 0;
     cfg->auth_cache = true;
     /* One I/O thread per CPU this process may run on: no I/O thread waits
      * on the database or a hash (server.c hands those to workers), so more
@@ -356,6 +362,9 @@ check(const struct api_config *cfg)
     }
     if (cfg->db.max_open < 1) {
         return "-db-max-open-conns must be at least 1";
+    }
+    if (cfg->db.parallel_workers < -1 || cfg->db.parallel_workers > 1024) {
+        return "-db-parallel-workers must be between -1 and 1024";
     }
     if (cfg->db.replica_max_lag_ms <= 0) {
         return "-db-replica-max-lag must be positive";

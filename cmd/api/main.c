@@ -165,6 +165,7 @@ serve(struct api_app *app)
         .max_idle_time_ms = app->cfg.db.max_idle_time_ms,
         .prepared = app->cfg.db.prepared,
         .query_timeout_ms = 3000,
+        .parallel_workers = app->cfg.db.parallel_workers,
         .acquire_timeout_ms = 3000,
     };
     const char *why = NULL;

@@ -52,7 +52,8 @@ conn_free(struct rl_conn *c)
 
 /* On rl_db_open's first connection pg (set up without statement_timeout):
  * finds whether the DSN goes through a pooler, and on a direct session
- * sets statement_timeout as every later connection will. Single-threaded:
+ * sets statement_timeout (and max_parallel_workers_per_gather) as every
+ * later connection will. Single-threaded:
  * the pool is not shared yet. */
 static enum rl_err
 pool_mode(struct rl_db *db, PGconn *pg, int64_t deadline)
@@ -74,12 +75,20 @@ pool_mode(struct rl_db *db, PGconn *pg, int64_t deadline)
         return RL_OK;
     }
     snprintf(db->begin_sql, sizeof(db->begin_sql), "BEGIN");
-    char set[48];
-    snprintf(set, sizeof(set), "SET statement_timeout = %d",
-             db->cfg.query_timeout_ms);
+    char set[160];
+    if (db->cfg.parallel_workers >= 0) {
+        snprintf(set, sizeof(set),
+                 "SELECT set_config('statement_timeout', '%d', false), "
+                 "set_config('max_parallel_workers_per_gather', '%d', false)",
+                 db->cfg.query_timeout_ms, db->cfg.parallel_workers);
+    } else {
+        snprintf(set, sizeof(set),
+                 "SELECT set_config('statement_timeout', '%d', false)",
+                 db->cfg.query_timeout_ms);
+    }
     PGresult *r;
     e = rl_pg_exec(pg, set, deadline, &r);
-    if (e == RL_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+    if (e == RL_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
         e = RL_ERR_CONN;
     }
     PQclear(r);
@@ -105,15 +114,21 @@ conn_open(struct rl_db *db, struct rl_conn **out, const char **errmsg)
      * connection it hands out; statement_timeout is not: through a pooler
      * it goes with each statement (exec.c). The first connection does not
      * know yet (rl_db_open) and sets it once it does. */
-    char set[160];
-    snprintf(set, sizeof(set),
-             "SET statement_timeout = %d; SET TimeZone = 'UTC'; "
-             "SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'",
-             db->cfg.query_timeout_ms);
-    const char *setup = set;
-    if (db->pooled || db->begin_sql[0] == '\0') {
-        setup = strchr(set, ';') + 2;
+    char direct[128] = "";
+    if (!db->pooled && db->begin_sql[0] != '\0') {
+        int n = snprintf(direct, sizeof(direct), "SET statement_timeout = %d; ",
+                         db->cfg.query_timeout_ms);
+        if (db->cfg.parallel_workers >= 0) {
+            snprintf(direct + n, sizeof(direct) - (size_t)n,
+                     "SET max_parallel_workers_per_gather = %d; ",
+                     db->cfg.parallel_workers);
+        }
     }
+    char setup[256];
+    snprintf(setup, sizeof(setup),
+             "%sSET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
+             "SET client_encoding = 'UTF8'",
+             direct);
     int64_t deadline = rl_pg_deadline(rl_mono_ms(), db->connect_ms);
     enum rl_err e = rl_pg_connect(db->dsn, "redlight", setup, deadline, &c->pg,
                                   msg, sizeof(msg));

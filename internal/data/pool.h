@@ -48,7 +48,10 @@ struct rl_db_config {
     int64_t max_idle_time_ms; /* 0: idle connections are never closed */
     bool prepared;            /* server-side prepared statements */
     int query_timeout_ms;     /* > 0: statement_timeout on every connection */
-    int acquire_timeout_ms;   /* how long rl_db_acquire waits */
+    /* >= 0: max_parallel_workers_per_gather on every direct connection
+     * (a pooler's server connections keep their own); < 0: PostgreSQL's. */
+    int parallel_workers;
+    int acquire_timeout_ms; /* how long rl_db_acquire waits */
     /* Client-side deadlines; 0 picks the default in brackets. */
     int connect_timeout_ms; /* [RL_PG_CONNECT_TIMEOUT_MS] connect + set-up */
     int deadline_slack_ms;  /* [RL_PG_SLACK_MS] added to query_timeout_ms */

@@ -27,7 +27,9 @@ the same SQL run by pgbench.
    (-D), round-robin. Median req/s and p99 over the rounds, the ratio
    API/pgbench, and PASS when a first page's p99 is at most 50 ms.
 
-Environment: SCALE_MOVIES (1000000), SCALE_SECONDS (3) per run,
+Environment: SCALE_PARALLEL_WORKERS (0: bin/api's -db-parallel-workers and
+pgbench's max_parallel_workers_per_gather; -1 leaves PostgreSQL's),
+SCALE_MOVIES (1000000), SCALE_SECONDS (3) per run,
 SCALE_ROUNDS (3), SCALE_CONNS (2, the CPUs: a p99 that is the query's cost
 rather than a queue), SCALE_ONLY (a regular expression: only the scenarios
 it matches), SCALE_RELOAD=1 (load again). Writes var/bench/scale-<time>.json.
@@ -68,6 +70,9 @@ SECONDS = int(os.environ.get("SCALE_SECONDS", "3"))
 ROUNDS = int(os.environ.get("SCALE_ROUNDS", "3"))
 CONNS = int(os.environ.get("SCALE_CONNS", "2"))
 ONLY = re.compile(os.environ.get("SCALE_ONLY", ""))
+# bin/api's -db-parallel-workers, and max_parallel_workers_per_gather of
+# pgbench's sessions, so both run the SQL alike (-1: PostgreSQL's own).
+PARALLEL = int(os.environ.get("SCALE_PARALLEL_WORKERS", "0"))
 P99_GOAL_MS = 50.0
 # The deep page: 5,000 (a smaller load, for trying the script, goes less deep).
 DEEP = min(5000, max(2, MOVIES // 200))
@@ -279,7 +284,7 @@ def start_api(db):
     proc = subprocess.Popen(
         [API_BIN, "-port", str(port), "-db-dsn", db.dsn, "-env",
          "development", "-limiter-enabled=false", "-jwt-secret",
-         secrets.token_hex(32)],
+         secrets.token_hex(32), "-db-parallel-workers", str(PARALLEL)],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     started.append(proc)
     base = f"http://127.0.0.1:{port}"
@@ -435,7 +440,10 @@ def run_pgbench(db, script, defines, workdir):
         [os.path.join(pg_bindir(), "pgbench"), "-n", "-M", "prepared",
          f"-c{CONNS}", f"-j{CONNS}", f"-T{SECONDS}", "-l",
          "--log-prefix", prefix, *defines, "-f", script, db.dsn],
-        capture_output=True, text=True, timeout=SECONDS + 60, cwd=workdir)
+        capture_output=True, text=True, timeout=SECONDS + 60, cwd=workdir,
+        env=dict(os.environ, PGOPTIONS=(
+            f"-c max_parallel_workers_per_gather={PARALLEL}"
+            if PARALLEL >= 0 else "")))
     tps = re.search(r"tps = ([\d.]+)", res.stdout)
     if res.returncode != 0 or not tps:
         die(f"pgbench {script}: {res.stdout[-500:]}{res.stderr[-800:]}")
@@ -594,6 +602,7 @@ def report(db, plans):
     print(f"\nbench/scale: {int(rows):,} movies, {ROUNDS} rounds of "
           f"{SECONDS} s, {CONNS} connections (wrk -t1 -c{CONNS}; pgbench -M "
           f"prepared -c{CONNS} -j{CONNS}, same SQL and parameters), "
+          f"parallel workers per query {PARALLEL} (-1: PostgreSQL's), "
           f"medians\n")
     print("| scenario | matches | API req/s | API p50 | API p99 | pgbench "
           "tps | pgbench p99 | API/pgbench | first page p99 <= 50 ms |")
@@ -616,6 +625,7 @@ def report(db, plans):
     path = os.path.join(ROOT, "var", "bench", f"scale-{stamp}.json")
     with open(path, "w", encoding="utf-8") as f:
         json.dump({"movies": int(rows), "seconds": SECONDS,
+                   "parallel_workers": PARALLEL,
                    "rounds": ROUNDS, "conns": CONNS,
                    "scenarios": out}, f, indent=1)
     print(f"\nbench/scale: results in {os.path.relpath(path, ROOT)}")
